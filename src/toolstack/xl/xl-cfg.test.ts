@@ -3,17 +3,23 @@
 // xl-disk-configuration.txt, vbd-interface.txt and xl-network-configuration.markdown.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CfgParseError, lastSettings, parseXlCfg } from './cfg-parser.ts';
+import { CfgParseError, lastSettings, parseXlCfg, type CfgSetting } from './cfg-parser.ts';
 import { parseCpuList, resolveCpuList } from './cpulist.ts';
 import { parseDiskSpec, vdevToDevid } from './disk-spec.ts';
 import { parseCNumber, parseDomainConfig, XlCfgError } from './domain-config.ts';
 import { parseVifSpec } from './vif-spec.ts';
 
+/** The scalar of a setting: a number token's text or a string's value. */
+function scalar(st: CfgSetting | undefined): string | undefined {
+  const v = st?.value;
+  return v?.kind === 'number' ? v.text : v?.kind === 'string' ? v.value : undefined;
+}
+
 test('grammar: strings, numbers, nested lists over lines, comments, ; and trailing commas', () => {
   const text = `# a comment\nname = "g1" ; memory = 0x200\nvcpus=2 # trailing\ndisk = [ 'a,,xvda',\n  "b,,xvdb", ]\nx.y_1 = [ [1, 2], 'c\\tq\\x41\\101' ]\n`;
   const s = lastSettings(parseXlCfg(text, 't.cfg'));
   assert.deepEqual([...s.keys()], ['name', 'memory', 'vcpus', 'disk', 'x.y_1']);
-  assert.equal(s.get('memory')!.value.kind === 'number' && s.get('memory')!.value.text, '0x200');
+  assert.equal(scalar(s.get('memory')), '0x200');
   const disk = s.get('disk')!.value;
   assert.ok(disk.kind === 'list');
   assert.deepEqual(disk.items.map((v) => v.kind === 'string' && v.value), ['a,,xvda', 'b,,xvdb']);
@@ -25,8 +31,8 @@ test('grammar: strings, numbers, nested lists over lines, comments, ; and traili
 
 test('grammar: the last assignment wins, += appends', () => {
   const s = lastSettings(parseXlCfg('memory=1\nmemory=2\nextra="a"\nextra+=" b"\nvif=["x"]\nvif+=["y"]\n'));
-  assert.equal(s.get('memory')!.value.kind === 'number' && s.get('memory')!.value.text, '2');
-  assert.equal(s.get('extra')!.value.kind === 'string' && s.get('extra')!.value.value, 'a b');
+  assert.equal(scalar(s.get('memory')), '2');
+  assert.equal(scalar(s.get('extra')), 'a b');
   const vif = s.get('vif')!.value;
   assert.equal(vif.kind === 'list' && vif.items.length, 2);
 });
