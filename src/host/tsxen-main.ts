@@ -4,6 +4,7 @@ const USAGE = `usage: tsxen <command> [options]
 
 commands:
   machine   run a bare RISC-V machine (no hypervisor), QEMU-style flags
+  assets    build/fetch the Debian riscv64 guest kernel + initramfs, print their paths
   demo      the built-in demo (what \`npm start\` runs)
   help      this text
 `;
@@ -17,6 +18,8 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
       process.stdout.write(USAGE);
       return cmd === undefined ? 1 : 0;
+    case 'assets':
+      return (await import('./assets/cli.ts')).assetsCommand(rest);
     default:
       process.stderr.write(`tsxen: unknown command '${cmd}' (try 'tsxen help')\n`);
       void rest;
