@@ -73,6 +73,10 @@ export function aptOptions(cfg: AptConfig): string[] {
     ...o('Dir::State::Lists', join(d, 'lists')),
     ...o('Dir::State::status', join(d, 'status')),
     ...o('Dir::Cache', join(d, 'cache')),
+    // Keep apt's binary package cache even where the machine's apt.conf turns it off (as
+    // container images do): it is private, and it makes each apt-cache call ~10x faster.
+    ...o('Dir::Cache::pkgcache', 'pkgcache.bin'),
+    ...o('Dir::Cache::srcpkgcache', 'srcpkgcache.bin'),
     ...o('APT::Architecture', ARCH),
     ...o('APT::Architectures', ARCH),
     ...o('Acquire::Languages', 'none'),
@@ -136,14 +140,17 @@ export function parsePackageStanzas(text: string): PackageRecord[] {
   });
 }
 
-/** The candidate version's record of a package in the private index. */
-export async function showPackage(cfg: AptConfig, name: string): Promise<PackageRecord> {
-  const r = await run('apt-cache', [...aptOptions(cfg), 'show', '--no-all-versions', name]);
-  const rec = r.code === 0 ? parsePackageStanzas(r.stdout.toString('utf8'))[0] : undefined;
-  if (!rec || !rec.version || !/^[0-9a-f]{64}$/.test(rec.sha256)) {
-    throw new AssetError(`package ${name} not found in ${SUITE}/${COMPONENT} for ${ARCH} at ${cfg.mirror}${r.stderr ? `: ${lastLine(r.stderr)}` : ''}`);
-  }
-  return rec;
+/** The candidate versions' records of packages in the private index, in the order asked. */
+export async function showPackages(cfg: AptConfig, names: readonly string[]): Promise<PackageRecord[]> {
+  const r = await run('apt-cache', [...aptOptions(cfg), 'show', '--no-all-versions', ...names]);
+  const recs = r.code === 0 ? parsePackageStanzas(r.stdout.toString('utf8')) : [];
+  return names.map((name) => {
+    const rec = recs.find((x) => x.package === name);
+    if (!rec || !rec.version || !/^[0-9a-f]{64}$/.test(rec.sha256)) {
+      throw new AssetError(`package ${name} not found in ${SUITE}/${COMPONENT} for ${ARCH} at ${cfg.mirror}${r.stderr ? `: ${lastLine(r.stderr)}` : ''}`);
+    }
+    return rec;
+  });
 }
 
 /** The kernel image package the linux-image-riscv64 metapackage currently depends on. */

@@ -3,6 +3,7 @@
 // checks the kernel Image, collects the virtio modules plus their dependencies (decompressed,
 // since busybox insmod cannot read .ko.xz/.ko.zst), and writes a gzip-compressed newc
 // initramfs holding static busybox, the modules and /init from guests/debian/.
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -14,7 +15,7 @@ import { AssetError, runOk } from './run.ts';
 /** The drivers the guest needs: virtio transport, disk, network, console, entropy. */
 export const WANTED_MODULES = ['virtio_mmio', 'virtio_blk', 'virtio_net', 'virtio_console', 'virtio_rng'] as const;
 
-export interface ModuleFile { name: string; path: string; depends: string[]; size: number }
+export interface ModuleFile { name: string; path: string; depends: string[]; size: number; sha256: string }
 
 export interface BuiltAssets {
   version: string;
@@ -23,6 +24,7 @@ export interface BuiltAssets {
   configSrc?: string;         // extracted boot/config-<ver>
   modules: ModuleFile[];      // in load order; path relative to /lib/modules/<ver>
   builtin: string[];          // wanted drivers that are built into the kernel
+  busybox: { size: number; sha256: string };
   initrd: Uint8Array;         // gzip-compressed cpio
   initrdEntries: number;
 }
@@ -128,7 +130,8 @@ export async function buildFromExtracted(inp: BuildInputs): Promise<BuiltAssets>
   const order = resolveLoadOrder(wanted, (n) => infoDeps.get(n));
   const modules: ModuleFile[] = order.map((name) => {
     const path = files.get(name)!.replace(/\.ko\.(xz|zst|gz)$/, '.ko');
-    return { name, path, depends: infoDeps.get(name)!, size: elf.get(name)!.length };
+    const bytes = elf.get(name)!;
+    return { name, path, depends: infoDeps.get(name)!, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
   });
 
   // busybox-static: /usr/bin/busybox in trixie (/bin/busybox before the /usr merge).
@@ -173,6 +176,7 @@ export async function buildFromExtracted(inp: BuildInputs): Promise<BuiltAssets>
   const cpio = writeCpio(entries, { mtime: inp.mtime ?? 0 });
   return {
     version, image, kernelSrc, configSrc: existsSync(configSrc) ? configSrc : undefined, modules, builtin,
+    busybox: { size: busybox.length, sha256: createHash('sha256').update(busybox).digest('hex') },
     initrd: gzipSync(cpio, { level: 9 }), initrdEntries: entries.length,
   };
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { aptUpdate, fetchDeb, inReleaseSigners, kernelPackageFromMeta, listsAge, setupApt, sha256File, showPackage, type AptConfig, type PackageRecord, SUITE, COMPONENT, ARCH } from './apt.ts';
+import { aptUpdate, fetchDeb, inReleaseSigners, kernelPackageFromMeta, listsAge, setupApt, sha256File, showPackages, type AptConfig, type PackageRecord, SUITE, COMPONENT, ARCH } from './apt.ts';
 import { buildFromExtracted, extractDeb, WANTED_MODULES, writeOutputs } from './build.ts';
 import { parseRiscvImage } from './kernel-image.ts';
 import { Progress, type ProgressSink } from './progress.ts';
@@ -61,7 +61,8 @@ interface Manifest {
   kernel: { file: string; sha256: string; size: number; textOffset: string; imageSize: string; banner?: string };
   initrd: { file: string; sha256: string; size: number; entries: number };
   config?: string;
-  modules: { name: string; path: string; depends: string[]; size: number }[];
+  modules: { name: string; path: string; depends: string[]; size: number; sha256: string }[];
+  busybox: { size: number; sha256: string };
   builtin: string[];
   packages: Record<string, { version: string; sha256: string; size: number; filename: string }>;
   archive: { mirror: string; mirrorFrom: string; suite: string; component: string; arch: string; keyring?: string; signers: string[] };
@@ -168,7 +169,10 @@ export async function ensureGuestAssets(opts: GuestAssetOptions = {}): Promise<G
     }
   };
   const fast = !opts.rebuild && apt0 && listsAge(apt0) < maxAge ? current() : undefined;
-  if (fast) return applyOverrides(env, toAssets(fast.m, fast.path, 'cache'), progress)!;
+  if (fast) {
+    progress.note(`Debian guest ${fast.m.version} from the cache (${dirname(fast.path)})`);
+    return applyOverrides(env, toAssets(fast.m, fast.path, 'cache'), progress)!;
+  }
 
   return withLock(cacheDir, progress, async () => {
     const t0 = Date.now();
@@ -196,10 +200,9 @@ export async function ensureGuestAssets(opts: GuestAssetOptions = {}): Promise<G
     done(signers.length ? `InRelease signed by ${signers.map((s) => s.replace(/ <.*>$/, '')).join('; ')}` : undefined);
 
     done = progress.step('resolving linux-image-riscv64 and busybox-static');
-    const meta = await showPackage(apt, 'linux-image-riscv64');
+    const [meta, bb] = await showPackages(apt, ['linux-image-riscv64', 'busybox-static']) as [PackageRecord, PackageRecord];
     const kpkgName = env.TSXEN_KERNEL_PACKAGE || kernelPackageFromMeta(meta);
-    const kpkg = await showPackage(apt, kpkgName);
-    const bb = await showPackage(apt, 'busybox-static');
+    const [kpkg] = await showPackages(apt, [kpkgName]) as [PackageRecord];
     done(`${kpkg.package} ${kpkg.version}, busybox-static ${bb.version}`);
 
     const key = createHash('sha256').update(JSON.stringify({ RECIPE, k: kpkg.sha256, b: bb.sha256, tplHash, WANTED_MODULES })).digest('hex').slice(0, 16);
@@ -239,7 +242,7 @@ export async function ensureGuestAssets(opts: GuestAssetOptions = {}): Promise<G
           textOffset: `0x${b.image.textOffset.toString(16)}`, imageSize: `0x${b.image.imageSize.toString(16)}`, banner: b.image.banner },
         initrd: { file: out.initrd.slice(outDir.length + 1), sha256: sha256File(out.initrd), size: b.initrd.length, entries: b.initrdEntries },
         config: out.config?.slice(outDir.length + 1),
-        modules: b.modules, builtin: b.builtin,
+        modules: b.modules, builtin: b.builtin, busybox: b.busybox,
         packages: Object.fromEntries([meta, kpkg, bb].map((p) => [p.package, { version: p.version, sha256: p.sha256, size: p.size, filename: p.filename }])),
         archive: { mirror: apt.mirror, mirrorFrom: apt.mirrorFrom, suite: SUITE, component: COMPONENT, arch: ARCH, keyring: apt.keyring, signers },
         templates: tplHash, builtAt: new Date().toISOString(), buildSeconds: (Date.now() - t0) / 1000,
