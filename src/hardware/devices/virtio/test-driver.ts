@@ -30,7 +30,11 @@ export class TestRam implements GuestPhysMap {
   readonly readOnlyPages = new Set<number>();
   private next: number;
 
-  constructor(readonly size = 1 << 20) {
+  /**
+   * `scramble`: guest page k is backed by frame k ^ 1, so guest-contiguous ranges that cross
+   * a page boundary are not contiguous in machine memory (as under a p2m).
+   */
+  constructor(readonly size = 1 << 20, readonly scramble = false) {
     this.memory = new SharedArrayBuffer(GUARD + size + GUARD);
     this.u8 = new Uint8Array(this.memory);
     this.dv = new DataView(this.memory);
@@ -46,7 +50,7 @@ export class TestRam implements GuestPhysMap {
       this.faults++;
       return -2;
     }
-    return GUARD + (gppn - first) * 4096;
+    return GUARD + ((gppn - first) ^ (this.scramble ? 1 : 0)) * 4096;
   }
 
   /** True while neither guard area was written. */
@@ -65,7 +69,8 @@ export class TestRam implements GuestPhysMap {
   }
 
   private off(gpa: number): number {
-    return GUARD + gpa - RAM_BASE;
+    const k = gpa - RAM_BASE;
+    return GUARD + (this.scramble ? k ^ 4096 : k);
   }
   r8(gpa: number): number { return this.u8[this.off(gpa)]!; }
   r16(gpa: number): number { return this.dv.getUint16(this.off(gpa), true); }
@@ -77,8 +82,14 @@ export class TestRam implements GuestPhysMap {
     this.w32(gpa, v % 0x1_0000_0000);
     this.w32(gpa + 4, Math.floor(v / 0x1_0000_0000));
   }
-  bytes(gpa: number, len: number): Uint8Array { return this.u8.slice(this.off(gpa), this.off(gpa) + len); }
-  put(gpa: number, data: Uint8Array): void { this.u8.set(data, this.off(gpa)); }
+  bytes(gpa: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) out[i] = this.u8[this.off(gpa + i)]!;
+    return out;
+  }
+  put(gpa: number, data: Uint8Array): void {
+    for (let i = 0; i < data.length; i++) this.u8[this.off(gpa + i)] = data[i]!;
+  }
 }
 
 export interface Buf { gpa: number; len: number; }
