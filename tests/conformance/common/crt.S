@@ -18,6 +18,10 @@ _start:
   csrw mtvec, t0
   li t0, (1 << 13)          # mstatus.FS = Initial: C code may touch FP registers
   csrs mstatus, t0
+  li t0, -1                 # PMP entry 0: NAPOT over all of memory, RWX, so S and U may run
+  csrw pmpaddr0, t0         # (with PMP present and no matching entry, S/U accesses fail)
+  li t0, 0x1f
+  csrw pmpcfg0, t0
   call main
   call exit
 park:
