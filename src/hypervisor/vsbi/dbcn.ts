@@ -24,7 +24,8 @@ import {
 export const DBCN_CHUNK = 65536;
 
 export function dbcnExtension(vsbi: Vsbi): SbiExtension {
-  const mem = new GuestMemory(vsbi.platform.phys);
+  const p = vsbi.platform;
+  const mem = new GuestMemory(p.phys, p.resolvePhysFault?.bind(p));
   const scratch = new Uint8Array(DBCN_CHUNK);
   const one = new Uint8Array(1);
 

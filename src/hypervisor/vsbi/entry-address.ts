@@ -2,7 +2,7 @@
 // Validation of the supervisor entry addresses the guest hands to HSM (start_addr, resume_addr)
 // and SUSP (resume_addr): a guest-physical address where the hart may execute with the MMU off.
 
-import { ACCESS_X } from '../../hardware/riscv/hart-api.ts';
+import { ACCESS_X, PHYS_FAULT } from '../../hardware/riscv/hart-api.ts';
 import type { VsbiCall } from './core.ts';
 import type { VsbiPlatform } from './platform.ts';
 
@@ -16,5 +16,8 @@ export function entryAddress(platform: VsbiPlatform, call: VsbiCall, n: number):
   if (!call.argFitsNumber(n)) return -1;
   const pa = call.argU64(n);
   if (pa % 2 !== 0) return -1;
-  return platform.phys.lookup(Math.floor(pa / 4096), ACCESS_X) >= 0 ? pa : -1;
+  const page = Math.floor(pa / 4096);
+  let off = platform.phys.lookup(page, ACCESS_X);
+  if (off === PHYS_FAULT && platform.resolvePhysFault?.(page, ACCESS_X) === true) off = platform.phys.lookup(page, ACCESS_X);
+  return off >= 0 ? pa : -1;
 }

@@ -43,6 +43,13 @@ export interface VsbiPlatform {
    * and HSM checks start addresses with it (ACCESS_X).
    */
   readonly phys: PhysTranslation;
+  /**
+   * Optional: resolve a PHYS_FAULT the vSBI met while accessing guest memory on the guest's
+   * behalf (the p2m fault handler: log-dirty marks the page and makes it writable, PoD
+   * populates it). Returns true if the access may be retried. Without it such pages are
+   * simply invalid for the call.
+   */
+  resolvePhysFault?(gppn: number, access: number): boolean;
   /** The debug console; absent means DBCN calls get SBI_ERR_DENIED. */
   readonly console?: VsbiConsole;
 
