@@ -1,30 +1,303 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The RISC-V F and D extensions: the OP-FP and fused multiply-add opcodes for single and
-// double precision, with all five rounding modes and exact IEEE 754 flags.
-// Spec: riscv-unpriv-20240411 "F" Standard Extension for Single-Precision Floating-Point
-// Leaves out: FLW/FLD/FSW/FSD, fcsr and mstatus.FS (the hart owns those).
+// The RISC-V F and D extensions: decode and execute of OP-FP and the fused multiply-adds for
+// binary32 and binary64, over the hart's integer and FP register files (lo/hi int32 halves).
+// NaN-boxing, canonical NaNs, FMIN/FMAX, compares, FCLASS and moves live here; the arithmetic in
+// arith.ts, conversions in convert.ts, rounding in round.ts. The hart owns FLW/FLD/FSW/FSD, fcsr,
+// mstatus.FS. Spec: riscv-unpriv-20240411 "F" Standard Extension for Single-Precision
+// Floating-Point; "D" Standard Extension for Double-Precision Floating-Point
+
+import { add, div, fma, mul, sqrt } from './arith.ts';
+import { fromInt, f64ToF32, ir, toInt } from './convert.ts';
+import { F32, F64, NV, st } from './round.ts';
 
 /** execute() result for a reserved encoding or an invalid rounding mode. */
 export const FP_ILLEGAL = -1;
 /** execute() result bit: an f register was written (the hart sets mstatus.FS dirty). */
 export const FP_WROTE_F = 0x100;
 
+const OP_FP = 0x53;
+const OP_FMADD = 0x43;
+const OP_FMSUB = 0x47;
+const OP_FNMSUB = 0x4b;
+const OP_FNMADD = 0x4f;
+
+// Spec: riscv-unpriv-20240411 "D" Standard Extension ("NaN Boxing of Narrower Values"):
+// a binary32 operand whose upper 32 bits are not all ones reads as the canonical NaN.
+const CANON_S = 0x7fc00000;
+const CANON_D_HI = 0x7ff80000;
+
 export class FpUnit {
   private readonly x: Int32Array;
   private readonly f: Int32Array;
+  private readonly fd: Float64Array;
+  private readonly fs: Float32Array;
+  // Operand decode scratch: values (binary32 widened exactly), and whether each is a NaN / sNaN.
+  private va = 0;
+  private vb = 0;
+  private vc = 0;
+  private nan = 0; // bit 0/1/2: operand a/b/c is a NaN
+  private snan = false;
 
   /** x and f: 64-element Int32Array views, register i at [2i] (low) and [2i+1] (high). */
   constructor(x: Int32Array, f: Int32Array) {
+    if (f.length < 64 || x.length < 64 || f.byteOffset % 8 !== 0) throw new Error('FpUnit: bad register file views');
     this.x = x;
     this.f = f;
+    this.fd = new Float64Array(f.buffer, f.byteOffset, 32);
+    this.fs = new Float32Array(f.buffer, f.byteOffset, 64);
   }
 
   /** Executes one F/D instruction; frm is fcsr.frm. Returns FP_ILLEGAL or fflags | FP_WROTE_F. */
   execute(insn: number, frm: number): number {
-    void insn;
-    void frm;
-    void this.x;
-    void this.f;
-    return FP_ILLEGAL;
+    const opcode = insn & 0x7f;
+    const rd = (insn >>> 7) & 31;
+    const rm = (insn >>> 12) & 7;
+    const rs1 = (insn >>> 15) & 31;
+    const rs2 = (insn >>> 20) & 31;
+    // Spec: riscv-unpriv-20240411 "F" ("Floating-Point Control and Status Register"): rm 5 and 6
+    // are reserved; DYN (7) selects frm, and frm values 5..7 make the instruction illegal.
+    const mode = rm === 7 ? frm : rm;
+    st.fl = 0;
+    if (opcode !== OP_FP) {
+      const fmt = (insn >>> 25) & 3;
+      if (fmt > 1 || mode > 4 || (opcode & 0x73) !== 0x43) return FP_ILLEGAL;
+      const rs3 = insn >>> 27;
+      this.load3(fmt, rs1, rs2, rs3);
+      let a = this.va;
+      let c = this.vc;
+      // Spec: "F" ("Single-Precision Fused Multiply-Add Instructions"): FMSUB = a*b - c,
+      // FNMSUB = -(a*b) + c, FNMADD = -(a*b) - c; inf * 0 is invalid even when c is a quiet NaN.
+      if (opcode === OP_FNMSUB || opcode === OP_FNMADD) a = -a;
+      if (opcode === OP_FMSUB || opcode === OP_FNMADD) c = -c;
+      const b = this.vb;
+      let r: number;
+      if (this.nan !== 0) {
+        if (this.snan || ((a === 0 || b === 0) && (a - a !== 0 || b - b !== 0) && (this.nan & 3) === 0)) st.fl |= NV;
+        r = NaN;
+      } else r = fma(a, b, c, fmt, mode);
+      return this.putF(fmt, rd, r);
+    }
+    const funct7 = insn >>> 25;
+    const fmt = funct7 & 3;
+    if (fmt > 1) return FP_ILLEGAL;
+    switch (funct7 >>> 2) {
+      case 0x00: // FADD
+      case 0x01: // FSUB
+      case 0x02: // FMUL
+      case 0x03: {
+        // FDIV
+        if (mode > 4) return FP_ILLEGAL;
+        this.load2(fmt, rs1, rs2);
+        let r = NaN;
+        if (this.nan !== 0) {
+          if (this.snan) st.fl |= NV;
+        } else {
+          const op = funct7 >>> 2;
+          if (op === 0) r = add(this.va, this.vb, fmt, mode);
+          else if (op === 1) r = add(this.va, -this.vb, fmt, mode);
+          else if (op === 2) r = mul(this.va, this.vb, fmt, mode);
+          else r = div(this.va, this.vb, fmt, mode);
+        }
+        return this.putF(fmt, rd, r);
+      }
+      case 0x0b: // FSQRT
+        if (rs2 !== 0 || mode > 4) return FP_ILLEGAL;
+        this.load2(fmt, rs1, rs1);
+        if (this.snan) st.fl |= NV;
+        return this.putF(fmt, rd, this.nan !== 0 ? NaN : sqrt(this.va, fmt, mode));
+      case 0x04: // FSGNJ, FSGNJN, FSGNJX
+        if (rm > 2) return FP_ILLEGAL;
+        return this.sgnj(fmt, rd, rs1, rs2, rm);
+      case 0x05: // FMIN, FMAX
+        if (rm > 1) return FP_ILLEGAL;
+        return this.minMax(fmt, rd, rs1, rs2, rm);
+      case 0x08: {
+        // FCVT.S.D (fmt S, rs2 = 1) and FCVT.D.S (fmt D, rs2 = 0)
+        if (rs2 !== (fmt ^ 1) || mode > 4) return FP_ILLEGAL;
+        this.load2(fmt ^ 1, rs1, rs1);
+        if (this.snan) st.fl |= NV;
+        const v = this.va;
+        return this.putF(fmt, rd, this.nan !== 0 ? NaN : fmt === F32 ? f64ToF32(v, mode) : v);
+      }
+      case 0x14: // FLE, FLT, FEQ
+        if (rm > 2) return FP_ILLEGAL;
+        return this.compare(fmt, rd, rs1, rs2, rm);
+      case 0x18: {
+        // FCVT.{W,WU,L,LU}.fmt
+        if (rs2 > 3 || mode > 4) return FP_ILLEGAL;
+        this.load2(fmt, rs1, rs1);
+        toInt(this.va, rs2, mode);
+        if (rd !== 0) {
+          this.x[2 * rd] = ir.lo;
+          this.x[2 * rd + 1] = ir.hi;
+        }
+        return st.fl;
+      }
+      case 0x1a: // FCVT.fmt.{W,WU,L,LU}
+        if (rs2 > 3 || mode > 4) return FP_ILLEGAL;
+        return this.putF(fmt, rd, fromInt(this.x[2 * rs1], this.x[2 * rs1 + 1], rs2, fmt, mode));
+      case 0x1c: // FMV.X.W / FMV.X.D (rm 0), FCLASS (rm 1)
+        if (rs2 !== 0 || rm > 1) return FP_ILLEGAL;
+        if (rd !== 0) {
+          if (rm === 1) {
+            this.x[2 * rd] = this.fclass(fmt, rs1);
+            this.x[2 * rd + 1] = 0;
+          } else if (fmt === F32) {
+            const w = this.f[2 * rs1];
+            this.x[2 * rd] = w;
+            this.x[2 * rd + 1] = w >> 31;
+          } else {
+            this.x[2 * rd] = this.f[2 * rs1];
+            this.x[2 * rd + 1] = this.f[2 * rs1 + 1];
+          }
+        }
+        return 0;
+      case 0x1e: // FMV.W.X / FMV.D.X
+        if (rs2 !== 0 || rm !== 0) return FP_ILLEGAL;
+        this.f[2 * rd] = this.x[2 * rs1];
+        this.f[2 * rd + 1] = fmt === F32 ? -1 : this.x[2 * rs1 + 1];
+        return FP_WROTE_F;
+      default:
+        return FP_ILLEGAL;
+    }
+  }
+
+  /** Reads f[r] as fmt into a double; sets the NaN bit `bit` and snan. */
+  private read(fmt: number, r: number, bit: number): number {
+    const f = this.f;
+    const hi = f[2 * r + 1];
+    if (fmt === F64) {
+      if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | f[2 * r]) !== 0) {
+        this.nan |= bit;
+        if ((hi & 0x80000) === 0) this.snan = true;
+      }
+      return this.fd[r];
+    }
+    if (hi !== -1) {
+      this.nan |= bit; // improperly NaN-boxed: the canonical (quiet) NaN
+      return NaN;
+    }
+    const w = f[2 * r];
+    if ((w & 0x7f800000) === 0x7f800000 && (w & 0x7fffff) !== 0) {
+      this.nan |= bit;
+      if ((w & 0x400000) === 0) this.snan = true;
+    }
+    return this.fs[2 * r];
+  }
+
+  private load2(fmt: number, r1: number, r2: number): void {
+    this.nan = 0;
+    this.snan = false;
+    this.va = this.read(fmt, r1, 1);
+    this.vb = this.read(fmt, r2, 2);
+  }
+
+  private load3(fmt: number, r1: number, r2: number, r3: number): void {
+    this.load2(fmt, r1, r2);
+    this.vc = this.read(fmt, r3, 4);
+  }
+
+  /** Writes a result (NaN -> the canonical NaN; binary32 NaN-boxed). Returns flags | FP_WROTE_F. */
+  private putF(fmt: number, rd: number, v: number): number {
+    const f = this.f;
+    if (v !== v) {
+      if (fmt === F64) {
+        f[2 * rd] = 0;
+        f[2 * rd + 1] = CANON_D_HI;
+      } else {
+        f[2 * rd] = CANON_S;
+        f[2 * rd + 1] = -1;
+      }
+    } else if (fmt === F64) this.fd[rd] = v;
+    else {
+      this.fs[2 * rd] = v;
+      f[2 * rd + 1] = -1;
+    }
+    return st.fl | FP_WROTE_F;
+  }
+
+  /** The sign/low word of operand r as fmt bits (binary32 unboxed -> canonical NaN). */
+  private bitsLo(fmt: number, r: number): number {
+    if (fmt === F64) return this.f[2 * r];
+    return this.f[2 * r + 1] === -1 ? this.f[2 * r] : CANON_S;
+  }
+
+  private sgnj(fmt: number, rd: number, rs1: number, rs2: number, rm: number): number {
+    const f = this.f;
+    // Sign source: the high word for D, the single's own word for S.
+    const a = fmt === F64 ? f[2 * rs1 + 1] : this.bitsLo(F32, rs1);
+    const b = fmt === F64 ? f[2 * rs2 + 1] : this.bitsLo(F32, rs2);
+    const sign = rm === 0 ? b & 0x80000000 : rm === 1 ? ~b & 0x80000000 : (a ^ b) & 0x80000000;
+    const r = (a & 0x7fffffff) | sign;
+    if (fmt === F64) {
+      f[2 * rd] = f[2 * rs1];
+      f[2 * rd + 1] = r;
+    } else {
+      f[2 * rd] = r;
+      f[2 * rd + 1] = -1;
+    }
+    return FP_WROTE_F;
+  }
+
+  // Spec: riscv-unpriv-20240411 "F" ("Single-Precision Floating-Point Computational
+  // Instructions"): FMIN/FMAX return the canonical NaN only when both inputs are NaNs, treat -0.0
+  // as less than +0.0, and signal invalid if either input is a signaling NaN.
+  private minMax(fmt: number, rd: number, rs1: number, rs2: number, rm: number): number {
+    this.load2(fmt, rs1, rs2);
+    const a = this.va;
+    const b = this.vb;
+    if (this.snan) st.fl |= NV;
+    let r: number;
+    if (this.nan === 3) r = NaN;
+    else if (this.nan === 1) r = b;
+    else if (this.nan === 2) r = a;
+    else if (a === b) r = a === 0 && (1 / a < 0) !== (rm === 1) ? a : a === 0 ? b : a;
+    else r = (a < b) !== (rm === 1) ? a : b;
+    return this.putF(fmt, rd, r);
+  }
+
+  // Spec: "F" ("Single-Precision Floating-Point Compare Instructions"): FEQ is a quiet
+  // comparison (NV only for a signaling NaN); FLT and FLE signal invalid for any NaN.
+  private compare(fmt: number, rd: number, rs1: number, rs2: number, rm: number): number {
+    this.load2(fmt, rs1, rs2);
+    let r = 0;
+    if (this.nan !== 0) {
+      if (this.snan || rm !== 2) st.fl |= NV;
+    } else if (rm === 2) r = this.va === this.vb ? 1 : 0;
+    else if (rm === 1) r = this.va < this.vb ? 1 : 0;
+    else r = this.va <= this.vb ? 1 : 0;
+    if (rd !== 0) {
+      this.x[2 * rd] = r;
+      this.x[2 * rd + 1] = 0;
+    }
+    return st.fl;
+  }
+
+  // Spec: "F" ("Single-Precision Floating-Point Classify Instruction"), the FCLASS result table.
+  private fclass(fmt: number, r: number): number {
+    let sign: number;
+    let expAll: boolean;
+    let expZero: boolean;
+    let fracZero: boolean;
+    let quiet: boolean;
+    if (fmt === F64) {
+      const hi = this.f[2 * r + 1];
+      sign = hi >>> 31;
+      expAll = (hi & 0x7ff00000) === 0x7ff00000;
+      expZero = (hi & 0x7ff00000) === 0;
+      fracZero = ((hi & 0xfffff) | this.f[2 * r]) === 0;
+      quiet = (hi & 0x80000) !== 0;
+    } else {
+      const w = this.bitsLo(F32, r);
+      sign = w >>> 31;
+      expAll = (w & 0x7f800000) === 0x7f800000;
+      expZero = (w & 0x7f800000) === 0;
+      fracZero = (w & 0x7fffff) === 0;
+      quiet = (w & 0x400000) !== 0;
+    }
+    if (expAll) return fracZero ? (sign ? 1 << 0 : 1 << 7) : quiet ? 1 << 9 : 1 << 8;
+    if (expZero) return fracZero ? (sign ? 1 << 3 : 1 << 4) : sign ? 1 << 2 : 1 << 5;
+    return sign ? 1 << 1 : 1 << 6;
   }
 }
+
