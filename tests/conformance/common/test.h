@@ -81,6 +81,7 @@ void putdec(long v);
 void exit(int code) __attribute__((noreturn));
 long run_in_mode(long mode, long (*fn)(long), long arg);
 void strap_entry(void);
+void lower_return(void);
 void mtrap_entry(void);
 void check_failed(int line, const char *expr);
 void check_eq_failed(int line, const char *expr, u64 got, u64 want);
