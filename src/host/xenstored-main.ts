@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// `xenstored`: the xenstore daemon process. Listens on a Unix socket (path per Xen's rules,
+// see --help), runs the pure core (src/toolstack/xenstored) and provides its host hooks:
+// logging, live update by process hand-over (xenstored-lu.ts). Flags follow cxenstored's
+// where they exist (-E -S -W -t -A -Q -F -N -T -U -V).
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import type net from 'node:net';
+import { Xenstored } from '../toolstack/xenstored/core.ts';
+import { setQuota } from '../toolstack/xenstored/domain.ts';
+import { restoreState } from '../toolstack/xenstored/lu.ts';
+import { liveUpdate, receiveHandover } from './xenstored-lu.ts';
+import { DEFAULT_RUNDIR, SocketConnection, listen, socketPath } from './xenstored-socket.ts';
+
+const USAGE = `usage: xenstored [options]
+
+The xenstore daemon. Clients (Debian's xenstore-utils, pyxs, libxenstore) connect to its
+Unix socket; socket connections are dom0.
+
+Socket path, first that applies:
+  --socket PATH               this path
+  XENSTORED_PATH=PATH         (environment) this path
+  XENSTORED_RUNDIR=DIR        (environment) DIR/socket
+  default                     ${DEFAULT_RUNDIR}/socket
+The directory is created if missing; a stale socket file is replaced.
+
+Options:
+  -h, --help                  this text
+  -F, --pid-file FILE         write the daemon's pid to FILE (rewritten after a live update)
+  -N, --no-fork               stay in the foreground (the default)
+      --daemon                detach and run in the background
+  -E, --entry-nb N            nodes per domain (default 1000)
+  -S, --entry-size N          node record size in bytes (default 2048)
+  -W, --watch-nb N            watches per domain (default 128)
+  -t, --transaction N         open transactions per connection (default 10)
+  -A, --perm-nb N             permission entries per node (default 5)
+  -Q, --quota NAME=N          any quota: nodes, watches, transactions, node-size,
+                              outstanding (default 20), permissions, transaction-nodes
+                              (default 1024); 0 = unlimited. Dom0 is exempt from all.
+  -T, --trace-file FILE       log every request and reply to FILE
+  -V, --verbose               log to stderr
+  -U, --live-update           (internal) take over from the old daemon during a live update
+
+Control (any dom0 client, e.g. xenstore-control): help, log on|off, print TEXT, check,
+memreport, quota [set NAME N|DOMID], live-update [-f SCRIPT] [-c ARGS] -s [-t SEC] [-F].
+`;
+
+interface Opts {
+  socket?: string; pidFile?: string; daemon: boolean; traceFile?: string; verbose: boolean;
+  lu: boolean; quotas: string[]; args: string[];
+}
+
+function parse(argv: string[]): Opts | string {
+  const o: Opts = { daemon: false, verbose: false, lu: false, quotas: [], args: [] };
+  const letters: Record<string, string> = { '-E': 'nodes', '--entry-nb': 'nodes', '-S': 'node-size', '--entry-size': 'node-size',
+    '-W': 'watches', '--watch-nb': 'watches', '-t': 'transactions', '--transaction': 'transactions',
+    '-A': 'permissions', '--perm-nb': 'permissions' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = (): string => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
+    try {
+      if (a === '-h' || a === '--help') return 'help';
+      else if (a === '--socket') o.socket = val();
+      else if (a === '-F' || a === '--pid-file') o.pidFile = val();
+      else if (a === '-N' || a === '--no-fork' || a === '-D' || a === '--no-domain-init') { /* foreground is the default; no hypervisor */ }
+      else if (a === '--daemon') { o.daemon = true; continue; }
+      else if (a === '-T' || a === '--trace-file') o.traceFile = val();
+      else if (a === '-V' || a === '--verbose') o.verbose = true;
+      else if (a === '-U' || a === '--live-update') { o.lu = true; continue; }
+      else if (a in letters) o.quotas.push(`${letters[a]}=${val()}`);
+      else if (a === '-Q' || a === '--quota') o.quotas.push(val());
+      else return `unknown option '${a}' (try --help)`;
+    } catch (e) { return (e as Error).message; }
+  }
+  o.args = argv.filter((x) => x !== '-U' && x !== '--live-update' && x !== '--daemon');
+  return o;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const o = parse(argv);
+  if (o === 'help') { process.stdout.write(USAGE); return 0; }
+  if (typeof o === 'string') { process.stderr.write(`xenstored: ${o}\n`); return 1; }
+  if (o.daemon) {
+    const c = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...o.args], { detached: true, stdio: 'ignore' });
+    c.unref();
+    const path = socketPath(o.socket);
+    for (let i = 0; i < 100; i++) {
+      if (existsSync(path)) { process.stdout.write(`xenstored: started, pid ${c.pid}\n`); return 0; }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.stderr.write('xenstored: the daemon did not come up\n');
+    return 1;
+  }
+  const log = (line: string): void => {
+    const l = `${new Date().toISOString()} xenstored[${process.pid}]: ${line}\n`;
+    if (o.traceFile) appendFileSync(o.traceFile, l);
+    if (o.verbose || !o.traceFile) process.stderr.write(l);
+  };
+  let server!: net.Server;
+  const core = new Xenstored({
+    log,
+    liveUpdate: (c, conn, reqId, txId, opts) =>
+      liveUpdate({ server, script: process.argv[1]!, args: o.args }, c, conn, reqId, txId, opts),
+  });
+  for (const q of o.quotas) {
+    const err = setQuota(core.quotas, q);
+    if (err) { process.stderr.write(`xenstored: ${err}\n`); return 1; }
+  }
+  if (o.traceFile) core.trace = true;
+  const accept = (sock: net.Socket): void => core.attach(new SocketConnection(core.newConnId(), sock));
+
+  if (o.lu) {
+    const h = await receiveHandover();
+    server = h.server;
+    const pending = restoreState(core, h.state, {
+      socket: (id) => { const s = h.sockets.get(id); return s ? new SocketConnection(id, s) : undefined; },
+    });
+    for (const [c, out] of pending) c.transmit(out);
+    process.send?.({ t: 'ready' });
+    process.disconnect?.();
+    server.on('connection', accept);
+    core.frozen = false;
+    core.resumeAll();
+    log(`live update complete: ${core.store.nodes.size} nodes, ${core.conns.size} connections`);
+  } else {
+    const path = socketPath(o.socket);
+    try { server = await listen(path); } catch (e) { process.stderr.write(`xenstored: ${(e as Error).message}\n`); return 1; }
+    server.on('connection', accept);
+    if (o.verbose) log(`listening on ${path}`);
+  }
+  if (o.pidFile) writeFileSync(o.pidFile, `${process.pid}\n`);
+  const stop = (): void => {
+    server.close();
+    if (o.pidFile) try { unlinkSync(o.pidFile); } catch { /* gone */ }
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  return -1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code >= 0) process.exitCode = code; },
+  (err: unknown) => { process.stderr.write(`xenstored: ${err instanceof Error ? err.message : String(err)}\n`); process.exit(1); },
+);

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Unix-socket transport for xenstored: where the socket lives (Xen's rules: --socket, else
+// XENSTORED_PATH, else $XENSTORED_RUNDIR/socket, else /var/run/xenstored/socket) and the
+// connection class that feeds socket bytes to the core. Socket clients are dom0 (privileged).
+// Backpressure: a client that does not read its replies stops being read from.
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { dirname } from 'node:path';
+import { CONN_SOCKET, Connection } from '../toolstack/xenstored/connection.ts';
+
+export const DEFAULT_RUNDIR = '/var/run/xenstored';
+
+export function socketPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return flag;
+  if (env.XENSTORED_PATH) return env.XENSTORED_PATH;
+  return `${env.XENSTORED_RUNDIR || DEFAULT_RUNDIR}/socket`;
+}
+
+const PAUSE_AT = 1 << 20;
+const DROP_AT = 64 << 20;
+const EMPTY = new Uint8Array(0);
+
+export class SocketConnection extends Connection {
+  private paused = false;
+
+  constructor(id: number, readonly socket: net.Socket) {
+    super(id, CONN_SOCKET, 0, true);
+    socket.on('data', (chunk: Buffer) => {
+      socket.cork();
+      this.feed(chunk);
+      socket.uncork();
+    });
+    socket.on('close', () => this.sink?.drop(this, ''));
+    socket.on('error', () => { /* 'close' follows */ });
+    socket.on('drain', () => {
+      if (this.paused) { this.paused = false; socket.resume(); }
+    });
+  }
+
+  transmit(frame: Uint8Array): void {
+    if (this.closed) return;
+    const s = this.socket;
+    s.write(frame);
+    const backlog = s.writableLength;
+    if (backlog > PAUSE_AT && !this.paused) { this.paused = true; s.pause(); }
+    if (backlog > DROP_AT) this.sink?.drop(this, 'client does not read its replies');
+  }
+
+  pendingOutput(): Uint8Array { return EMPTY; }
+  outstanding(): number { return 0; }
+  shutdown(): void { this.socket.destroy(); }
+  spec(): { fd: number } { return { fd: this.id }; }
+
+  /** Stop reading for a hand-over: bytes Node already read go to the frame reader. */
+  stopReading(): void {
+    const s = this.socket;
+    s.pause();
+    const h = (s as unknown as { _handle?: { readStop?: () => number } })._handle;
+    h?.readStop?.();
+    for (let c: Buffer | null; (c = s.read() as Buffer | null) !== null;) this.feed(c);
+  }
+
+  startReading(): void {
+    const h = (this.socket as unknown as { _handle?: { readStart?: () => number } })._handle;
+    h?.readStart?.();
+    if (!this.paused) this.socket.resume();
+  }
+}
+
+/** Bind the listening socket, removing a stale one; refuses if a daemon answers there. */
+export async function listen(path: string): Promise<net.Server> {
+  mkdirSync(dirname(path), { recursive: true });
+  const alive = await new Promise<boolean>((res) => {
+    const c = net.connect(path);
+    c.on('connect', () => { c.destroy(); res(true); });
+    c.on('error', () => res(false));
+  });
+  if (alive) throw new Error(`${path}: another xenstored is listening there`);
+  try { (await import('node:fs')).unlinkSync(path); } catch { /* not there */ }
+  const server = net.createServer({ pauseOnConnect: false });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(path, () => { server.off('error', rej); res(); });
+  });
+  (await import('node:fs')).chmodSync(path, 0o600);
+  return server;
+}

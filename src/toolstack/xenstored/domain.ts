@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Domains known to xenstored (INTRODUCE/RELEASE/RESUME/SET_TARGET) and the per-domain quotas.
+// Spec: xen-digest §1.9 "Quotas": Xen's defaults (nodes 1000, watches 128, transactions 10,
+// node-size 2048, outstanding requests 20, node-permissions 5, transaction-nodes 1024),
+// applied to unprivileged domains only; R47's -E/-S/-W/-t flags and HEAD's -Q name=value.
+
+export interface Quotas {
+  nodes: number;
+  watches: number;
+  transactions: number;
+  'node-size': number;
+  outstanding: number;
+  permissions: number;
+  'transaction-nodes': number;
+}
+
+export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
+  nodes: 1000,
+  watches: 128,
+  transactions: 10,
+  'node-size': 2048,
+  outstanding: 20,
+  permissions: 5,
+  'transaction-nodes': 1024,
+});
+
+export const QUOTA_NAMES = Object.keys(DEFAULT_QUOTAS) as (keyof Quotas)[];
+
+export const QUOTA_HELP: Record<keyof Quotas, string> = {
+  nodes: 'Nodes owned by a domain',
+  watches: 'Watches registered by a domain',
+  transactions: 'Transactions open on a connection',
+  'node-size': 'Size of a node record (header, perms, value, children)',
+  outstanding: 'Requests whose replies the domain has not consumed',
+  permissions: 'Permission entries of a node',
+  'transaction-nodes': 'Nodes a transaction may access',
+};
+
+export function isQuotaName(s: string): s is keyof Quotas {
+  return Object.prototype.hasOwnProperty.call(DEFAULT_QUOTAS, s);
+}
+
+/** Parses "name=value" (HEAD's -Q); 0 means unlimited. Returns an error text or undefined. */
+export function setQuota(q: Quotas, spec: string): string | undefined {
+  const m = /^([a-z-]+)=(\d+)$/.exec(spec);
+  if (!m || !isQuotaName(m[1]!)) return `bad quota '${spec}' (names: ${QUOTA_NAMES.join(', ')})`;
+  q[m[1]] = Number(m[2]);
+  return undefined;
+}
+
+/** A quota limit: 0 = unlimited. */
+export function over(limit: number, value: number): boolean {
+  return limit !== 0 && value > limit;
+}
+
+export const DOMID_FIRST_RESERVED = 0x7ff0;
+export const DOMID_INVALID = 0x7ff4;
+
+export class Domain {
+  /** SET_TARGET's target, or -1. */
+  target = -1;
+  /** Shut down (or dying) and @releaseDomain already fired; RESUME re-arms. */
+  shutdown = false;
+  constructor(readonly domid: number, public gfn: bigint, public evtchn: number) {}
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Node names: validity (`is_valid_nodename`), relative-path resolution and parent/leaf helpers.
+// Spec: xen-4.7 docs/misc/xenstore.txt "Paths" (xen-digest §1.5): characters [A-Za-z0-9-/_@],
+// no double or trailing '/', absolute length <= 3072 and, under /local/domain/<id>/, the
+// remainder <= 2048. Special watch names start with '@' and are not store paths.
+import { XENSTORE_ABS_PATH_MAX, XENSTORE_REL_PATH_MAX, fail } from './wire.ts';
+
+const VALID = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-/_@') VALID[c.charCodeAt(0)] = 1;
+
+export function validChars(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || VALID[c] === 0) return false;
+  }
+  return true;
+}
+
+const LOCAL = '/local/domain/';
+
+export function isValidNodename(p: string): boolean {
+  const n = p.length;
+  if (n === 0 || p.charCodeAt(0) !== 47) return false;
+  if (n > 1 && p.charCodeAt(n - 1) === 47) return false;
+  if (p.includes('//')) return false;
+  if (n > XENSTORE_ABS_PATH_MAX) return false;
+  if (p.startsWith(LOCAL)) {
+    // sscanf("/local/domain/%5u/%n"): up to 5 digits then a '/'.
+    let i = LOCAL.length;
+    const d0 = i;
+    while (i < n && i - d0 < 5 && p.charCodeAt(i) >= 48 && p.charCodeAt(i) <= 57) i++;
+    if (i > d0 && i < n && p.charCodeAt(i) === 47 && n - (i + 1) > XENSTORE_REL_PATH_MAX) return false;
+  }
+  return validChars(p);
+}
+
+/** "@..." names used by WATCH/UNWATCH/GET_PERMS/SET_PERMS. */
+export function isSpecialName(p: string): boolean {
+  return p.length > 1 && p.charCodeAt(0) === 64 && p.length <= XENSTORE_ABS_PATH_MAX && validChars(p);
+}
+
+export function domainPath(domid: number): string {
+  return LOCAL + domid;
+}
+
+/**
+ * Canonicalise a client path: relative names resolve under /local/domain/<domid>/ (for every
+ * connection, as cxenstored does). Throws EINVAL for an invalid result.
+ */
+export function canonicalize(p: string, domid: number, allowSpecial = false): string {
+  if (p.length === 0) fail('EINVAL');
+  const c0 = p.charCodeAt(0);
+  if (c0 === 47) {
+    if (!isValidNodename(p)) fail('EINVAL');
+    return p;
+  }
+  if (c0 === 64) {
+    if (!allowSpecial || !isSpecialName(p)) fail('EINVAL');
+    return p;
+  }
+  if (p.length > XENSTORE_REL_PATH_MAX) fail('EINVAL');
+  const abs = LOCAL + domid + '/' + p;
+  if (!isValidNodename(abs)) fail('EINVAL');
+  return abs;
+}
+
+export function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+export function leafOf(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
+export function childPath(parent: string, name: string): string {
+  return parent === '/' ? '/' + name : parent + '/' + name;
+}
+/** True if `p` is `anc` or lies below it. */
+export function isAtOrBelow(p: string, anc: string): boolean {
+  if (anc === '/') return true;
+  return p === anc || (p.length > anc.length && p.charCodeAt(anc.length) === 47 && p.startsWith(anc));
+}
