@@ -116,6 +116,8 @@ export class Virtqueue {
   // Device-side indexes ([HV]): free-running 16-bit counters.
   private lastAvailIdx = 0;
   private usedIdx = 0;
+  /** usedIdx plus elements added but not yet published. */
+  private pendingUsedIdx = 0;
   private signalledUsed = 0;
   private signalledValid = false;
 
@@ -128,7 +130,7 @@ export class Virtqueue {
     this.size = this.maxSize;
     this.ready = false;
     this.desc = this.driver = this.device = 0;
-    this.lastAvailIdx = this.usedIdx = this.signalledUsed = 0;
+    this.lastAvailIdx = this.usedIdx = this.pendingUsedIdx = this.signalledUsed = 0;
     this.signalledValid = false;
     this.broken = false;
   }
@@ -255,14 +257,28 @@ export class Virtqueue {
 
   /** Return a chain to the driver with `len` bytes written. False if the used ring is unreachable. */
   pushUsed(head: number, len: number): boolean {
+    return this.addUsed(head, len) && this.publishUsed();
+  }
+
+  /**
+   * Write a used element without publishing it yet: several buffers that must be seen
+   * together (a merged rx packet) are added, then published by one publishUsed().
+   */
+  addUsed(head: number, len: number): boolean {
     if (!this.live) return false;
-    const e = this.device + 4 + 8 * (this.usedIdx & (this.size - 1));
+    const e = this.device + 4 + 8 * (this.pendingUsedIdx & (this.size - 1));
     if (!this.mem.writeU32(e, head) || !this.mem.writeU32(e + 4, len)) {
       this.fail();
       return false;
     }
-    this.usedIdx = (this.usedIdx + 1) & 0xffff;
-    // "The device MUST set len prior to updating the used idx": release store.
+    this.pendingUsedIdx = (this.pendingUsedIdx + 1) & 0xffff;
+    return true;
+  }
+
+  /** Publish every added used element: "The device MUST set len prior to updating the used idx" (release store). */
+  publishUsed(): boolean {
+    if (!this.live) return false;
+    this.usedIdx = this.pendingUsedIdx;
     if (!this.mem.storeU16Release(this.device + 2, this.usedIdx)) {
       this.fail();
       return false;
@@ -321,7 +337,7 @@ export class Virtqueue {
     this.device = s.device;
     this.ready = s.ready;
     this.lastAvailIdx = s.lastAvailIdx & 0xffff;
-    this.usedIdx = s.usedIdx & 0xffff;
+    this.usedIdx = this.pendingUsedIdx = s.usedIdx & 0xffff;
     this.signalledUsed = s.signalledUsed & 0xffff;
     this.signalledValid = s.signalledValid;
     this.broken = s.broken;
