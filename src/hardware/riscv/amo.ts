@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The A extension: LR/SC with a reservation and every AMO in .W and .D widths (aq/rl are
+// accepted; one hart's accesses are already in program order).
+// Spec: riscv-unpriv-20240411 §13 "A" Extension for Atomic Instructions ("Zalrsc", "Zaamo").
+// SC succeeds when the reservation is valid for the same word and memory still holds the
+// value LR read (a compare-and-swap, as QEMU implements it). .W operations use Atomics on
+// the shared memory; .D ones are read-modify-write on two words, atomic only among harts that
+// share a thread (multi-threaded vCPUs will need a 64-bit path). Misaligned addresses raise
+// the address-misaligned exception; AMOs on MMIO raise a store/AMO access fault.
+import { ACCESS_R, ACCESS_W } from './hart-api.ts';
+import * as S from './hart-state.ts';
+import type { Hart } from './hart.ts';
+import { xlate } from './mem-access.ts';
+import { memFault, XL_MMIO, XL_TRAP } from './mmu.ts';
+import { takeTrap } from './trap.ts';
+
+/** Execute an AMO-major-opcode instruction. Returns false on trap / exit / illegal (raised). */
+export function amo(h: Hart, insn: number): boolean {
+  const f3 = (insn >> 12) & 7, f5 = insn >>> 27;
+  const rd = (insn >> 6) & 62, rs1 = (insn >> 14) & 62, rs2 = (insn >> 19) & 62;
+  const x = h.x, s = h.s;
+  if (f3 !== 2 && f3 !== 3) return illegal(h, insn);
+  const dbl = f3 === 3;
+  const vlo = x[rs1], vhi = x[rs1 + 1];
+  const isLr = f5 === 0x02;
+  if (isLr && rs2 !== 0) return illegal(h, insn);
+  if (!isLr && f5 !== 0x03 && f5 !== 0x01 && f5 !== 0x00 && f5 !== 0x04 && f5 !== 0x0c && f5 !== 0x08 &&
+    f5 !== 0x10 && f5 !== 0x14 && f5 !== 0x18 && f5 !== 0x1c) return illegal(h, insn);
+  const acc = isLr ? ACCESS_R : ACCESS_W;
+  if ((vlo & (dbl ? 7 : 3)) !== 0) {
+    takeTrap(h, false, isLr ? S.CAUSE_MISALIGNED_LOAD : S.CAUSE_MISALIGNED_STORE, vlo, vhi);
+    return false;
+  }
+  const o = xlate(h, vlo, vhi, acc, h.dCtx, dbl ? 8 : 4);
+  if (o === XL_TRAP) return false;
+  if (o === XL_MMIO) { memFault(h, acc, false, vlo, vhi); return false; }
+  const m = h.m32, w = o >> 2;
+  if (isLr) {
+    const lo = Atomics.load(m, w), hi = dbl ? Atomics.load(m, w + 1) : lo >> 31;
+    s[S.RESV_VALID] = 1; s[S.RESV_OFF] = o; s[S.RESV_OFF + 1] = dbl ? 1 : 0;
+    s[S.RESV_VAL] = lo; s[S.RESV_VAL + 1] = dbl ? hi : 0;
+    x[rd] = lo; x[rd + 1] = hi;
+    return true;
+  }
+  const blo = x[rs2], bhi = x[rs2 + 1];
+  if (f5 === 0x03) { // SC
+    let ok = s[S.RESV_VALID] === 1 && s[S.RESV_OFF] === o && s[S.RESV_OFF + 1] === (dbl ? 1 : 0);
+    s[S.RESV_VALID] = 0;
+    if (ok) {
+      if (!dbl) ok = Atomics.compareExchange(m, w, s[S.RESV_VAL], blo) === s[S.RESV_VAL];
+      else if (m[w] === s[S.RESV_VAL] && m[w + 1] === s[S.RESV_VAL + 1]) { m[w] = blo; m[w + 1] = bhi; }
+      else ok = false;
+    }
+    x[rd] = ok ? 0 : 1; x[rd + 1] = 0;
+    return true;
+  }
+  if (!dbl) {
+    let old: number;
+    switch (f5) {
+      case 0x01: old = Atomics.exchange(m, w, blo); break;
+      case 0x00: old = Atomics.add(m, w, blo); break;
+      case 0x04: old = Atomics.xor(m, w, blo); break;
+      case 0x0c: old = Atomics.and(m, w, blo); break;
+      case 0x08: old = Atomics.or(m, w, blo); break;
+      default: {
+        for (;;) {
+          old = Atomics.load(m, w);
+          let nv: number;
+          if (f5 === 0x10) nv = old < blo ? old : blo;
+          else if (f5 === 0x14) nv = old > blo ? old : blo;
+          else if (f5 === 0x18) nv = (old >>> 0) < (blo >>> 0) ? old : blo;
+          else nv = (old >>> 0) > (blo >>> 0) ? old : blo;
+          if (Atomics.compareExchange(m, w, old, nv) === old) break;
+        }
+      }
+    }
+    x[rd] = old; x[rd + 1] = old >> 31;
+    return true;
+  }
+  const alo = m[w], ahi = m[w + 1];
+  let nlo = blo, nhi = bhi;
+  switch (f5) {
+    case 0x00: { const sum = (alo >>> 0) + (blo >>> 0); nlo = sum | 0; nhi = (ahi + bhi + (sum > 0xffffffff ? 1 : 0)) | 0; break; }
+    case 0x04: nlo = alo ^ blo; nhi = ahi ^ bhi; break;
+    case 0x0c: nlo = alo & blo; nhi = ahi & bhi; break;
+    case 0x08: nlo = alo | blo; nhi = ahi | bhi; break;
+    case 0x10: case 0x14: case 0x18: case 0x1c: {
+      const unsigned = f5 >= 0x18;
+      const ah = unsigned ? ahi >>> 0 : ahi, bh = unsigned ? bhi >>> 0 : bhi;
+      const less = ah < bh || (ahi === bhi && (alo >>> 0) < (blo >>> 0));
+      const takeA = (f5 === 0x10 || f5 === 0x18) ? less : !less;
+      if (takeA) { nlo = alo; nhi = ahi; }
+      break;
+    }
+  }
+  m[w] = nlo; m[w + 1] = nhi;
+  x[rd] = alo; x[rd + 1] = ahi;
+  return true;
+}
+
+function illegal(h: Hart, insn: number): boolean {
+  takeTrap(h, false, S.CAUSE_ILLEGAL_INSN, insn, 0);
+  return false;
+}
