@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Interrupts: the Sstc timer (stimecmp drives mip.STIP), supervisor software interrupts,
+   delegation with mideleg, global enables by privilege (lower-privilege code cannot mask a
+   higher mode's interrupts), priority SSI over STI, and WFI waking on a pending interrupt.
+   Spec: riscv-priv-20240411 "Machine Interrupt (mip and mie) Registers",
+   "Supervisor Timer (stimecmp) Register", "Wait for Interrupt". */
+#include "test.h"
+
+#define MENVCFG_STCE (1UL << 63)
+#define SPIN 2000000
+
+static volatile u64 order[4];
+static volatile int norder;
+
+static void hook(u64 cause, u64 by) {
+  if (norder < 4) order[norder++] = cause;
+  if (cause == IRQ_STI) csr_write(stimecmp, ~0UL);
+  else if (cause == IRQ_SSI) { if (by == MODE_S) csr_clear(sip, 1UL << IRQ_SSI); else csr_clear(mip, 1UL << IRQ_SSI); }
+}
+
+/* Lower-mode bodies: wait (bounded) for the trap count to move. */
+static long wait_irq(long n) { for (long i = 0; i < SPIN && trap_count == n; i++) {} return trap_count != n; }
+static long s_timer(long delta) {
+  long n = trap_count;
+  csr_write(stimecmp, csr_read(time) + (u64)delta);
+  csr_set(sstatus, MSTATUS_SIE);
+  long r = wait_irq(n);
+  csr_clear(sstatus, MSTATUS_SIE);
+  return r;
+}
+static long s_self_ipi(long arg) {
+  (void)arg;
+  long n = trap_count;
+  csr_set(sip, 1UL << IRQ_SSI);            /* pending, SIE still 0: not taken */
+  for (volatile int i = 0; i < 1000; i++) {}
+  if (trap_count != n) return -1;
+  csr_set(sstatus, MSTATUS_SIE);
+  long r = wait_irq(n);
+  csr_clear(sstatus, MSTATUS_SIE);
+  return r;
+}
+static long spin(long n) { return wait_irq(n); }
+
+int main(void) {
+  puts_uart("interrupts\n");
+  irq_hook = hook;
+  csr_write(stvec, (u64)strap_entry);
+  csr_set(menvcfg, MENVCFG_STCE);
+  csr_write(mcounteren, 7);
+  CHECK(csr_read(menvcfg) & MENVCFG_STCE);
+
+  section("stimecmp drives mip.STIP; STIP is then read-only");
+  csr_write(stimecmp, 0);
+  CHECK(csr_read(mip) & (1UL << IRQ_STI));
+  csr_write(stimecmp, ~0UL);
+  CHECK_EQ(csr_read(mip) & (1UL << IRQ_STI), 0);
+  csr_set(mip, 1UL << IRQ_STI);
+  CHECK_EQ(csr_read(mip) & (1UL << IRQ_STI), 0);
+
+  section("Sstc timer delegated to S");
+  csr_write(mideleg, (1UL << IRQ_STI) | (1UL << IRQ_SSI));
+  csr_write(mie, (1UL << IRQ_STI) | (1UL << IRQ_SSI));
+  norder = 0;
+  CHECK_EQ(run_in_mode(MODE_S, s_timer, 20000), 1);
+  CHECK_EQ(last_trap.cause, IRQ_BIT | IRQ_STI);
+  CHECK_EQ(last_trap.by, MODE_S);
+  CHECK_EQ(norder, 1);
+
+  section("S software interrupt: self-IPI through sip, masked by SIE in S");
+  CHECK_EQ(run_in_mode(MODE_S, s_self_ipi, 0), 1);
+  CHECK_EQ(last_trap.cause, IRQ_BIT | IRQ_SSI);
+  CHECK_EQ(last_trap.by, MODE_S);
+
+  section("U mode cannot mask S interrupts (SIE ignored below S)");
+  csr_clear(mstatus, MSTATUS_SIE);
+  { long n = trap_count;
+    csr_set(mip, 1UL << IRQ_SSI);
+    CHECK_EQ(run_in_mode(MODE_U, spin, n), 1);
+    CHECK_EQ(last_trap.by, MODE_S); CHECK_EQ(last_trap.from, MODE_U); }
+
+  section("priority: SSI before STI");
+  norder = 0;
+  csr_write(stimecmp, 0);                        /* STIP now */
+  csr_set(mip, 1UL << IRQ_SSI);
+  { long n = trap_count; run_in_mode(MODE_U, spin, n); }
+  CHECK(norder >= 2);
+  CHECK_EQ(order[0], IRQ_SSI);
+  CHECK_EQ(order[1], IRQ_STI);
+
+  section("not delegated: taken in M even with MIE = 0 while in S");
+  csr_write(mideleg, 0);
+  csr_clear(mstatus, MSTATUS_MIE);
+  { long n = trap_count;
+    csr_set(mip, 1UL << IRQ_SSI);
+    CHECK_EQ(run_in_mode(MODE_S, spin, n), 1);
+    CHECK_EQ(last_trap.by, MODE_M); CHECK_EQ(last_trap.cause, IRQ_BIT | IRQ_SSI); CHECK_EQ(last_trap.from, MODE_S); }
+  { long n = trap_count;
+    CHECK_EQ(run_in_mode(MODE_S, s_timer, 20000), 1);
+    CHECK_EQ(last_trap.by, MODE_M); CHECK_EQ(last_trap.cause, IRQ_BIT | IRQ_STI);
+    (void)n; }
+
+  section("WFI in M wakes on a pending enabled interrupt even with MIE = 0");
+  { long n = trap_count;
+    u64 t0 = csr_read(time);
+    csr_write(stimecmp, t0 + 50000);             /* 5 ms at 10 MHz */
+    __asm__ volatile("wfi");
+    for (long i = 0; i < SPIN && !(csr_read(mip) & (1UL << IRQ_STI)); i++) __asm__ volatile("wfi");
+    CHECK(csr_read(mip) & (1UL << IRQ_STI));
+    CHECK(csr_read(time) >= t0 + 50000);
+    CHECK_EQ(trap_count, n);                      /* MIE = 0: no trap, just the wake-up */
+    csr_write(stimecmp, ~0UL); }
+  csr_write(mie, 0);
+  return test_result();
+}
