@@ -121,7 +121,7 @@ export function mul(a: number, b: number, fmt: number, mode: number): number {
     if (p !== p) st.fl |= NV;
     return p; // zeros and infinities: exact, sign is the xor of the operands' signs
   }
-  const neg = p < 0;
+  const neg = a < 0 !== b < 0; // not p < 0: p may have underflowed to -0
   if (fmt === F32) {
     // binary32 products have at most 48 significant bits: p is exact.
     if (mode === RNE) {
@@ -161,11 +161,11 @@ export function div(a: number, b: number, fmt: number, mode: number): number {
     else if (b === 0 && a - a === 0) st.fl |= DZ; // finite non-zero / 0
     return q;
   }
-  const neg = q < 0;
+  const neg = a < 0 !== b < 0; // not q < 0: q may have underflowed to -0
   const aq = Math.abs(q);
   const aa = Math.abs(a);
   const ab = Math.abs(b);
-  if (fmt === F32 || (aa > TINY && aa < BIG && ab < BIG && aq > TINY && aq < BIG)) {
+  if (fmt === F32 || (aa > TINY && aa < SPLIT_MAX && ab < SPLIT_MAX && aq > TINY && aq < SPLIT_MAX)) {
     // r = a - q*b is representable and computed exactly; a/b = q + r/b.
     twoProd(aq, ab);
     const r = aa - tH - tL;

@@ -49,14 +49,17 @@ export function pow2(k: number): number {
   return POW2[k + 1074];
 }
 
-/** x * 2^e, exact whenever the result is representable (x in [2^-80, 2^8] or 0). */
+/**
+ * x * 2^e, exact whenever the result is representable: each factor keeps the intermediate
+ * product at least 2^100 times the final value (so normal) and finite.
+ */
 export function ldexp(x: number, e: number): number {
-  if (e > 900) return x * POW2[900 + 1074] * POW2[e - 900 + 1074];
-  if (e < -900) {
-    if (e < -1174) return x * 0;
-    return x * POW2[e + 100 + 1074] * POW2[-100 + 1074];
-  }
-  return x * POW2[e + 1074];
+  if (e >= -1000 && e <= 1000) return x * POW2[e + 1074];
+  if (e > 0) return x * POW2[1000 + 1074] * POW2[e - 1000 + 1074];
+  const a = e + 100 < -1000 ? -1000 : e + 100;
+  const b = e + 100 - a;
+  if (x === 0 || b < -1074) return x * 0;
+  return x * POW2[a + 1074] * POW2[b + 1074] * POW2[-100 + 1074];
 }
 
 /** Result of split(): x = fr.m * 2^fr.k with |fr.m| in [1, 2), sign kept in m. */
