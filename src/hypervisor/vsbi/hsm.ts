@@ -61,6 +61,7 @@ export function hsmExtension(vsbi: Vsbi): SbiExtension {
         // return under normal conditions."; SBI_ERR_FAILED if the hart could not be stopped.
         case SBI_HSM_HART_STOP:
           if (!harts.stop(call.hartIndex)) return call.fail(SBI_ERR_FAILED);
+          platform.hart(call.hartIndex).stop();
           call.complete = false;
           return VSBI_HART_STOPPED;
         // Spec: riscv-sbi-2.0 §9.3 "Function: Hart get status (FID #2)"

@@ -23,6 +23,8 @@ export interface VsbiHart {
    * Spec: riscv-sbi-2.0 §9.1 "Function: Hart start (FID #0)" (table "HSM Hart Start Register State")
    */
   enterSupervisor(pc: number): void;
+  /** The hart left STARTED (hart_stop, system suspend): it must not run until entered again. */
+  stop(): void;
 }
 
 /** Console input/output for DBCN. Both are non-blocking. */

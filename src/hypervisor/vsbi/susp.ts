@@ -45,6 +45,7 @@ export function suspExtension(vsbi: Vsbi): SbiExtension {
         vsbi.harts.cancelSystemSuspend(call.hartIndex);
         return call.fail(SBI_ERR_FAILED);
       }
+      p.hart(call.hartIndex).stop();
       call.complete = false;
       return VSBI_SYSTEM_SUSPENDED;
     },

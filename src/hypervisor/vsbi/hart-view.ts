@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Binds the vSBI to real harts (src/hardware/riscv/hart.ts) through their owner API only:
+// hartView() is the VsbiHart of one Hart, HartPlatformOps the timer/IPI/fence/interrupt part of
+// a VsbiPlatform for an array of Harts in guest mode. A runner adds console, reset and phys.
+// Cross-thread use (issue 7) needs the flushes to run on the hart's own pCPU; this is the
+// single-thread form.
+
+import type { IrqLine } from '../../hardware/bus/mmio.ts';
+import type { Hart } from '../../hardware/riscv/hart.ts';
+import { IRQ_SSI, MIE, STIMECMP } from '../../hardware/riscv/hart-state.ts';
+import type { VsbiHart } from './platform.ts';
+
+const TWO32 = 4294967296;
+
+/** The VsbiHart of a real Hart. */
+export function hartView(h: Hart): VsbiHart {
+  return {
+    x: h.x,
+    advancePc(bytes: number): void {
+      const lo = (h.getPcLo() >>> 0) + bytes;
+      h.setPcWords(lo | 0, (h.getPcHi() + (lo >= TWO32 ? 1 : 0)) | 0);
+    },
+    // Hart.start is the hart's HSM entry: S-mode, satp = 0, sstatus.SIE = 0, pc, and it clears
+    // the hart's stopped flag. It also sets a0/a1 (opaque as a JS number); the vSBI then writes
+    // both words of a0/a1 exactly.
+    enterSupervisor(pc: number): void {
+      h.start(pc, 0);
+    },
+    stop(): void {
+      h.stop();
+    },
+  };
+}
+
+/** Timer, IPI, fence and wake-up operations of a VsbiPlatform over real harts (index = hart id). */
+export class HartPlatformOps {
+  readonly views: VsbiHart[];
+  private readonly ssi: IrqLine[];
+
+  constructor(readonly harts: readonly Hart[]) {
+    this.views = harts.map(hartView);
+    this.ssi = harts.map((h) => h.irqLine(IRQ_SSI));
+  }
+
+  get hartCount(): number {
+    return this.harts.length;
+  }
+  hart(i: number): VsbiHart {
+    return this.views[i]!;
+  }
+  /**
+   * A guest-mode hart has Sstc enabled (menvcfg.STCE, set by Hart.reset in guest mode), so
+   * sip.STIP is time >= stimecmp: writing stimecmp both arms the timer and clears a pending
+   * STIP. "Never" is stimecmp = 2^64 - 1.
+   */
+  setTimer(i: number, when: number): void {
+    const s = this.harts[i]!.s;
+    if (when === Infinity) {
+      s[STIMECMP] = -1;
+      s[STIMECMP + 1] = -1;
+    } else {
+      s[STIMECMP] = when % TWO32 | 0;
+      s[STIMECMP + 1] = Math.floor(when / TWO32) | 0;
+    }
+  }
+  sendIpi(i: number): void {
+    this.ssi[i]!.set(true);
+  }
+  flushTlb(i: number): void {
+    this.harts[i]!.flushTlb();
+  }
+  /** The hart keeps no decoded-instruction cache (its FENCE.I is a no-op), so nothing to drop. */
+  flushIcache(_i: number): void {}
+  interruptPending(i: number): boolean {
+    const h = this.harts[i]!;
+    return (h.mipValue() & h.s[MIE]!) !== 0;
+  }
+}
