@@ -36,6 +36,13 @@ export interface HartOptions {
 }
 
 const TWO32 = 4294967296;
+// Module-local copies of everything the interpreter loop touches: a loader may turn imported
+// bindings into getter calls (tsx does), which costs several percent in the hot loop.
+const TLBM = TLB_MASK;
+const MSTATUS_ = S.MSTATUS, MSTATUS_FS_ = S.MSTATUS_FS, FCSR_ = S.FCSR;
+const R64 = r64, RVC = RVC_TABLE;
+const mul64_ = mul64, mulh64_ = mulh64, mulhsu64_ = mulhsu64, mulhu64_ = mulhu64, divOp_ = divOp, divuOp_ = divuOp;
+const loadSlow_ = loadSlow, storeValue_ = storeValue, fetchSlow_ = fetchSlow, amo_ = amo;
 /** Instructions between checks of interrupts, the exit request and the Sstc timer. */
 const CHUNK = 1024;
 
@@ -340,7 +347,7 @@ export class Hart {
     const x = this.x;
     const m8 = this.m8, mu8 = this.mu8, m16 = this.m16, mu16 = this.mu16, m32 = this.m32;
     const tag = this.tlbTag, toff = this.tlbOff;
-    const rvc = RVC_TABLE;
+    const rvc = RVC;
     this.exitCode = -1;
     this.jumpTo(s[S.PC], s[S.PC + 1]);
     let pc = this.pcCur;
@@ -374,7 +381,7 @@ export class Hart {
         } else {
           this.pcCur = pc;
           this.icountNow = icBase + (chunk - left);
-          insn = fetchSlow(this, pc);
+          insn = fetchSlow_(this, pc);
           if (this.fetchFault) { pc = this.pcCur; break inner; }
           fPage = this.fPage; fOff = this.fOff;
         }
@@ -434,7 +441,7 @@ export class Hart {
             const vlo = (a + imm) | 0;
             const vhi = (x[rs1 + 1] + (imm >> 31) + ((vlo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
             const f3 = (insn >> 12) & 7;
-            const ti = lB + ((vlo >>> 12) & TLB_MASK);
+            const ti = lB + ((vlo >>> 12) & TLBM);
             if (tag[ti] === vhi * 1048576 + (vlo >>> 12) && (vlo & ((1 << (f3 & 3)) - 1)) === 0) {
               const o = toff[ti] + (vlo & 4095);
               switch (f3) {
@@ -450,7 +457,7 @@ export class Hart {
             } else {
               if (f3 === 7) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
               this.pcCur = pc; this.curInsn = insn; this.curLen = len;
-              if (!loadSlow(this, vlo, vhi, f3, rd)) { pc = this.pcCur; break inner; }
+              if (!loadSlow_(this, vlo, vhi, f3, rd)) { pc = this.pcCur; break inner; }
             }
             break;
           }
@@ -460,7 +467,7 @@ export class Hart {
             const vhi = (x[rs1 + 1] + (imm >> 31) + ((vlo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
             const f3 = (insn >> 12) & 7;
             if (f3 > 3) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
-            const ti = sB + ((vlo >>> 12) & TLB_MASK);
+            const ti = sB + ((vlo >>> 12) & TLBM);
             if (tag[ti] === vhi * 1048576 + (vlo >>> 12) && (vlo & ((1 << f3) - 1)) === 0) {
               const o = toff[ti] + (vlo & 4095);
               switch (f3) {
@@ -471,7 +478,7 @@ export class Hart {
               }
             } else {
               this.pcCur = pc; this.curInsn = insn; this.curLen = len;
-              if (!storeValue(this, vlo, vhi, 1 << f3, x[rs2], x[rs2 + 1])) { pc = this.pcCur; break inner; }
+              if (!storeValue_(this, vlo, vhi, 1 << f3, x[rs2], x[rs2 + 1])) { pc = this.pcCur; break inner; }
             }
             break;
           }
@@ -544,16 +551,16 @@ export class Hart {
               else { x[rd] = ah >> (sh - 32); x[rd + 1] = ah >> 31; }
             } else if (f7 === 1) {
               switch (f3) {
-                case 0: mul64(al, ah, bl, bh); break;
-                case 1: mulh64(al, ah, bl, bh); break;
-                case 2: mulhsu64(al, ah, bl, bh); break;
-                case 3: mulhu64(al, ah, bl, bh); break;
-                case 4: divOp(al, ah, bl, bh, false); break;
-                case 5: divuOp(al, ah, bl, bh, false); break;
-                case 6: divOp(al, ah, bl, bh, true); break;
-                default: divuOp(al, ah, bl, bh, true); break;
+                case 0: mul64_(al, ah, bl, bh); break;
+                case 1: mulh64_(al, ah, bl, bh); break;
+                case 2: mulhsu64_(al, ah, bl, bh); break;
+                case 3: mulhu64_(al, ah, bl, bh); break;
+                case 4: divOp_(al, ah, bl, bh, false); break;
+                case 5: divuOp_(al, ah, bl, bh, false); break;
+                case 6: divOp_(al, ah, bl, bh, true); break;
+                default: divuOp_(al, ah, bl, bh, true); break;
               }
-              x[rd] = r64[0]; x[rd + 1] = r64[1];
+              x[rd] = R64[0]; x[rd + 1] = R64[1];
             } else { this.illegal(pc, insn); pc = this.pcCur; break inner; }
             break;
           }
@@ -608,12 +615,12 @@ export class Hart {
           }
           case 0x0b: { // AMO
             this.pcCur = pc; this.curInsn = insn; this.curLen = len;
-            if (!amo(this, insn)) { pc = this.pcCur; break inner; }
+            if (!amo_(this, insn)) { pc = this.pcCur; break inner; }
             break;
           }
           case 0x01: case 0x09: { // LOAD-FP / STORE-FP
             const f3 = (insn >> 12) & 7;
-            if ((s[S.MSTATUS] & S.MSTATUS_FS) === 0 || (f3 !== 2 && f3 !== 3)) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            if ((s[MSTATUS_] & MSTATUS_FS_) === 0 || (f3 !== 2 && f3 !== 3)) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
             const isStore = (insn & 0x20) !== 0;
             const imm = isStore ? ((insn >> 25) << 5) | ((insn >> 7) & 31) : insn >> 20, a = x[rs1];
             const vlo = (a + imm) | 0;
@@ -623,12 +630,12 @@ export class Hart {
             break;
           }
           case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: { // FMADD..FNMADD, OP-FP
-            if ((s[S.MSTATUS] & S.MSTATUS_FS) === 0) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
-            const fcsr = s[S.FCSR];
+            if ((s[MSTATUS_] & MSTATUS_FS_) === 0) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            const fcsr = s[FCSR_];
             const r = this.fpu.execute(insn, (fcsr >> 5) & 7);
             if (r === FP_ILLEGAL) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
             const fl = r & 0x1f;
-            if (fl !== 0) s[S.FCSR] = fcsr | fl;
+            if (fl !== 0) s[FCSR_] = fcsr | fl;
             if (fl !== 0 || (r & FP_WROTE_F) !== 0) this.fsDirty();
             break;
           }
