@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// End to end: the guest asset builder's kernel + initramfs boot on Debian's
+// qemu-system-riscv64 (-machine virt, its bundled OpenSBI), before our own board runs them.
+// Case 1 is the boot benchmark path (tsxen.init=poweroff): marker, modules, clean exit.
+// Case 2 is the default: a job-control shell on ttyS0 driven through the serial console.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { ensureGuestAssets, type GuestAssets } from '../../src/host/assets/index.ts';
+
+const BOOT_TIMEOUT_MS = 120_000;
+
+let assets: GuestAssets | undefined;
+async function getAssets(): Promise<GuestAssets> {
+  assets ??= await ensureGuestAssets({ progress: process.stderr });
+  return assets;
+}
+
+/** A QEMU process with its serial console collected, and a way to wait for output. */
+class Qemu {
+  readonly proc: ChildProcessWithoutNullStreams;
+  out = '';
+  readonly t0 = performance.now();
+  private waiters: (() => void)[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(a: GuestAssets, append: string) {
+    this.proc = spawn('qemu-system-riscv64', [
+      '-machine', 'virt', '-nographic', '-m', '512M', '-smp', '2', '-no-reboot',
+      '-kernel', a.kernel, '-initrd', a.initrd, '-append', append,
+    ]);
+    const onData = (b: Buffer): void => { this.out += b.toString('latin1'); for (const w of this.waiters) w(); };
+    this.proc.stdout.on('data', onData);
+    this.proc.stderr.on('data', onData);
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code) => { for (const w of this.waiters) w(); resolve(code); }));
+  }
+
+  /** Resolves with the match once `re` matches output after `from`; rejects on timeout or exit. */
+  waitFor(re: RegExp, from = 0, timeoutMs = BOOT_TIMEOUT_MS): Promise<RegExpExecArray> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { done(); reject(new Error(`timeout waiting for ${re}; output tail:\n${this.out.slice(-2000)}`)); }, timeoutMs);
+      const check = (): void => {
+        // busybox's line editor asks for the cursor position (CSI 6n) after its prompt: ignore
+        // terminal control sequences when matching.
+        const m = re.exec(this.out.slice(from).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''));
+        if (m) { done(); resolve(m); } else if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+          done(); reject(new Error(`QEMU exited waiting for ${re}; output tail:\n${this.out.slice(-2000)}`));
+        }
+      };
+      const done = (): void => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); };
+      this.waiters.push(check);
+      check();
+    });
+  }
+
+  /** Types a command line and returns the output offset where its response starts. */
+  type(line: string): number {
+    const at = this.out.length;
+    this.proc.stdin.write(`${line}\n`);
+    return at;
+  }
+
+  /** QEMU's exit status, or 'timeout' (the timer is cleared so the test process can end). */
+  async exit(timeoutMs: number): Promise<number | null | 'timeout'> {
+    let timer: NodeJS.Timeout | undefined;
+    const t = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
+    try {
+      return await Promise.race([this.exited, t]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+  }
+}
+
+test('the builder returns a RISC-V Image and an initramfs; a second call is served from the cache at once', async () => {
+  const a = await getAssets();
+  const img = readFileSync(a.kernel);
+  assert.equal(img.subarray(0x38, 0x3c).toString('latin1'), 'RSC\x05');
+  assert.match(a.version, /^\d+\.\d+\.\d+.*-riscv64$/);
+  assert.ok(img.includes(`Linux version ${a.version} `), 'kernel banner names the version');
+  for (const m of ['virtio_mmio', 'virtio_blk', 'virtio_net', 'virtio_rng']) assert.ok(a.modules.includes(m), m);
+
+  const t0 = performance.now();
+  const again = await ensureGuestAssets({ progress: null });
+  const ms = performance.now() - t0;
+  assert.equal(again.source, 'cache');
+  assert.deepEqual([again.kernel, again.initrd, again.version], [a.kernel, a.initrd, a.version]);
+  assert.ok(ms < 1000, `cached call took ${ms.toFixed(0)} ms`);
+
+  const list = spawnSync('cpio', ['-itv', '--quiet'], { input: gunzipSync(readFileSync(a.initrd)), encoding: 'latin1' });
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, /^-rwxr-xr-x .* init$/m);
+  assert.match(list.stdout, /^-rwxr-xr-x .* bin\/busybox$/m);
+  assert.match(list.stdout, /^lrwxrwxrwx .* bin\/sh -> busybox$/m);
+  assert.match(list.stdout, /^crw------- .* 5, +1 .* dev\/console$/m);
+  assert.match(list.stdout, new RegExp(`lib/modules/${a.version.replace(/[+.]/g, '\\$&')}/kernel/drivers/block/virtio_blk\\.ko$`, 'm'));
+  assert.doesNotMatch(list.stdout, /\.ko\.(xz|zst|gz)$/m, 'modules are stored decompressed');
+});
+
+test('QEMU boots it with tsxen.init=poweroff: modules load, TSXEN-BOOT-OK, QEMU exits', async (t) => {
+  const a = await getAssets();
+  const q = new Qemu(a, 'console=ttyS0 tsxen.init=poweroff');
+  try {
+    await q.waitFor(/TSXEN-BOOT-OK/);
+    const tMarker = (performance.now() - q.t0) / 1000;
+    const code = await q.exit(30_000);
+    assert.equal(code, 0, `QEMU exit: ${String(code)}\n${q.out.slice(-1500)}`);
+    const tExit = (performance.now() - q.t0) / 1000;
+    t.diagnostic(`qemu-system-riscv64 -smp 2: TSXEN-BOOT-OK after ${tMarker.toFixed(2)} s, exit after ${tExit.toFixed(2)} s`);
+
+    const loaded = /TSXEN-MODULES: (.*)/.exec(q.out)![1]!.trim().split(/\s+/);
+    assert.deepEqual([...loaded].sort(), [...a.modules].sort(), 'every module of the initramfs is loaded');
+    const drivers = /TSXEN-VIRTIO-DRIVERS: (.*)/.exec(q.out)![1]!.trim().split(/\s+/);
+    for (const d of ['virtio_blk', 'virtio_net', 'virtio_rng', 'virtio_console']) assert.ok(drivers.includes(d), `${d} registered`);
+    assert.doesNotMatch(q.out, /insmod .* failed|Unknown symbol|Kernel panic/);
+    assert.match(q.out, new RegExp(`Linux version ${a.version.replace(/[+.]/g, '\\$&')} `));
+    assert.match(q.out, /TSXEN-POWEROFF/);
+  } finally {
+    q.kill();
+  }
+});
+
+test('by default it starts a job-control shell on the console: uname -r, 2 harts, poweroff', async () => {
+  const a = await getAssets();
+  const q = new Qemu(a, 'console=ttyS0');
+  const prompt = /tsxen:[^\n#]*# $/;
+  const cmd = async (line: string, expect: RegExp): Promise<RegExpExecArray> => {
+    const at = q.type(line);
+    const m = await q.waitFor(expect, at, 30_000);
+    await q.waitFor(prompt, at, 30_000);
+    return m;
+  };
+  try {
+    await q.waitFor(/TSXEN-BOOT-OK/);
+    await q.waitFor(prompt);
+    await cmd('uname -r', new RegExp(`\\n${a.version.replace(/[+.]/g, '\\$&')}\\r?\\n`));
+    const cpu = await cmd('cat /proc/cpuinfo', /processor\s*: 0[\s\S]*processor\s*: 1[\s\S]*tsxen:/);
+    assert.doesNotMatch(cpu[0], /processor\s*: 2/);
+    assert.match(cpu[0], /isa\s*: rv64imafdc/);
+    assert.match(cpu[0], /hart\s*: 1/);
+    // Job control: the shell owns the real serial tty (cttyhack), so background jobs are tracked.
+    await cmd('tty', /\/dev\/ttyS0\r?\n/);
+    await cmd('set -o', /monitor +on/);
+    await cmd('sleep 30 &', /sleep 30 &\r?\n/);
+    await cmd('jobs', /\[1\]\+ +Running +sleep 30/);
+    // poweroff (without -f) goes through busybox init's shutdown actions.
+    q.type('poweroff');
+    await q.waitFor(/TSXEN-POWEROFF/, 0, 30_000);
+    const code = await q.exit(30_000);
+    assert.equal(code, 0, `QEMU exit: ${String(code)}\n${q.out.slice(-1500)}`);
+  } finally {
+    q.kill();
+  }
+});
