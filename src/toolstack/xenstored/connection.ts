@@ -15,6 +15,8 @@ export const CONN_SOCKET = 1;
 export interface ConnectionSink {
   process(conn: Connection, type: number, reqId: number, txId: number, payload: Uint8Array): boolean;
   drop(conn: Connection, reason: string): void;
+  /** Forget the connection's watches and transactions (ring reconnect). */
+  reset(conn: Connection): void;
 }
 
 export abstract class Connection implements WatchOwner, Principal {

@@ -85,6 +85,12 @@ export class Xenstored implements ConnectionSink {
     conn.shutdown();
   }
 
+  reset(conn: Connection): void {
+    this.watches.removeOwner(conn);
+    conn.nWatches = 0;
+    conn.txs.clear();
+  }
+
   /** Resume processing held-back input (after a live update was aborted, or a quota freed). */
   resumeAll(): void {
     for (const c of this.conns.values()) c.resume();
@@ -164,9 +170,7 @@ export class Xenstored implements ConnectionSink {
       case XS_TRANSACTION_START: return this.doTransactionStart(conn, type, reqId, txId, p);
       case XS_TRANSACTION_END: return this.doTransactionEnd(conn, type, reqId, txId, p);
       case XS_RESET_WATCHES:
-        this.watches.removeOwner(conn);
-        conn.nWatches = 0;
-        conn.txs.clear();
+        this.reset(conn);
         this.reply(conn, type, reqId, txId, OK);
         return;
       case XS_CONTROL: return runControl(this, conn, reqId, txId, p);
