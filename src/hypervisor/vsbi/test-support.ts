@@ -159,11 +159,19 @@ export class TestMachine {
   }
 }
 
-/** `li rd, imm` for a signed 32-bit immediate: lui + addiw (or addi alone when it fits 12 bits). */
+/**
+ * `li rd, imm` for an immediate in [-2^31, 2^32): addi, or lui + addiw (sign-extending), and
+ * for values >= 2^31 a zero-extension (slli 32; srli 32) as RV64 needs for 0x8000_0000 and up.
+ */
 export function li(rd: number, imm: number): number[] {
-  imm |= 0;
-  if (imm >= -2048 && imm < 2048) return [A.addi(rd, 0, imm)];
-  const lo = (imm << 20) >> 20;
-  const hi = ((imm - lo) >>> 12) & 0xfffff;
-  return [A.lui(rd, hi), A.addiw(rd, rd, lo)];
+  const v = imm | 0;
+  let out: number[];
+  if (v >= -2048 && v < 2048) out = [A.addi(rd, 0, v)];
+  else {
+    const lo = (v << 20) >> 20;
+    const hi = ((v - lo) >>> 12) & 0xfffff;
+    out = [A.lui(rd, hi), A.addiw(rd, rd, lo)];
+  }
+  if (imm > 0x7fffffff) out.push(A.slli(rd, rd, 32), A.srli(rd, rd, 32));
+  return out;
 }
