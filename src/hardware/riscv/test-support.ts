@@ -124,7 +124,7 @@ export class TestPhys implements PhysTranslation {
   /** Pages (page numbers) that deny a given access: map page -> denied access bits. */
   readonly deny = new Map<number, number>();
 
-  constructor(readonly size = 1 << 22) {
+  constructor(readonly size = 1 << 20) {
     this.memory = new SharedArrayBuffer(size);
     this.bytes = new Uint8Array(this.memory);
     this.view = new DataView(this.memory);
