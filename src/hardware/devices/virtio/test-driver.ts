@@ -61,6 +61,11 @@ export class TestRam implements GuestPhysMap {
     return true;
   }
 
+  /** Forget every allocation (the next test round reuses RAM from the start). */
+  resetAlloc(): void {
+    this.next = RAM_BASE;
+  }
+
   alloc(len: number, align = 16): number {
     const a = Math.ceil(this.next / align) * align;
     if (a + len > RAM_BASE + this.size) throw new Error('TestRam: out of memory');
@@ -70,6 +75,7 @@ export class TestRam implements GuestPhysMap {
 
   private off(gpa: number): number {
     const k = gpa - RAM_BASE;
+    if (!Number.isInteger(k) || k < 0 || k >= this.size) throw new Error(`TestRam: harness access at ${gpa} outside RAM`);
     return GUARD + (this.scramble ? k ^ 4096 : k);
   }
   r8(gpa: number): number { return this.u8[this.off(gpa)]!; }
@@ -127,6 +133,7 @@ export class DriverQueue {
   /** Place a chain (device-readable `out` then device-writable `inb`); returns its head. */
   add(out: Buf[], inb: Buf[], indirect = false): number {
     const segs = [...out.map((b) => ({ ...b, f: 0 })), ...inb.map((b) => ({ ...b, f: VIRTQ_DESC_F_WRITE }))];
+    if (indirect ? this.free.length < 1 : segs.length > this.free.length) throw new Error('DriverQueue: no free descriptors');
     if (indirect) {
       const table = this.drv.ram.alloc(16 * segs.length, 16);
       segs.forEach((s, i) => this.writeDesc(table, i, s.gpa, s.len, s.f | (i + 1 < segs.length ? VIRTQ_DESC_F_NEXT : 0), i + 1));
@@ -136,7 +143,6 @@ export class DriverQueue {
       this.publish(head);
       return head;
     }
-    if (segs.length > this.free.length) throw new Error('DriverQueue: no free descriptors');
     const ids = this.free.splice(0, segs.length);
     segs.forEach((s, i) => this.writeDesc(this.desc, ids[i]!, s.gpa, s.len, s.f | (i + 1 < segs.length ? VIRTQ_DESC_F_NEXT : 0), ids[i + 1] ?? 0));
     this.chains.set(ids[0]!, ids);

@@ -232,7 +232,7 @@ test('EVENT_IDX from the driver side: a kick is sent only when avail idx passes 
 });
 
 /** xorshift32: a seeded generator so a failing fuzz run can be replayed. */
-export function rng32(seed: number): () => number {
+function rng32(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13; s >>>= 0;
@@ -272,8 +272,7 @@ test('fuzz: random rings, descriptors and register writes never throw and never 
       if (drv.status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET) needsReset++;
       used += ram.r16(q.used + 2);
       drv.write(R.VIRTIO_MMIO_STATUS, 0);
-      // Reclaim RAM for the next round.
-      (ram as unknown as { next: number }).next = 0x8000_0000;
+      ram.resetAlloc();
     } catch (e) {
       assert.fail(`seed ${seed} iteration ${iter}: ${(e as Error).stack}`);
     }
