@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EthernetSwitch } from '../../net/switch.ts';
-import { type DriverQueue, MmioDriver, TestRam } from './test-driver.ts';
+import { type Buf, type DriverQueue, MmioDriver, TestRam } from './test-driver.ts';
 import { RamBlockBackend, VirtioBlk } from './virtio-blk.ts';
 import { VirtioConsole } from './virtio-console.ts';
 import { bit, type VirtioDevice, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_RING_RESET, VIRTIO_F_VERSION_1, VIRTIO_STATUS_DEVICE_NEEDS_RESET } from './virtio-device.ts';
@@ -79,7 +79,7 @@ for (const [name, make] of Object.entries(devices)) {
           if (mode < 2) {
             // A well-formed chain with random contents; mode 1 then corrupts one descriptor field.
             const segs = 1 + (rnd() % 4);
-            const out = [], inb = [];
+            const out: Buf[] = [], inb: Buf[] = [];
             for (let s = 0; s < segs; s++) {
               const len = rnd() & 1 ? 16 : rnd() % 700;
               const gpa = ram.alloc(len + 1, 8);
@@ -87,9 +87,8 @@ for (const [name, make] of Object.entries(devices)) {
               (s === 0 || rnd() & 1 ? out : inb).push({ gpa, len });
             }
             if (out.length && rnd() & 1) inb.push({ gpa: ram.alloc(1), len: 1 });
-            const readable = out.length ? out : [];
             try {
-              q.add(readable, inb, (features & bit(VIRTIO_F_INDIRECT_DESC)) !== 0n && (rnd() & 1) === 1);
+              q.add(out, inb, (features & bit(VIRTIO_F_INDIRECT_DESC)) !== 0n && (rnd() & 1) === 1);
             } catch {
               continue; // the test driver ran out of descriptors
             }
