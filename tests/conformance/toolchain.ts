@@ -20,13 +20,14 @@ export function haveTool(cmd: string): boolean {
 
 /**
  * Compile `sources` with riscv64-linux-gnu-gcc and `flags` into build/<out>. Skips the
- * compiler when a stamp of (flags, source contents) matches the last build. Returns the path.
+ * compiler when a stamp of (flags, sources' and `headers`' contents) matches the last build.
+ * Returns the path.
  */
-export function crossBuild(out: string, sources: string[], flags: string[]): string {
+export function crossBuild(out: string, sources: string[], flags: string[], headers: string[] = []): string {
   const outPath = join(BUILD, out);
   mkdirSync(dirname(outPath), { recursive: true });
   const h = createHash('sha256').update(JSON.stringify(flags));
-  for (const s of sources) h.update(s).update(readFileSync(s));
+  for (const s of [...sources, ...headers]) h.update(s).update(readFileSync(s));
   const stamp = h.digest('hex');
   const stampPath = `${outPath}.stamp`;
   if (existsSync(outPath) && existsSync(stampPath) && readFileSync(stampPath, 'utf8') === stamp) return outPath;
@@ -55,10 +56,10 @@ export interface QemuResult {
   ms: number;
 }
 
-/** Run a bare-metal ELF on QEMU's virt board (-bios none), serial on stdout. */
-export function runQemu(elf: string, opts: { timeoutMs?: number; extra?: string[] } = {}): QemuResult {
+/** Run a bare-metal ELF on QEMU's virt board (or `machine`), -bios none, serial on stdout. */
+export function runQemu(elf: string, opts: { timeoutMs?: number; extra?: string[]; machine?: string } = {}): QemuResult {
   const t0 = performance.now();
-  const r = spawnSync(QEMU, ['-machine', 'virt', '-display', 'none', '-bios', 'none', '-kernel', elf,
+  const r = spawnSync(QEMU, ['-machine', opts.machine ?? 'virt', '-display', 'none', '-bios', 'none', '-kernel', elf,
     '-monitor', 'none', '-serial', 'stdio', ...(opts.extra ?? [])],
   { encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
   return { status: r.status, stdout: r.stdout ?? '', ms: performance.now() - t0 };
