@@ -75,6 +75,13 @@ export class RingConnection extends Connection {
     let moved = this.pull();
     if (this.broken || this.closed) return;
     moved = this.flush() || moved;
+    // Frames held back by the outstanding quota go on as the guest consumes replies.
+    while (this.reader.pendingLength > 0 && !this.closed && !this.broken) {
+      const before = this.reader.pendingLength;
+      if (!this.reader.push(new Uint8Array(0))) { this.fail(XENSTORE_ERROR_PROTO, 'bad frame'); return; }
+      moved = this.flush() || moved;
+      if (this.reader.pendingLength === before) break;
+    }
     if (moved) this.port.notify();
   }
 
