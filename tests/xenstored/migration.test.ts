@@ -17,7 +17,7 @@ test('the stream starts with "xenstore", version 1 and flags 0 (big-endian), and
   let off = 16;
   const types: number[] = [];
   while (off < d.length) {
-    const type = d.readUInt32LE?.(off) ?? Buffer.from(d).readUInt32LE(off);
+    const type = Buffer.from(d).readUInt32LE(off);
     const len = Buffer.from(d).readUInt32LE(off + 4);
     types.push(type);
     off += 8 + len + ((8 - (len % 8)) % 8);
