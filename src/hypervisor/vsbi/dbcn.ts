@@ -25,7 +25,7 @@ export const DBCN_CHUNK = 65536;
 
 export function dbcnExtension(vsbi: Vsbi): SbiExtension {
   const p = vsbi.platform;
-  const mem = new GuestMemory(p.phys, p.resolvePhysFault?.bind(p));
+  const mem = new GuestMemory(p.phys, (page, access) => p.resolvePhysFault?.(page, access) === true);
   const scratch = new Uint8Array(DBCN_CHUNK);
   const one = new Uint8Array(1);
 
