@@ -132,3 +132,27 @@ test('virtio-rng fills every writable byte from the entropy source, across segme
   assert.ok(ram.bytes(a, 100).every((x) => x === 0xab) && ram.bytes(b, 28).every((x) => x === 0xab));
   assert.equal(calls, 1);
 });
+
+test('a host hook that echoes output straight back as input (a terminal in echo mode) works', () => {
+  const ram = new TestRam();
+  const drv = new MmioDriver(ram);
+  const con: VirtioConsole = new VirtioConsole({ output: (b) => con.input(b) });
+  drv.dev = new VirtioMmio(ram.mem, drv.irq, con);
+  assert.ok(drv.negotiate(bit(VIRTIO_F_VERSION_1)));
+  const rx = drv.setupQueue(0, 16, false);
+  const tx = drv.setupQueue(1, 16, false);
+  drv.driverOk();
+  const inb = ram.alloc(64);
+  const rxHead = rx.add([], [{ gpa: inb, len: 64 }]);
+  rx.kick();
+  const outb = ram.alloc(64);
+  ram.put(outb, enc('ping'));
+  ram.put(outb + 32, enc('pong'));
+  tx.add([{ gpa: outb, len: 4 }], []);
+  tx.add([{ gpa: outb + 32, len: 4 }], []);
+  tx.kick();
+  assert.equal(tx.takeUsed().length, 2, 'both transmit chains completed');
+  assert.deepEqual(rx.takeUsed(), [{ id: rxHead, len: 4 }]);
+  assert.equal(dec(ram.bytes(inb, 4)), 'ping');
+  assert.equal(con.pendingInput, 4, '"pong" waits for the next receive buffer');
+});

@@ -41,7 +41,9 @@ export class VirtioConsole implements VirtioDevice {
   inputDropped = 0;
   private ctx!: VirtioContext;
   private readonly config = new ConfigSpace(CFG_SIZE);
-  private readonly chain = new DescChain(VIRTIO_CONSOLE_QUEUE_SIZE);
+  // One chain per queue: a host hook called while transmitting may feed input back in.
+  private readonly txChain = new DescChain(VIRTIO_CONSOLE_QUEUE_SIZE);
+  private readonly rxChain = new DescChain(VIRTIO_CONSOLE_QUEUE_SIZE);
   private readonly outBuf = new Uint8Array(OUT_CHUNK);
   private readonly emerg = new Uint8Array(1);
   // Pending host input: a ring of INPUT_CAPACITY bytes.
@@ -104,16 +106,16 @@ export class VirtioConsole implements VirtioDevice {
   private transmit(): void {
     const vq = this.ctx.queues[TX_QUEUE]!;
     let any = false;
-    while (vq.pop(this.chain) === POP_CHAIN) {
-      for (let pos = 0; pos < this.chain.readableLen; pos += OUT_CHUNK) {
-        const n = chainRead(this.ctx.mem, this.chain, pos, this.outBuf, 0, Math.min(OUT_CHUNK, this.chain.readableLen - pos));
+    while (vq.pop(this.txChain) === POP_CHAIN) {
+      for (let pos = 0; pos < this.txChain.readableLen; pos += OUT_CHUNK) {
+        const n = chainRead(this.ctx.mem, this.txChain, pos, this.outBuf, 0, Math.min(OUT_CHUNK, this.txChain.readableLen - pos));
         if (n < 0) {
           this.ctx.needsReset();
           return;
         }
         this.opts.output(this.outBuf.subarray(0, n));
       }
-      if (!vq.pushUsed(this.chain.head, 0)) return;
+      if (!vq.pushUsed(this.txChain.head, 0)) return;
       any = true;
     }
     if (any) this.ctx.notifyUsed(TX_QUEUE);
@@ -125,16 +127,16 @@ export class VirtioConsole implements VirtioDevice {
     const vq = ctx?.queues[RX_QUEUE];
     if (!vq || !ctx.running || this.inLen === 0) return;
     let any = false;
-    while (this.inLen > 0 && vq.pop(this.chain) === POP_CHAIN) {
-      const want = Math.min(this.inLen, this.chain.writableLen);
+    while (this.inLen > 0 && vq.pop(this.rxChain) === POP_CHAIN) {
+      const want = Math.min(this.inLen, this.rxChain.writableLen);
       // The ring may wrap: at most two contiguous pieces.
       const first = Math.min(want, INPUT_CAPACITY - this.inHead);
-      if (chainWrite(ctx.mem, this.chain, 0, this.inRing, this.inHead, first) !== first ||
-          (want > first && chainWrite(ctx.mem, this.chain, first, this.inRing, 0, want - first) !== want - first)) {
+      if (chainWrite(ctx.mem, this.rxChain, 0, this.inRing, this.inHead, first) !== first ||
+          (want > first && chainWrite(ctx.mem, this.rxChain, first, this.inRing, 0, want - first) !== want - first)) {
         ctx.needsReset();
         return;
       }
-      if (!vq.pushUsed(this.chain.head, want)) return;
+      if (!vq.pushUsed(this.rxChain.head, want)) return;
       any = true;
       this.inHead = (this.inHead + want) % INPUT_CAPACITY;
       this.inLen -= want;

@@ -63,7 +63,9 @@ export class VirtioNet implements VirtioDevice {
   link: NetLink | null = null;
   private ctx!: VirtioContext;
   private readonly config = new ConfigSpace(CFG_SIZE);
-  private readonly chain = new DescChain(VIRTIO_NET_QUEUE_SIZE);
+  // One chain per queue: a host hook called while transmitting may feed input back in.
+  private readonly txChain = new DescChain(VIRTIO_NET_QUEUE_SIZE);
+  private readonly rxChain = new DescChain(VIRTIO_NET_QUEUE_SIZE);
   private readonly txBuf = new Uint8Array(VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME);
   private readonly hdr = new Uint8Array(VIRTIO_NET_HDR_SIZE);
   private readonly rxHeads = new Uint32Array(MAX_MERGED);
@@ -119,13 +121,13 @@ export class VirtioNet implements VirtioDevice {
     const vq = this.ctx.queues[TX_QUEUE]!;
     const mem = this.ctx.mem;
     let any = false;
-    while (vq.pop(this.chain) === POP_CHAIN) {
-      const total = this.chain.readableLen;
+    while (vq.pop(this.txChain) === POP_CHAIN) {
+      const total = this.txChain.readableLen;
       let len = -1;
       if (total >= VIRTIO_NET_HDR_SIZE + ETH_HLEN && total <= this.txBuf.length) {
-        len = chainRead(mem, this.chain, 0, this.txBuf, 0, total);
+        len = chainRead(mem, this.txChain, 0, this.txBuf, 0, total);
       }
-      if (!vq.pushUsed(this.chain.head, 0)) return;
+      if (!vq.pushUsed(this.txChain.head, 0)) return;
       any = true;
       if (len !== total || !this.linkUp || !this.link) {
         this.stats.txDropped++;
@@ -178,11 +180,11 @@ export class VirtioNet implements VirtioDevice {
     let pos = 0; // bytes of header + frame placed so far
     while (pos < total) {
       if (n === maxBuffers) return this.drop(n); // does not fit: drop it, keep the buffers
-      if (vq.pop(this.chain) !== POP_CHAIN) {
+      if (vq.pop(this.rxChain) !== POP_CHAIN) {
         vq.unpop(n); // not enough buffers yet: keep the frame for later
         return false;
       }
-      const c = this.chain;
+      const c = this.rxChain;
       if (n === 0) {
         // "If VIRTIO_NET_F_MRG_RXBUF is negotiated, each buffer MUST be at least the size of
         // the struct virtio_net_hdr" (§5.1.6.3.1); without it the packet must fit one buffer.
