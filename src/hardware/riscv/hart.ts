@@ -607,7 +607,7 @@ export class Hart {
           }
           case 0x1c: { // SYSTEM
             this.pcCur = pc;
-            this.icountNow = icBase + (chunk - left);
+            this.icountNow = icBase + (chunk - left) - 1; // counters read before this one retires
             const r = this.system(insn, len);
             pc = this.pcCur;
             if (r !== 0) break inner; // trap, exit, or state change: re-check interrupts
