@@ -221,4 +221,59 @@ export class Harness {
   }
 }
 
+const dv = new DataView(new ArrayBuffer(8));
+/** The value of a register holding fmt bits (binary32 boxing ignored). */
+export function valueOf(fmt: 0 | 1, bits: bigint): number {
+  if (fmt === 1) {
+    dv.setBigUint64(0, BigInt.asUintN(64, bits), true);
+    return dv.getFloat64(0, true);
+  }
+  dv.setUint32(0, Number(bits & 0xffffffffn), true);
+  return dv.getFloat32(0, true);
+}
+/** The register value of a double rounded (to nearest) to fmt, binary32 NaN-boxed. */
+export function bitsOf(fmt: 0 | 1, v: number): bigint {
+  if (fmt === 1) {
+    dv.setFloat64(0, v, true);
+    return dv.getBigUint64(0, true);
+  }
+  dv.setFloat32(0, v, true);
+  return BOX | BigInt(dv.getUint32(0, true));
+}
+
+/**
+ * Replaces the last operand so that the result lands near a hard boundary of fmt: just below
+ * 2^emin (tininess after rounding), half the smallest subnormal, or the overflow threshold.
+ * Random operands almost never hit these.
+ */
+export function steer(rng: Rng, fmt: 0 | 1, name: string, ops: bigint[]): void {
+  const F = FMT[fmt];
+  const emin = 1 - F.bias;
+  const ulp = 2 ** -F.p;
+  const targets = [
+    2 ** emin * (1 - ulp),
+    2 ** emin * (1 - ulp / 2),
+    2 ** emin,
+    2 ** (emin - F.p),
+    3 * 2 ** (emin - F.p),
+    (2 - 2 * ulp) * 2 ** F.bias,
+    (2 - ulp) * 2 ** F.bias,
+  ];
+  const t = targets[rng.below(targets.length)] * (rng.chance(0.5) ? -1 : 1);
+  const a = valueOf(fmt, ops[0]);
+  const b = ops.length > 1 ? valueOf(fmt, ops[1]) : 0;
+  let v: number;
+  if (name.startsWith('fmul')) v = t / a;
+  else if (name.startsWith('fdiv')) v = a / t;
+  else if (name.startsWith('fadd')) v = t - a;
+  else if (name.startsWith('fsub')) v = a - t;
+  else if (name.startsWith('fmadd') || name.startsWith('fnmsub')) v = t - a * b;
+  else return;
+  if (!Number.isFinite(v) || v === 0) return;
+  const last = ops.length - 1;
+  ops[last] = bitsOf(fmt, v) + BigInt(rng.below(5) - 2);
+  if (fmt === 0) ops[last] = BOX | (ops[last] & 0xffffffffn);
+  else ops[last] = BigInt.asUintN(64, ops[last]);
+}
+
 export const hex = (v: bigint): string => BigInt.asUintN(64, v).toString(16).padStart(16, "0");

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Harness, OPS, Rng, expOf, hex, randCvtSource, randFloat, randInt, type OpSpec } from './fp-cases.ts';
+import { Harness, OPS, Rng, expOf, hex, randCvtSource, randFloat, randInt, steer, type OpSpec } from './fp-cases.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const src = join(root, 'tests', 'fpu', 'fpu-ref.c');
@@ -54,6 +54,12 @@ function bitsOf(fmt: 0 | 1, v: number): bigint {
 }
 
 function operands(rng: Rng, o: OpSpec): bigint[] {
+  const ops = operands0(rng, o);
+  if (o.srcs[0] === 'f' && o.srcs.length > 1 && rng.chance(0.2)) steer(rng, o.fmt, o.name, ops);
+  return ops;
+}
+
+function operands0(rng: Rng, o: OpSpec): bigint[] {
   const fmt = o.fmt;
   if (o.srcs[0] === 'x') return [randInt(rng)];
   if (o.name.startsWith('fcvt.w') || o.name.startsWith('fcvt.l')) return [randCvtSource(rng, fmt)];
