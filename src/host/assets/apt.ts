@@ -98,15 +98,23 @@ export function listsAge(cfg: AptConfig): number {
 }
 
 /** apt-get update against the private state; any signature problem is an error, never a warning. */
-export async function aptUpdate(cfg: AptConfig): Promise<void> {
-  const r = await run('apt-get', [...aptOptions(cfg), '-q', 'update'], { timeoutMs: 300_000 });
-  const sigProblem = /GPG error|NO_PUBKEY|not signed|EXPKEYSIG|BADSIG|InRelease' is not signed/.test(r.stderr);
-  if (sigProblem) {
+export async function aptUpdate(cfg: AptConfig, extraOptions: readonly string[] = []): Promise<void> {
+  const r = await run('apt-get', [...aptOptions(cfg), ...extraOptions, '-q', 'update'], { timeoutMs: 300_000 });
+  // apt reports fetch failures as warnings ("Err:" on stdout, "W: Failed to fetch") and exits 0.
+  const all = `${r.stdout.toString('utf8')}\n${r.stderr}`;
+  const lines = all.split('\n').map((l) => l.trim()).filter(Boolean);
+  const pick = (re: RegExp): string => {
+    const i = lines.findIndex((l) => re.test(l));
+    if (i < 0) return lastLine(r.stderr);
+    // apt prints the reason of an "Err:N <uri>" on the next line.
+    return (lines[i]!.startsWith('Err:') && lines[i + 1] ? `${lines[i]}: ${lines[i + 1]}` : lines[i]!).slice(0, 300);
+  };
+  if (/GPG error|NO_PUBKEY|is not signed|EXPKEYSIG|BADSIG|KEYEXPIRED/.test(all)) {
     throw new AssetError(`apt could not verify the signature of ${SUITE}'s InRelease from ${cfg.mirror} with ${cfg.keyring ?? 'the trusted keys'} ` +
-      `(${lastLine(r.stderr)}): install a debian-archive-keyring that has Debian's current archive keys (bookworm's 2023.3 or newer)`);
+      `(${pick(/GPG error|NO_PUBKEY|not signed/)}): install a debian-archive-keyring that has Debian's current archive keys (bookworm's 2023.3 or newer)`);
   }
-  if (r.code !== 0 || /^(E:|Err:)/m.test(r.stderr)) {
-    throw new AssetError(`apt-get update from ${cfg.mirror} (found in ${cfg.mirrorFrom}) failed: ${lastLine(r.stderr)} ` +
+  if (r.code !== 0 || /^(E:|Err:|W: Failed to fetch|W: Some index files failed)/m.test(all) || !inReleasePath(cfg)) {
+    throw new AssetError(`apt-get update from ${cfg.mirror} (found in ${cfg.mirrorFrom}) failed: ${pick(/^(Err:|E:|W: Failed to fetch)/)} ` +
       `(no network or apt access? provide TSXEN_KERNEL and TSXEN_INITRD instead)`);
   }
 }

@@ -5,10 +5,11 @@
 // mirror and keyring, builds the initramfs, and caches the result keyed by package versions,
 // so later calls return at once. TSXEN_KERNEL / TSXEN_INITRD override the built files.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { aptUpdate, fetchDeb, inReleaseSigners, kernelPackageFromMeta, listsAge, setupApt, sha256File, showPackages, type AptConfig, type PackageRecord, SUITE, COMPONENT, ARCH } from './apt.ts';
-import { buildFromExtracted, extractDeb, WANTED_MODULES, writeOutputs } from './build.ts';
+import { ARCH, COMPONENT, SUITE, aptUpdate, fetchDeb, inReleaseSigners, kernelPackageFromMeta, listsAge, setupApt, sha256File, showPackages, type PackageRecord } from './apt.ts';
+import { WANTED_MODULES, buildFromExtracted, extractDeb, writeOutputs } from './build.ts';
+import { AssetCache, RECIPE, readManifest, templateHash, type Manifest } from './cache.ts';
 import { parseRiscvImage } from './kernel-image.ts';
 import { Progress, type ProgressSink } from './progress.ts';
 import { AssetError, requireTools } from './run.ts';
@@ -25,16 +26,13 @@ export interface GuestAssets {
 }
 
 export interface GuestAssetOptions {
-  rebuild?: boolean;        // refresh the apt index and rebuild even if a build is cached
-  cacheDir?: string;        // default $TSXEN_CACHE, else <repo>/.cache/assets
+  rebuild?: boolean;               // re-read the mirror's index and rebuild even if a build is cached
+  cacheDir?: string;               // default $TSXEN_CACHE, else <repo>/.cache/assets
   progress?: ProgressSink | null;  // default process.stderr; null = silent
-  env?: NodeJS.ProcessEnv;
-  maxIndexAgeDays?: number; // re-read the mirror's index when older than this (default 7)
-  etcApt?: string;          // where the machine's apt sources are (default /etc/apt)
+  env?: NodeJS.ProcessEnv;         // default process.env (TSXEN_* variables)
+  maxIndexAgeDays?: number;        // re-read the mirror's index when older than this (default 7)
+  etcApt?: string;                 // where the machine's apt sources are (default /etc/apt)
 }
-
-/** Bumped whenever the recipe changes in a way that must invalidate cached builds. */
-const RECIPE = 1;
 
 /** The repository root: the folder holding guests/debian/init.sh (works from src/ and from the dist/ bundle). */
 export function findRepoRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -48,82 +46,20 @@ export function findRepoRoot(env: NodeJS.ProcessEnv = process.env): string {
   throw new AssetError('cannot find the tsxen repository (guests/debian/init.sh); set TSXEN_ROOT');
 }
 
-function templateHash(dir: string): string {
-  const h = createHash('sha256');
-  for (const f of ['init.sh', 'inittab', 'profile']) h.update(f).update(existsSync(join(dir, f)) ? readFileSync(join(dir, f)) : '');
-  return h.digest('hex');
-}
-
-interface Manifest {
-  recipe: number;
-  key: string;
-  version: string;
-  kernel: { file: string; sha256: string; size: number; textOffset: string; imageSize: string; banner?: string };
-  initrd: { file: string; sha256: string; size: number; entries: number };
-  config?: string;
-  modules: { name: string; path: string; depends: string[]; size: number; sha256: string }[];
-  busybox: { size: number; sha256: string };
-  builtin: string[];
-  packages: Record<string, { version: string; sha256: string; size: number; filename: string }>;
-  archive: { mirror: string; mirrorFrom: string; suite: string; component: string; arch: string; keyring?: string; signers: string[] };
-  templates: string;
-  builtAt: string;
-  buildSeconds: number;
-}
-
-function readManifest(path: string): Manifest | undefined {
-  try {
-    const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
-    const dir = dirname(path);
-    if (m.recipe !== RECIPE || !existsSync(join(dir, m.kernel.file)) || !existsSync(join(dir, m.initrd.file))) return undefined;
-    if (statSync(join(dir, m.kernel.file)).size !== m.kernel.size || statSync(join(dir, m.initrd.file)).size !== m.initrd.size) return undefined;
-    return m;
-  } catch {
-    return undefined;
-  }
-}
-
 function toAssets(m: Manifest, manifestPath: string, source: GuestAssets['source']): GuestAssets {
   const dir = dirname(manifestPath);
   return { kernel: join(dir, m.kernel.file), initrd: join(dir, m.initrd.file), version: m.version, modules: m.modules.map((x) => x.name), manifest: manifestPath, source };
-}
-
-/** An exclusive lock on the cache (another process may be building): waits for it. */
-async function withLock<T>(cacheDir: string, progress: Progress, fn: () => Promise<T>): Promise<T> {
-  const lock = join(cacheDir, '.lock');
-  let told = false;
-  for (;;) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(lock, 'utf8') || 0);
-      let alive = false;
-      try { alive = pid > 0 && (process.kill(pid, 0), true); } catch { alive = false; }
-      if (!alive) { rmSync(lock, { force: true }); continue; }
-      if (!told) { progress.note(`waiting for process ${pid}, which is building the guest assets`); told = true; }
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { force: true });
-  }
 }
 
 function checkOverride(path: string, what: string): void {
   if (!existsSync(path) || !statSync(path).isFile()) throw new AssetError(`${what}=${path}: no such file`);
 }
 
-/** Applies TSXEN_KERNEL / TSXEN_INITRD to a built (or absent) asset set. */
-function applyOverrides(env: NodeJS.ProcessEnv, built: GuestAssets | undefined, progress: Progress): GuestAssets | undefined {
+/** Applies TSXEN_KERNEL / TSXEN_INITRD to a built (or, when both are set, absent) asset set. */
+function applyOverrides(env: NodeJS.ProcessEnv, built: GuestAssets | undefined, progress: Progress): GuestAssets {
   const k = env.TSXEN_KERNEL;
   const i = env.TSXEN_INITRD;
-  if (!k && !i) return built;
+  if (!k && !i) return built!;
   let version = built?.version ?? 'unknown';
   if (k) {
     checkOverride(k, 'TSXEN_KERNEL');
@@ -140,6 +76,8 @@ function applyOverrides(env: NodeJS.ProcessEnv, built: GuestAssets | undefined, 
   };
 }
 
+interface Ctx { opts: GuestAssetOptions; env: NodeJS.ProcessEnv; cache: AssetCache; templateDir: string; tplHash: string; progress: Progress; maxAge: number }
+
 /**
  * Returns the guest kernel and initramfs, building them on first use. Errors that the user
  * can fix (no apt access, missing tools, bad overrides) are AssetErrors with one-line messages.
@@ -147,115 +85,117 @@ function applyOverrides(env: NodeJS.ProcessEnv, built: GuestAssets | undefined, 
 export async function ensureGuestAssets(opts: GuestAssetOptions = {}): Promise<GuestAssets> {
   const env = opts.env ?? process.env;
   const sink = opts.progress === null ? undefined : opts.progress ?? process.stderr;
-  if (env.TSXEN_KERNEL && env.TSXEN_INITRD) return applyOverrides(env, undefined, new Progress(0, sink))!;
-  const root = opts.cacheDir || env.TSXEN_CACHE ? undefined : findRepoRoot(env);
-  const cacheDir = resolve(opts.cacheDir ?? env.TSXEN_CACHE ?? join(root!, '.cache', 'assets'));
-  const templateDir = join(root ?? findRepoRoot(env), 'guests', 'debian');
-  mkdirSync(cacheDir, { recursive: true });
-  const maxAge = (opts.maxIndexAgeDays ?? 7) * 86400;
-  const tplHash = templateHash(templateDir);
-  const currentPath = join(cacheDir, 'current.json');
+  const progress = new Progress(7, sink);
+  if (env.TSXEN_KERNEL && env.TSXEN_INITRD) return applyOverrides(env, undefined, progress);
+  const root = findRepoRoot(env);
+  const cache = new AssetCache(resolve(opts.cacheDir ?? (env.TSXEN_CACHE || join(root, '.cache', 'assets'))));
+  mkdirSync(cache.dir, { recursive: true });
+  const templateDir = join(root, 'guests', 'debian');
+  const ctx: Ctx = { opts, env, cache, templateDir, tplHash: templateHash(templateDir), progress, maxAge: (opts.maxIndexAgeDays ?? 7) * 86400 };
 
   // Fast path: the last build is complete, made from today's templates, and the index is fresh.
-  const progress = new Progress(7, sink);
-  const apt0: AptConfig | undefined = existsSync(join(cacheDir, 'apt', 'etc', 'sources.list')) ? { dir: join(cacheDir, 'apt'), mirror: '', mirrorFrom: '' } : undefined;
-  const current = (): { m: Manifest; path: string } | undefined => {
+  const cur = opts.rebuild ? undefined : cache.current(ctx.tplHash);
+  if (cur && listsAge({ dir: cache.aptDir, mirror: '', mirrorFrom: '' }) < ctx.maxAge) {
+    progress.note(`Debian guest ${cur.m.version} from the cache (${dirname(cur.path)})`);
+    return applyOverrides(env, toAssets(cur.m, cur.path, 'cache'), progress);
+  }
+  try {
+    return await cache.withLock(progress, () => build(ctx));
+  } catch (e) {
+    progress.abort();
+    throw e;
+  }
+}
+
+async function build(ctx: Ctx): Promise<GuestAssets> {
+  const { opts, env, cache, progress } = ctx;
+  const t0 = Date.now();
+  requireTools(['apt-get', 'apt-cache', 'dpkg-deb']);
+  let done = progress.step(`private apt state for ${SUITE}/${COMPONENT} ${ARCH}`);
+  const apt = setupApt(cache.aptDir, env, opts.etcApt);
+  done(`mirror ${apt.mirror} (from ${apt.mirrorFrom}), keyring ${apt.keyring ?? 'apt default'}`);
+
+  const stale = opts.rebuild || listsAge(apt) >= ctx.maxAge;
+  done = progress.step(stale ? 'apt-get update (signed index of the mirror)' : 'apt index is fresh, no update');
+  if (stale) {
     try {
-      const { manifest } = JSON.parse(readFileSync(currentPath, 'utf8')) as { manifest: string };
-      const m = readManifest(join(cacheDir, manifest));
-      return m && m.templates === tplHash ? { m, path: join(cacheDir, manifest) } : undefined;
-    } catch {
-      return undefined;
+      await aptUpdate(apt);
+    } catch (e) {
+      // Offline with a usable build: keep working, but say so.
+      const prev = cache.current(ctx.tplHash);
+      if (opts.rebuild || !prev || !(e instanceof AssetError)) throw e;
+      done('failed');
+      progress.note(`warning: ${e.message}; using the cached build of ${prev.m.version}`);
+      return applyOverrides(env, toAssets(prev.m, prev.path, 'cache'), progress);
     }
-  };
-  const fast = !opts.rebuild && apt0 && listsAge(apt0) < maxAge ? current() : undefined;
-  if (fast) {
-    progress.note(`Debian guest ${fast.m.version} from the cache (${dirname(fast.path)})`);
-    return applyOverrides(env, toAssets(fast.m, fast.path, 'cache'), progress)!;
+  }
+  const signers = await inReleaseSigners(apt);
+  done(signers.length ? `InRelease signed by ${signers.map((s) => s.replace(/ <.*>$/, '')).join('; ')}` : undefined);
+
+  done = progress.step('resolving linux-image-riscv64 and busybox-static');
+  const [meta, bb] = await showPackages(apt, ['linux-image-riscv64', 'busybox-static']) as [PackageRecord, PackageRecord];
+  const kpkgName = env.TSXEN_KERNEL_PACKAGE || kernelPackageFromMeta(meta);
+  const [kpkg] = await showPackages(apt, [kpkgName]) as [PackageRecord];
+  done(`${kpkg.package} ${kpkg.version}, busybox-static ${bb.version}`);
+
+  const key = createHash('sha256').update(JSON.stringify({ RECIPE, k: kpkg.sha256, b: bb.sha256, t: ctx.tplHash, WANTED_MODULES })).digest('hex').slice(0, 16);
+  const buildName = `${kpkgName.replace(/^linux-image-/, '')}-${key}`;
+  const finalDir = cache.buildDir(buildName);
+  const manifestPath = join(finalDir, 'manifest.json');
+  const cached = opts.rebuild ? undefined : readManifestIfSameKey(manifestPath, key);
+  if (cached) {
+    cache.setCurrent(manifestPath);
+    progress.note(`already built: ${finalDir}`);
+    return applyOverrides(env, toAssets(cached, manifestPath, 'cache'), progress);
   }
 
-  return withLock(cacheDir, progress, async () => {
-    const t0 = Date.now();
-    requireTools(['apt-get', 'apt-cache', 'dpkg-deb']);
-    let done = progress.step(`private apt state for ${SUITE}/${COMPONENT} ${ARCH}`);
-    const apt = setupApt(join(cacheDir, 'apt'), env, opts.etcApt);
-    done(`mirror ${apt.mirror} (from ${apt.mirrorFrom}), keyring ${apt.keyring ?? 'apt default'}`);
+  const fetch = async (rec: PackageRecord): Promise<string> => {
+    const d = progress.step(`fetching ${rec.package} ${rec.version} (${(rec.size / 1048576).toFixed(1)} MiB)`);
+    const r = await fetchDeb(apt, rec);
+    d(`${r.downloaded ? 'downloaded' : 'already here'}, sha256 ${rec.sha256.slice(0, 12)}… matches the signed index`);
+    return r.path;
+  };
+  const kdeb = await fetch(kpkg);
+  const bdeb = await fetch(bb);
 
-    let stale = opts.rebuild || listsAge(apt) >= maxAge;
-    done = progress.step(stale ? 'apt-get update (signed index of the mirror)' : 'apt index is fresh, no update');
-    if (stale) {
-      try {
-        await aptUpdate(apt);
-      } catch (e) {
-        const prev = current();
-        if (!opts.rebuild && prev && e instanceof AssetError) {
-          done('failed');
-          progress.note(`warning: ${e.message}; using the cached build of ${prev.m.version}`);
-          return applyOverrides(env, toAssets(prev.m, prev.path, 'cache'), progress)!;
-        }
-        throw e;
-      }
-    }
-    const signers = await inReleaseSigners(apt);
-    done(signers.length ? `InRelease signed by ${signers.map((s) => s.replace(/ <.*>$/, '')).join('; ')}` : undefined);
-
-    done = progress.step('resolving linux-image-riscv64 and busybox-static');
-    const [meta, bb] = await showPackages(apt, ['linux-image-riscv64', 'busybox-static']) as [PackageRecord, PackageRecord];
-    const kpkgName = env.TSXEN_KERNEL_PACKAGE || kernelPackageFromMeta(meta);
-    const [kpkg] = await showPackages(apt, [kpkgName]) as [PackageRecord];
-    done(`${kpkg.package} ${kpkg.version}, busybox-static ${bb.version}`);
-
-    const key = createHash('sha256').update(JSON.stringify({ RECIPE, k: kpkg.sha256, b: bb.sha256, tplHash, WANTED_MODULES })).digest('hex').slice(0, 16);
-    const buildName = `${kpkgName.replace(/^linux-image-/, '')}-${key}`;
-    const manifestRel = join('builds', buildName, 'manifest.json');
-    const cached = opts.rebuild ? undefined : readManifest(join(cacheDir, manifestRel));
-    if (cached) {
-      writeFileSync(currentPath, JSON.stringify({ manifest: manifestRel }) + '\n');
-      progress.note(`already built: ${join(cacheDir, 'builds', buildName)}`);
-      return applyOverrides(env, toAssets(cached, join(cacheDir, manifestRel), 'cache'), progress)!;
-    }
-
-    const fetch = async (rec: PackageRecord): Promise<string> => {
-      const d = progress.step(`fetching ${rec.package} ${rec.version} (${(rec.size / 1048576).toFixed(1)} MiB)`);
-      const r = await fetchDeb(apt, rec);
-      d(`${r.downloaded ? 'downloaded' : 'cached'}, sha256 ${rec.sha256.slice(0, 12)}… matches the signed index`);
-      return r.path;
+  const work = join(cache.dir, `.work-${process.pid}`);
+  const outDir = `${finalDir}.tmp-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+  try {
+    done = progress.step('extracting with dpkg-deb -x');
+    await Promise.all([extractDeb(kdeb, join(work, 'kernel')), extractDeb(bdeb, join(work, 'busybox'))]);
+    done();
+    done = progress.step('building the initramfs (modules, busybox, /init)');
+    const b = await buildFromExtracted({ kernelRoot: join(work, 'kernel'), busyboxRoot: join(work, 'busybox'), templateDir: ctx.templateDir });
+    const out = writeOutputs(b, outDir);
+    const rel = (p: string): string => p.slice(outDir.length + 1);
+    const pkgs: [PackageRecord, string | undefined][] = [[meta, undefined], [kpkg, kdeb], [bb, bdeb]];
+    const m: Manifest = {
+      recipe: RECIPE, key, version: b.version,
+      kernel: { file: rel(out.kernel), sha256: sha256File(out.kernel), size: statSync(out.kernel).size,
+        textOffset: `0x${b.image.textOffset.toString(16)}`, imageSize: `0x${b.image.imageSize.toString(16)}`, banner: b.image.banner },
+      initrd: { file: rel(out.initrd), sha256: sha256File(out.initrd), size: b.initrd.length, entries: b.initrdEntries },
+      config: out.config && rel(out.config),
+      modules: b.modules, builtin: b.builtin, busybox: b.busybox,
+      packages: Object.fromEntries(pkgs.map(([p, file]) => [p.package, { version: p.version, sha256: p.sha256, size: p.size, filename: p.filename, file }])),
+      archive: { mirror: apt.mirror, mirrorFrom: apt.mirrorFrom, suite: SUITE, component: COMPONENT, arch: ARCH, keyring: apt.keyring, signers },
+      templates: ctx.tplHash, builtAt: new Date().toISOString(), buildSeconds: (Date.now() - t0) / 1000,
     };
-    const kdeb = await fetch(kpkg);
-    const bdeb = await fetch(bb);
-
-    const work = join(cacheDir, `.work-${process.pid}`);
+    writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
+    rmSync(finalDir, { recursive: true, force: true });
+    renameSync(outDir, finalDir);
+    cache.setCurrent(manifestPath);
+    cache.prune(buildName, [kdeb, bdeb]);
+    done(`${b.modules.map((x) => x.name).join(' ')}; ${b.builtin.length ? `built in: ${b.builtin.join(' ')}; ` : ''}initrd ${(b.initrd.length / 1048576).toFixed(2)} MiB`);
+    return applyOverrides(env, toAssets(m, manifestPath, 'built'), progress);
+  } finally {
     rmSync(work, { recursive: true, force: true });
-    try {
-      done = progress.step('extracting with dpkg-deb -x');
-      await Promise.all([extractDeb(kdeb, join(work, 'kernel')), extractDeb(bdeb, join(work, 'busybox'))]);
-      done();
-      done = progress.step('building the initramfs (modules, busybox, /init)');
-      requireTools(['xz']);
-      const b = await buildFromExtracted({ kernelRoot: join(work, 'kernel'), busyboxRoot: join(work, 'busybox'), templateDir });
-      const outDir = join(cacheDir, 'builds', `${buildName}.tmp-${process.pid}`);
-      rmSync(outDir, { recursive: true, force: true });
-      const out = writeOutputs(b, outDir);
-      const m: Manifest = {
-        recipe: RECIPE, key, version: b.version,
-        kernel: { file: out.kernel.slice(outDir.length + 1), sha256: sha256File(out.kernel), size: statSync(out.kernel).size,
-          textOffset: `0x${b.image.textOffset.toString(16)}`, imageSize: `0x${b.image.imageSize.toString(16)}`, banner: b.image.banner },
-        initrd: { file: out.initrd.slice(outDir.length + 1), sha256: sha256File(out.initrd), size: b.initrd.length, entries: b.initrdEntries },
-        config: out.config?.slice(outDir.length + 1),
-        modules: b.modules, builtin: b.builtin, busybox: b.busybox,
-        packages: Object.fromEntries([meta, kpkg, bb].map((p) => [p.package, { version: p.version, sha256: p.sha256, size: p.size, filename: p.filename }])),
-        archive: { mirror: apt.mirror, mirrorFrom: apt.mirrorFrom, suite: SUITE, component: COMPONENT, arch: ARCH, keyring: apt.keyring, signers },
-        templates: tplHash, builtAt: new Date().toISOString(), buildSeconds: (Date.now() - t0) / 1000,
-      };
-      writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
-      const finalDir = join(cacheDir, 'builds', buildName);
-      rmSync(finalDir, { recursive: true, force: true });
-      renameSync(outDir, finalDir);
-      writeFileSync(currentPath, JSON.stringify({ manifest: manifestRel }) + '\n');
-      done(`${b.modules.map((x) => x.name).join(' ')}; ${b.builtin.length ? `built in: ${b.builtin.join(' ')}; ` : ''}initrd ${(b.initrd.length / 1048576).toFixed(2)} MiB`);
-      return applyOverrides(env, toAssets(m, join(cacheDir, manifestRel), 'built'), progress)!;
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
-  });
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+function readManifestIfSameKey(path: string, key: string): Manifest | undefined {
+  const m = readManifest(path);
+  return m?.key === key ? m : undefined;
 }

@@ -23,6 +23,11 @@ export class Progress {
     };
   }
 
+  /** Ends a step left open on a terminal (before an error message is printed). */
+  abort(): void {
+    if (this.open && this.sink) { this.sink.write(' failed\n'); this.open = false; }
+  }
+
   /** A free-standing note (warnings, cache hits). */
   note(msg: string): void {
     if (!this.sink) return;

@@ -26,7 +26,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
-      reject(e.code === 'ENOENT' ? new AssetError(`'${cmd}' is not installed (needed to build the guest assets)`) : e);
+      reject(e.code === 'ENOENT' ? missingToolsError([cmd]) : e);
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
@@ -69,11 +69,15 @@ export const TOOL_PACKAGES: Record<string, string> = {
   'apt-get': 'apt', 'apt-cache': 'apt', 'dpkg-deb': 'dpkg', xz: 'xz-utils', zstd: 'zstd', gpgv: 'gpgv',
 };
 
-/** Throws one line listing the missing tools and what to do about them. */
+/** One line naming the missing tools, the Debian packages that provide them, and the alternative. */
+export function missingToolsError(missing: readonly string[]): AssetError {
+  const pkgs = [...new Set(missing.map((t) => TOOL_PACKAGES[t] ?? t))];
+  return new AssetError(`missing host tool${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: install as root with 'apt-get install -y ${pkgs.join(' ')}', ` +
+    `or provide a kernel and initramfs with TSXEN_KERNEL=/path/to/Image TSXEN_INITRD=/path/to/initrd`);
+}
+
+/** Throws missingToolsError unless every tool is on the PATH. */
 export function requireTools(tools: readonly string[]): void {
   const missing = tools.filter((t) => !which(t));
-  if (missing.length === 0) return;
-  const pkgs = [...new Set(missing.map((t) => TOOL_PACKAGES[t] ?? t))];
-  throw new AssetError(`missing host tools ${missing.join(', ')}: install them as root with 'apt-get install -y ${pkgs.join(' ')}', ` +
-    `or provide a kernel and initramfs with TSXEN_KERNEL=/path/to/Image TSXEN_INITRD=/path/to/initrd`);
+  if (missing.length > 0) throw missingToolsError(missing);
 }
