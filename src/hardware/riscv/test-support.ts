@@ -4,6 +4,7 @@
 // and a manual clock. Spec: riscv-unpriv-20240411 §2.2 "Base Instruction Formats".
 // Leaves out: labels and relocation (tests compute offsets by hand).
 import { PHYS_FAULT, PHYS_MMIO, type HartClock, type PhysTranslation } from './hart-api.ts';
+import { PMPADDR as PMPADDR_ } from './hart-state.ts';
 import { Hart, type HartOptions } from './hart.ts';
 
 export const RAM_BASE = 0x80000000;
@@ -173,4 +174,18 @@ export function xr(h: Hart, i: number): bigint {
 export function setx(h: Hart, i: number, v: bigint): void {
   const u = BigInt.asUintN(64, v);
   h.setX(i, Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0);
+}
+
+/** Open all memory to S and U through PMP entry 0 (NAPOT over the whole address space, RWX). */
+export function openPmp(h: Hart): void {
+  h.s[PMPADDR_] = -1; h.s[PMPADDR_ + 1] = 0x3fffff;
+  if (h.pmp) { h.pmp.cfg[0] = 0x1f; h.pmp.rebuild(); }
+  h.flushTlb();
+}
+
+/** Switch to privilege `priv` at `pc` directly (tests that are not about trap return). */
+export function enterMode(h: Hart, priv: number, pc: number): void {
+  openPmp(h);
+  h.setPriv(priv);
+  h.setPc(pc);
 }
