@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// `tsxen`: the top-level command. Sub-commands are added by the issues that bring them.
+// `tsxen`: the top-level command. Sub-commands are added by the issues that bring them, as
+// one line each in COMMANDS (loaded on demand, so one command's imports never slow another).
 const USAGE = `usage: tsxen <command> [options]
 
 commands:
@@ -9,22 +10,26 @@ commands:
   help      this text
 `;
 
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  machine: async () => (await import('./machine.ts')).machineCommand,
+  demo: async () => (await import('./machine.ts')).demoCommand,
+  assets: async () => (await import('./assets/cli.ts')).assetsCommand,
+};
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return cmd === undefined ? 1 : 0;
-    case 'assets':
-      return (await import('./assets/cli.ts')).assetsCommand(rest);
-    default:
-      process.stderr.write(`tsxen: unknown command '${cmd}' (try 'tsxen help')\n`);
-      void rest;
-      return 1;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(USAGE);
+    return cmd === undefined ? 1 : 0;
   }
+  const load = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  if (!load) {
+    process.stderr.write(`tsxen: unknown command '${cmd}' (try 'tsxen help')\n`);
+    return 1;
+  }
+  return (await load())(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -59,6 +59,9 @@ export interface BareConfig {
 export interface BootImages {
   readonly kernel?: Uint8Array;
   readonly bios?: Uint8Array;
+  /** Names for error messages (file names); default "kernel" / "firmware". */
+  readonly kernelName?: string;
+  readonly biosName?: string;
 }
 
 export class BareBoard {
@@ -130,18 +133,23 @@ export class BareBoard {
    */
   load(images: BootImages): void {
     let entry = BARE_RAM_BASE;
-    const one = (bytes: Uint8Array, rawAt: number): number => {
-      if (!isElf(bytes)) { loadRaw(bytes, rawAt, this.bus); return rawAt; }
-      const img = parseElf(bytes);
-      const e = loadElf(bytes, img, this.bus);
-      if (this.elf === null || img.symbol('tohost') !== undefined) this.elf = img;
-      return e;
+    const one = (bytes: Uint8Array, rawAt: number, name: string): number => {
+      try {
+        if (!isElf(bytes)) { loadRaw(bytes, rawAt, this.bus); return rawAt; }
+        const img = parseElf(bytes);
+        const e = loadElf(bytes, img, this.bus);
+        if (this.elf === null || img.symbol('tohost') !== undefined) this.elf = img;
+        return e;
+      } catch (err) {
+        if (err instanceof LoadError) throw new LoadError(`${name}: ${err.message}`);
+        throw err;
+      }
     };
     if (images.bios) {
-      entry = one(images.bios, BARE_RAM_BASE);
-      if (images.kernel) one(images.kernel, BARE_RAM_BASE + BARE_KERNEL_OFFSET);
+      entry = one(images.bios, BARE_RAM_BASE, images.biosName ?? 'firmware');
+      if (images.kernel) one(images.kernel, BARE_RAM_BASE + BARE_KERNEL_OFFSET, images.kernelName ?? 'kernel');
     } else if (images.kernel) {
-      entry = one(images.kernel, BARE_RAM_BASE);
+      entry = one(images.kernel, BARE_RAM_BASE, images.kernelName ?? 'kernel');
     } else {
       throw new LoadError('nothing to run: give a kernel or firmware image');
     }
