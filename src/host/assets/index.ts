@@ -63,7 +63,12 @@ function applyOverrides(env: NodeJS.ProcessEnv, built: GuestAssets | undefined, 
   let version = built?.version ?? 'unknown';
   if (k) {
     checkOverride(k, 'TSXEN_KERNEL');
-    const info = parseRiscvImage(readFileSync(k), `TSXEN_KERNEL=${k}`);
+    let info;
+    try {
+      info = parseRiscvImage(readFileSync(k), `TSXEN_KERNEL=${k}`);
+    } catch (e) {
+      throw new AssetError((e as Error).message);
+    }
     if (info.release) {
       if (built && !i && info.release !== built.version) progress.note(`warning: TSXEN_KERNEL is ${info.release} but the initramfs modules are for ${built.version}`);
       version = info.release;

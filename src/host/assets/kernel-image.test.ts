@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findBanner, parseRiscvImage } from './kernel-image.ts';
 
-export function fakeImage(release = '6.12.0-test-riscv64'): Uint8Array {
+function fakeImage(release = '6.12.0-test-riscv64'): Uint8Array {
   const buf = new Uint8Array(4096);
   const v = new DataView(buf.buffer);
   buf.set([0x4d, 0x5a], 0);                    // "MZ": EFI stub

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// ensureGuestAssets without the network: the TSXEN_KERNEL / TSXEN_INITRD overrides, their
+// one-line errors, the missing-mirror error, and the step display. (Building from Debian's
+// archive is covered by tests/e2e/assets-qemu.e2e.test.ts.)
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ensureGuestAssets } from './index.ts';
+import { Progress } from './progress.ts';
+
+/** A minimal RISC-V Image: the 64-byte header with magic2, then a version banner. */
+function fakeImage(release: string): Uint8Array {
+  const buf = new Uint8Array(1024);
+  buf.set([0x52, 0x53, 0x43, 0x05], 0x38);
+  buf.set(new TextEncoder().encode(`Linux version ${release} (b@h) (gcc) #1\0`), 256);
+  return buf;
+}
+
+function tmp(): { dir: string; [Symbol.dispose](): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'tsxen-assets-'));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('TSXEN_KERNEL + TSXEN_INITRD are used as given, with the version read from the kernel banner', async () => {
+  const t = tmp();
+  try {
+    writeFileSync(join(t.dir, 'Image'), fakeImage('6.99.1-custom'));
+    writeFileSync(join(t.dir, 'initrd.gz'), 'x');
+    const r = await ensureGuestAssets({ progress: null, env: { TSXEN_KERNEL: join(t.dir, 'Image'), TSXEN_INITRD: join(t.dir, 'initrd.gz') } });
+    assert.deepEqual(r, { kernel: join(t.dir, 'Image'), initrd: join(t.dir, 'initrd.gz'), version: '6.99.1-custom', modules: [], manifest: undefined, source: 'override' });
+  } finally {
+    t[Symbol.dispose]();
+  }
+});
+
+test('bad overrides are one-line errors naming the variable and file', async () => {
+  const t = tmp();
+  try {
+    writeFileSync(join(t.dir, 'notakernel'), 'hello world, this is not a RISC-V Linux Image at all, no magic here.');
+    writeFileSync(join(t.dir, 'initrd.gz'), 'x');
+    await assert.rejects(ensureGuestAssets({ progress: null, env: { TSXEN_KERNEL: join(t.dir, 'missing'), TSXEN_INITRD: join(t.dir, 'initrd.gz') } }),
+      { message: `TSXEN_KERNEL=${join(t.dir, 'missing')}: no such file` });
+    await assert.rejects(ensureGuestAssets({ progress: null, env: { TSXEN_KERNEL: join(t.dir, 'notakernel'), TSXEN_INITRD: join(t.dir, 'initrd.gz') } }),
+      { name: 'AssetError', message: `TSXEN_KERNEL=${join(t.dir, 'notakernel')}: not a RISC-V Linux Image (no "RSC\\x05" magic at offset 0x38)` });
+    writeFileSync(join(t.dir, 'Image'), fakeImage('6.99.1-custom'));
+    await assert.rejects(ensureGuestAssets({ progress: null, env: { TSXEN_KERNEL: join(t.dir, 'Image'), TSXEN_INITRD: t.dir } }),
+      /TSXEN_INITRD=.*: no such file/);
+  } finally {
+    t[Symbol.dispose]();
+  }
+});
+
+test('a machine without a Debian source in its apt configuration gets a clear error', async () => {
+  const t = tmp();
+  try {
+    mkdirSync(join(t.dir, 'etc-apt', 'sources.list.d'), { recursive: true });
+    writeFileSync(join(t.dir, 'etc-apt', 'sources.list.d', 'vendor.list'), 'deb https://repo.vendor.example/apt stable-vendor main\n');
+    const lines: string[] = [];
+    await assert.rejects(
+      ensureGuestAssets({ cacheDir: join(t.dir, 'cache'), etcApt: join(t.dir, 'etc-apt'), env: { PATH: process.env.PATH }, progress: { write: (s: string) => lines.push(s) } }),
+      { name: 'AssetError', message: new RegExp(`^no Debian mirror found in this machine's apt sources \\(${join(t.dir, 'etc-apt')}/sources.list, .*set TSXEN_APT_MIRROR=<Debian archive URI>, or provide TSXEN_KERNEL and TSXEN_INITRD$`) },
+    );
+  } finally {
+    t[Symbol.dispose]();
+  }
+});
+
+test('the progress display numbers steps and reports their result and time', () => {
+  const out: string[] = [];
+  const p = new Progress(3, { write: (s: string) => out.push(s) });
+  p.step('first')('ok');
+  p.note('a note');
+  p.step('second')();
+  assert.match(out.join(''), /^assets: \[1\/3\] first: ok, \d+\.\d s\nassets: a note\nassets: \[2\/3\] second: \d+\.\d s\n$/);
+  const tty: string[] = [];
+  const q = new Progress(2, { write: (s: string) => tty.push(s), isTTY: true });
+  q.step('long step');
+  q.abort();
+  assert.equal(tty.join(''), 'assets: [1/2] long step ... failed\n');
+});
