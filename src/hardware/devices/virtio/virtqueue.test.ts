@@ -282,3 +282,13 @@ test('fuzz: random rings, descriptors and register writes never throw and never 
   assert.ok(needsReset > 300, `needsReset ${needsReset}`);
   assert.ok(used > 100, `used ${used}`);
 });
+
+test('restore refuses a queue record it cannot trust (bad version, size, addresses)', () => {
+  const { vq } = setup();
+  const good = vq.save();
+  assert.equal(vq.restore(good), true);
+  for (const bad of [{ ...good, version: 2 }, { ...good, size: 6 }, { ...good, size: 32 }, { ...good, desc: -16 }, { ...good, device: 0.5 }]) {
+    assert.equal(vq.restore(bad as typeof good), false, JSON.stringify(bad));
+    assert.equal(vq.ready, false, 'left reset');
+  }
+});

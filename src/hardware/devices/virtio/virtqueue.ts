@@ -330,7 +330,8 @@ export class Virtqueue {
   /** Load a record made by save(); false (queue left reset) if it is not one this code understands. */
   restore(s: VirtqueueState): boolean {
     this.reset();
-    if (s?.version !== 1 || !(s.size >= 1 && s.size <= this.maxSize)) return false;
+    if (s?.version !== 1 || !(s.size >= 1 && s.size <= this.maxSize) || (s.size & (s.size - 1)) !== 0) return false;
+    if (![s.desc, s.driver, s.device].every((a) => Number.isSafeInteger(a) && a >= 0)) return false;
     this.size = s.size;
     this.desc = s.desc;
     this.driver = s.driver;
