@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Harness, OPS, Rng, expOf, hex, randCvtSource, randFloat, randInt, steer, type OpSpec } from './fp-cases.ts';
+import { Harness, OPS, Rng, expOf, hex, randCvtSource, randFloat, randInt, steer, valueOf, bitsOf, type OpSpec } from './fp-cases.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const src = join(root, 'tests', 'fpu', 'fpu-ref.c');
@@ -35,24 +35,6 @@ function build(): void {
   assert.equal(cc.status, 0, `building ${src} failed:\n${cc.stderr}`);
 }
 
-const dv = new DataView(new ArrayBuffer(8));
-function value(fmt: 0 | 1, bits: bigint): number {
-  if (fmt === 1) {
-    dv.setBigUint64(0, bits, true);
-    return dv.getFloat64(0, true);
-  }
-  dv.setUint32(0, Number(bits & 0xffffffffn), true);
-  return dv.getFloat32(0, true);
-}
-function bitsOf(fmt: 0 | 1, v: number): bigint {
-  if (fmt === 1) {
-    dv.setFloat64(0, v, true);
-    return dv.getBigUint64(0, true);
-  }
-  dv.setFloat32(0, v, true);
-  return 0xffffffff00000000n | BigInt(dv.getUint32(0, true));
-}
-
 function operands(rng: Rng, o: OpSpec): bigint[] {
   const ops = operands0(rng, o);
   if (o.srcs[0] === 'f' && o.srcs.length > 1 && rng.chance(0.2)) steer(rng, o.fmt, o.name, ops);
@@ -69,7 +51,7 @@ function operands0(rng: Rng, o: OpSpec): bigint[] {
   const b = randFloat(rng, fmt, expOf(fmt, a));
   if (o.srcs.length === 2) return [a, b];
   const bias = fmt ? 1023 : 127;
-  const p = value(fmt, a) * value(fmt, b);
+  const p = valueOf(fmt, a) * valueOf(fmt, b);
   if (rng.chance(0.35) && Number.isFinite(p) && p !== 0) {
     // Cancellation: c close to -(a*b), a few ulps either way.
     const c = BigInt.asUintN(64, bitsOf(fmt, fmt ? -p : Math.fround(-p)) + BigInt(rng.below(9) - 4));
