@@ -151,6 +151,7 @@ export class VirtioMmio implements MmioDevice, VirtioContext {
   needsReset(): void {
     if (!this.device || this.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) return;
     this.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+    for (const q of this.queues) q.broken = true; // no queue moves again until reset
     if (this.status & VIRTIO_STATUS_DRIVER_OK) this.raise(VIRTIO_MMIO_INT_CONFIG);
   }
 

@@ -183,6 +183,11 @@ test('a receive buffer smaller than the header (MRG_RXBUF) needs reset', () => {
   a.net.receive(ethFrame(MAC_A, MAC_B, 60, 0));
   assert.ok(a.drv.status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
   assert.ok(a.ram.guardsIntact());
+  // The whole device stops, not just the queue at fault: transmit consumes nothing either.
+  const g = a.ram.alloc(80);
+  a.tx.add([{ gpa: g, len: 80 }], []);
+  a.tx.kick();
+  assert.deepEqual(a.tx.takeUsed(), []);
 });
 
 test('save/restore: a restored NIC keeps its MAC and rings and carries on', () => {
