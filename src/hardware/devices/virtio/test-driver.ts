@@ -150,7 +150,7 @@ export class DriverQueue {
     return ids[0]!;
   }
 
-  /** Put `head` in the available ring and publish idx (Spec: virtio-1.2 §2.7.13.2-3). */
+  /** Put `head` in the available ring and publish idx (Spec: virtio-1.2 §2.7.13.2 "Updating The Available Ring", §2.7.13.3 "Updating idx"). */
   publish(head: number): void {
     const r = this.drv.ram;
     r.w16(this.avail + 4 + 2 * (this.availIdx % this.size), head);
@@ -164,7 +164,7 @@ export class DriverQueue {
     this.drv.ram.w16(this.avail + 2, this.availIdx);
   }
 
-  /** Notify the device unless it suppressed notifications (Spec: virtio-1.2 §2.7.13.4). */
+  /** Notify the device unless it suppressed notifications (Spec: virtio-1.2 §2.7.13.4 "Notifying The Device"). */
   kick(): boolean {
     const r = this.drv.ram;
     let need: boolean;

@@ -170,8 +170,9 @@ export class VirtioBlk implements VirtioDevice {
       }
       case VIRTIO_BLK_T_OUT: {
         const len = c.readableLen - REQ_HDR_SIZE;
-        // "A device MUST set the status byte to VIRTIO_BLK_S_IOERR for a write request if the
-        // VIRTIO_BLK_F_RO feature if offered, and MUST NOT write any data." (§5.2.6.2)
+        // Spec: virtio-1.2 §5.2.6.2 "Device Requirements: Device Operation": "A device MUST set
+        // the status byte to VIRTIO_BLK_S_IOERR for a write request if the VIRTIO_BLK_F_RO
+        // feature if offered, and MUST NOT write any data."
         if (this.readOnly || !this.inRange(sector, len)) status = VIRTIO_BLK_S_IOERR;
         else if (!this.transfer(c, true, REQ_HDR_SIZE, len, sector * SECTOR_SIZE)) status = VIRTIO_BLK_S_IOERR;
         break;

@@ -307,7 +307,11 @@ export class VirtioMmio implements MmioDevice, VirtioContext {
     }
   }
 
-  /** Spec: virtio-1.2 §2.4 "Device Reset" and §4.2.2.1: clear InterruptStatus and every QueueReady. */
+  /**
+   * Spec: virtio-1.2 §2.4 "Device Reset"; §4.2.2.1 "Device Requirements: MMIO Device Register
+   * Layout": "Upon reset, the device MUST clear all bits in InterruptStatus and ready bits in
+   * the QueueReady register for all queues in the device."
+   */
   reset(): void {
     this.status = 0;
     this.deviceFeaturesSel = this.driverFeaturesSel = this.queueSel = 0;

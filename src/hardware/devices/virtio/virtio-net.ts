@@ -186,9 +186,11 @@ export class VirtioNet implements VirtioDevice {
       }
       const c = this.rxChain;
       if (n === 0) {
-        // "If VIRTIO_NET_F_MRG_RXBUF is negotiated, each buffer MUST be at least the size of
-        // the struct virtio_net_hdr" (§5.1.6.3.1); without it the packet must fit one buffer.
-        if (c.writableLen < VIRTIO_NET_HDR_SIZE) return this.fault(n + 1);
+        // Spec: virtio-1.2 §5.1.6.3.1 "Driver Requirements: Setting Up Receive Buffers": "If
+        // VIRTIO_NET_F_MRG_RXBUF is negotiated, each buffer MUST be at least the size of the
+        // struct virtio_net_hdr." Without it, buffers SHOULD hold 1526 bytes: a small one only
+        // costs the packet.
+        if (c.writableLen < VIRTIO_NET_HDR_SIZE) return mrg ? this.fault(n + 1) : this.drop(n + 1);
         this.locateNumBuffers(c);
       }
       const take = Math.min(c.writableLen, total - pos);

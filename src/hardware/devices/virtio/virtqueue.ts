@@ -4,7 +4,7 @@
 // Spec: virtio-1.2 §2.7 "Split Virtqueues". Everything in the rings is written by a hostile
 // driver: a bad index, loop, length or address marks the queue broken (the transport then sets
 // DEVICE_NEEDS_RESET); nothing here throws or touches memory outside guest RAM.
-// Leaves out: packed virtqueues (§2.8), VIRTIO_F_IN_ORDER, VIRTIO_F_NOTIFICATION_DATA.
+// Leaves out: packed virtqueues (§2.8 "Packed Virtqueues"), VIRTIO_F_IN_ORDER, VIRTIO_F_NOTIFICATION_DATA.
 //
 // Layout in guest memory (Spec: virtio-1.2 §2.7 "Split Virtqueues", N = queue size):
 //   desc   (align 16): N x { le64 addr; le32 len; le16 flags; le16 next; }        [GUEST]
