@@ -211,3 +211,11 @@ test('save/restore: a restored NIC keeps its MAC and rings and carries on', () =
   send(a, f);
   assert.deepEqual(received(b).map((p) => p.frame), [f]);
 });
+
+test('without MRG_RXBUF a receive buffer smaller than the header only costs the packet', () => {
+  const a = nic(MAC_A, { bufLen: 8, buffers: 1 });
+  assert.equal(a.net.receive(ethFrame(MAC_A, MAC_B, 60, 0)), true);
+  assert.equal(a.net.stats.rxDropped, 1);
+  assert.equal(a.drv.status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
+  assert.deepEqual(a.rx.takeUsed(), []);
+});
