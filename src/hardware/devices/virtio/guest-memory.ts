@@ -97,7 +97,7 @@ export class GuestMemory {
       const n = Math.min(len, PAGE_SIZE - inPage);
       const f = this.frame(Math.floor(gpa / PAGE_SIZE), GM_ACCESS_R);
       if (f < 0) return false;
-      dst.set(this.bytes.subarray(f + inPage, f + inPage + n), dstOff);
+      copy(this.bytes, f + inPage, dst, dstOff, n);
       gpa += n; dstOff += n; len -= n;
     }
     return true;
@@ -111,7 +111,7 @@ export class GuestMemory {
       const n = Math.min(len, PAGE_SIZE - inPage);
       const f = this.frame(Math.floor(gpa / PAGE_SIZE), GM_ACCESS_W);
       if (f < 0) return false;
-      this.bytes.set(src.subarray(srcOff, srcOff + n), f + inPage);
+      copy(src, srcOff, this.bytes, f + inPage, n);
       gpa += n; srcOff += n; len -= n;
     }
     return true;
@@ -197,6 +197,18 @@ export class GuestMemory {
     if (o < 0 || (o & 1) !== 0) return false;
     Atomics.store(this.u16, o >>> 1, v);
     return true;
+  }
+}
+
+/**
+ * Copy n bytes. Small copies (ring headers, request headers) loop: creating a subarray view
+ * costs more than moving a dozen bytes, and the hot path should not allocate.
+ */
+function copy(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
+  } else {
+    dst.set(src.subarray(srcOff, srcOff + n), dstOff);
   }
 }
 
