@@ -333,6 +333,13 @@ export class Hart {
     this.readCounter(S.MINSTRET); this.writeCounter(S.MINSTRET, this.ctrLo, this.ctrHi);
   }
 
+  /** The one out-of-line landing for rare outcomes of an instruction; returns the next pc. */
+  private slowExit(kind: number, pc: number, bits: number): number {
+    if (kind === 1) this.illegal(pc, bits);
+    this.x[0] = 0; this.x[1] = 0;
+    return this.pcCur;
+  }
+
   private illegal(pc: number, bits: number): void {
     this.pcCur = pc;
     takeTrap(this, false, S.CAUSE_ILLEGAL_INSN, bits, 0);
@@ -385,14 +392,16 @@ export class Hart {
           if (this.fetchFault) { pc = this.pcCur; break inner; }
           fPage = this.fPage; fOff = this.fOff;
         }
+        const raw = insn; // the fetched bits (mtval of an illegal instruction)
         if ((insn & 3) !== 3) {
-          const c = insn & 0xffff;
-          insn = rvc[c];
+          insn = rvc[insn & 0xffff];
           len = 2;
-          if (insn === 0) { this.illegal(pc, c); pc = this.pcCur; break inner; }
         }
         const rd = (insn >> 6) & 62, rs1 = (insn >> 14) & 62, rs2 = (insn >> 19) & 62;
-        switch ((insn >>> 2) & 31) {
+        // Rare outcomes leave the switch with `bad` set and are handled at one place below,
+        // which keeps the number of never-executed sites (each a deoptimization) small.
+        let bad = 0;
+        dispatch: switch (insn === 0 ? -1 : (insn >>> 2) & 31) {
           case 0x0d: // LUI
             x[rd] = insn & 0xfffff000; x[rd + 1] = insn >> 31;
             break;
@@ -408,7 +417,7 @@ export class Hart {
             continue;
           }
           case 0x19: { // JALR
-            if (((insn >> 12) & 7) !== 0) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            if (((insn >> 12) & 7) !== 0) { bad = 1; break dispatch; }
             const imm = insn >> 20, a = x[rs1];
             const lo = (a + imm) & ~1;
             const hi = (x[rs1 + 1] + (imm >> 31) + (((a + imm) >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
@@ -428,7 +437,7 @@ export class Hart {
               case 5: t = ah > bh || (ah === bh && (al >>> 0) >= (bl >>> 0)); break;
               case 6: t = (ah >>> 0) < (bh >>> 0) || (ah === bh && (al >>> 0) < (bl >>> 0)); break;
               case 7: t = (ah >>> 0) > (bh >>> 0) || (ah === bh && (al >>> 0) >= (bl >>> 0)); break;
-              default: this.illegal(pc, insn); pc = this.pcCur; break inner;
+              default: { bad = 1; break dispatch; }
             }
             if (t) {
               pc += ((insn >> 31) << 12) | (((insn >> 7) & 1) << 11) | (((insn >> 25) & 63) << 5) | (((insn >> 8) & 15) << 1);
@@ -452,12 +461,12 @@ export class Hart {
                 case 4: x[rd] = mu8[o]; x[rd + 1] = 0; break;
                 case 5: x[rd] = mu16[o >> 1]; x[rd + 1] = 0; break;
                 case 6: x[rd] = m32[o >> 2]; x[rd + 1] = 0; break;
-                default: this.illegal(pc, insn); pc = this.pcCur; break inner;
+                default: { bad = 1; break dispatch; }
               }
             } else {
-              if (f3 === 7) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+              if (f3 === 7) { bad = 1; break dispatch; }
               this.pcCur = pc; this.curInsn = insn; this.curLen = len;
-              if (!loadSlow_(this, vlo, vhi, f3, rd)) { pc = this.pcCur; break inner; }
+              if (!loadSlow_(this, vlo, vhi, f3, rd)) { bad = 2; break dispatch; }
             }
             break;
           }
@@ -466,7 +475,7 @@ export class Hart {
             const vlo = (a + imm) | 0;
             const vhi = (x[rs1 + 1] + (imm >> 31) + ((vlo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
             const f3 = (insn >> 12) & 7;
-            if (f3 > 3) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            if (f3 > 3) { bad = 1; break dispatch; }
             const ti = sB + ((vlo >>> 12) & TLBM);
             if (tag[ti] === vhi * 1048576 + (vlo >>> 12) && (vlo & ((1 << f3) - 1)) === 0) {
               const o = toff[ti] + (vlo & 4095);
@@ -478,7 +487,7 @@ export class Hart {
               }
             } else {
               this.pcCur = pc; this.curInsn = insn; this.curLen = len;
-              if (!storeValue_(this, vlo, vhi, 1 << f3, x[rs2], x[rs2 + 1])) { pc = this.pcCur; break inner; }
+              if (!storeValue_(this, vlo, vhi, 1 << f3, x[rs2], x[rs2 + 1])) { bad = 2; break dispatch; }
             }
             break;
           }
@@ -487,7 +496,7 @@ export class Hart {
             switch ((insn >> 12) & 7) {
               case 0: { const lo = (a + imm) | 0; x[rd + 1] = (ah + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0; x[rd] = lo; break; }
               case 1: {
-                if ((imm >> 6) !== 0) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+                if ((imm >> 6) !== 0) { bad = 1; break dispatch; }
                 const sh = imm & 63;
                 if (sh === 0) { x[rd] = a; x[rd + 1] = ah; }
                 else if (sh < 32) { x[rd + 1] = (ah << sh) | (a >>> (32 - sh)); x[rd] = a << sh; }
@@ -510,7 +519,7 @@ export class Hart {
                   if (sh === 0) { x[rd] = a; x[rd + 1] = ah; }
                   else if (sh < 32) { x[rd] = (a >>> sh) | (ah << (32 - sh)); x[rd + 1] = ah >> sh; }
                   else { x[rd] = ah >> (sh - 32); x[rd + 1] = ah >> 31; }
-                } else { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+                } else { bad = 1; break dispatch; }
               }
             }
             break;
@@ -561,7 +570,7 @@ export class Hart {
                 default: divuOp_(al, ah, bl, bh, true); break;
               }
               x[rd] = R64[0]; x[rd + 1] = R64[1];
-            } else { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            } else { bad = 1; break dispatch; }
             break;
           }
           case 0x06: { // OP-IMM-32
@@ -571,7 +580,7 @@ export class Hart {
             else if (f3 === 1 && (insn >>> 25) === 0) v = a << (imm & 31);
             else if (f3 === 5 && (insn >>> 25) === 0) v = a >>> (imm & 31) | 0;
             else if (f3 === 5 && (insn >>> 25) === 0x20) v = a >> (imm & 31);
-            else { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            else { bad = 1; break dispatch; }
             x[rd] = v; x[rd + 1] = v >> 31;
             break;
           }
@@ -582,11 +591,11 @@ export class Hart {
               if (f3 === 0) v = (a + b) | 0;
               else if (f3 === 1) v = a << (b & 31);
               else if (f3 === 5) v = (a >>> (b & 31)) | 0;
-              else { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+              else { bad = 1; break dispatch; }
             } else if (f7 === 0x20) {
               if (f3 === 0) v = (a - b) | 0;
               else if (f3 === 5) v = a >> (b & 31);
-              else { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+              else { bad = 1; break dispatch; }
             } else if (f7 === 1) {
               switch (f3) {
                 case 0: v = Math.imul(a, b); break;
@@ -594,15 +603,15 @@ export class Hart {
                 case 5: v = b === 0 ? -1 : ((a >>> 0) / (b >>> 0)) | 0; break;
                 case 6: v = b === 0 ? a : (a === -0x80000000 && b === -1) ? 0 : (a % b) | 0; break;
                 case 7: v = b === 0 ? a : ((a >>> 0) % (b >>> 0)) | 0; break;
-                default: this.illegal(pc, insn); pc = this.pcCur; break inner;
+                default: { bad = 1; break dispatch; }
               }
-            } else { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            } else { bad = 1; break dispatch; }
             x[rd] = v; x[rd + 1] = v >> 31;
             break;
           }
           case 0x03: { // MISC-MEM: FENCE (and PAUSE), FENCE.I. No decoded-instruction cache to drop.
             const f3 = (insn >> 12) & 7;
-            if (f3 !== 0 && f3 !== 1) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            if (f3 !== 0 && f3 !== 1) { bad = 1; break dispatch; }
             break;
           }
           case 0x1c: { // SYSTEM
@@ -615,32 +624,37 @@ export class Hart {
           }
           case 0x0b: { // AMO
             this.pcCur = pc; this.curInsn = insn; this.curLen = len;
-            if (!amo_(this, insn)) { pc = this.pcCur; break inner; }
+            if (!amo_(this, insn)) { bad = 2; break dispatch; }
             break;
           }
           case 0x01: case 0x09: { // LOAD-FP / STORE-FP
             const f3 = (insn >> 12) & 7;
-            if ((s[MSTATUS_] & MSTATUS_FS_) === 0 || (f3 !== 2 && f3 !== 3)) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            if ((s[MSTATUS_] & MSTATUS_FS_) === 0 || (f3 !== 2 && f3 !== 3)) { bad = 1; break dispatch; }
             const isStore = (insn & 0x20) !== 0;
             const imm = isStore ? ((insn >> 25) << 5) | ((insn >> 7) & 31) : insn >> 20, a = x[rs1];
             const vlo = (a + imm) | 0;
             const vhi = (x[rs1 + 1] + (imm >> 31) + ((vlo >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
             this.pcCur = pc; this.curInsn = insn; this.curLen = len;
-            if (!(isStore ? fpStore(this, vlo, vhi, f3, rs2) : fpLoad(this, vlo, vhi, f3, rd))) { pc = this.pcCur; break inner; }
+            if (!(isStore ? fpStore(this, vlo, vhi, f3, rs2) : fpLoad(this, vlo, vhi, f3, rd))) { bad = 2; break dispatch; }
             break;
           }
           case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: { // FMADD..FNMADD, OP-FP
-            if ((s[MSTATUS_] & MSTATUS_FS_) === 0) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            if ((s[MSTATUS_] & MSTATUS_FS_) === 0) { bad = 1; break dispatch; }
             const fcsr = s[FCSR_];
             const r = this.fpu.execute(insn, (fcsr >> 5) & 7);
-            if (r === FP_ILLEGAL) { this.illegal(pc, insn); pc = this.pcCur; break inner; }
+            if (r === FP_ILLEGAL) { bad = 1; break dispatch; }
             const fl = r & 0x1f;
             if (fl !== 0) s[FCSR_] = fcsr | fl;
             if (fl !== 0 || (r & FP_WROTE_F) !== 0) this.fsDirty();
             break;
           }
           default:
-            this.illegal(pc, insn); pc = this.pcCur; break inner;
+            bad = 1;
+        }
+        if (bad !== 0) {
+          // 1: illegal instruction at pc; 2: a helper took a trap or asked to exit.
+          pc = this.slowExit(bad, pc, len === 2 ? raw & 0xffff : raw);
+          break inner;
         }
         x[0] = 0; x[1] = 0;
         pc += len;
