@@ -280,10 +280,16 @@ export class Hart {
     else { this.farPc = true; this.farLo = lo; this.farHi = hi; this.pcCur = NaN; }
   }
 
-  /** Record that a TLB entry came from a superpage spanning 2^(9*level) pages around tag. */
+  /**
+   * Record that a TLB entry came from a superpage of 2^(9*level) pages around tag. The TLB
+   * holds 4 KiB pieces of superpages, so an address-specific SFENCE.VMA that hits a
+   * superpage must drop them all (a full flush). Ranges are kept at the next level's
+   * alignment (a 2 MiB page records its 1 GiB region) so that a kernel's linear map of many
+   * superpages stays a few ranges, while fences of user addresses elsewhere stay cheap.
+   */
   noteSuperpage(tag: number, level: number): void {
-    const span = Math.pow(2, 9 * level), lo = Math.floor(tag / span) * span;
-    for (let i = 0; i < this.superCount; i++) if (this.superLo[i] === lo) return;
+    const span = Math.pow(2, 9 * (level + 1)), lo = Math.floor(tag / span) * span;
+    for (let i = 0; i < this.superCount; i++) if (lo >= this.superLo[i] && lo < this.superHi[i]) return;
     if (this.superCount === 16) { this.superLo[0] = -Infinity; this.superHi[0] = Infinity; return; }
     this.superLo[this.superCount] = lo;
     this.superHi[this.superCount++] = lo + span;
