@@ -262,6 +262,18 @@ export function fma(a: number, b: number, c: number, fmt: number, mode: number):
     const s = tH;
     const e = tL;
     if (s === 0) return zeroSum(mode);
+    if (mode === RNE) {
+      // RN24(s) = RN24(s + e) unless s is a binary32 midpoint (then double rounding could err):
+      // s = RN53(s + e) leaves no binary32 midpoint strictly between them. r + 2d is the
+      // neighbour on s's side exactly when s is a midpoint (computed conservatively).
+      const r = Math.fround(s);
+      const ar = Math.abs(r);
+      const d = s - r;
+      if (ar > F32_MIN_NORMAL && ar !== Infinity && (e === 0 || d === 0 || Math.fround(r + 2 * d) !== r + 2 * d)) {
+        if (d !== 0 || e !== 0) st.fl |= NX;
+        return r;
+      }
+    }
     return s < 0 ? roundPack(true, -s, -e, 0, 0, F32, mode) : roundPack(false, s, e, 0, 0, F32, mode);
   }
   return fma64(a, b, c, mode);
@@ -269,6 +281,24 @@ export function fma(a: number, b: number, c: number, fmt: number, mode: number):
 
 /** binary64 fused multiply-add on finite non-zero operands, in the product's exponent frame. */
 function fma64(a: number, b: number, c: number, mode: number): number {
+  const ap = Math.abs(a * b);
+  if (ap > TINY && ap < BIG && Math.abs(a) < SPLIT_MAX && Math.abs(b) < SPLIT_MAX && Math.abs(c) < BIG) {
+    // Unscaled: TwoProduct is exact here and TwoSum always is.
+    twoProd(a, b);
+    const pl = tL;
+    twoSum(tH, c);
+    const s = tH;
+    twoSum(tL, pl);
+    const w = tL;
+    twoSum(s, tH);
+    const h = tH;
+    twoSum(tL, w);
+    if (tH === 0) return h === 0 ? zeroSum(mode) : h; // exact
+    if (h > 1e-271 || h < -1e-271) {
+      // |h| > 2^-900: roundPack's comparisons cannot underflow.
+      return h < 0 ? roundPack(true, -h, -tH, -tL, 0, F64, mode) : roundPack(false, h, tH, tL, 0, F64, mode);
+    }
+  }
   split(a);
   const ma = fr.m;
   const ka = fr.k;
