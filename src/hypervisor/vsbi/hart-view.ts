@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Binds the vSBI to real harts (src/hardware/riscv/hart.ts) through their owner API only:
 // hartView() is the VsbiHart of one Hart, HartPlatformOps the timer/IPI/fence/interrupt part of
-// a VsbiPlatform for an array of Harts in guest mode. A runner adds console, reset and phys.
+// a VsbiPlatform for an array of Harts in guest mode, and hartPlatform() a whole VsbiPlatform
+// once the runner adds guest memory, reset and (optionally) console, suspend and hypercalls.
 // Cross-thread use (issue 7) needs the flushes to run on the hart's own pCPU; this is the
 // single-thread form.
 
 import type { IrqLine } from '../../hardware/bus/mmio.ts';
 import type { Hart } from '../../hardware/riscv/hart.ts';
 import { IRQ_SSI, MIE, STIMECMP } from '../../hardware/riscv/hart-state.ts';
-import type { VsbiHart } from './platform.ts';
+import type { VsbiHart, VsbiPlatform } from './platform.ts';
 
 const TWO32 = 4294967296;
 
@@ -75,4 +76,23 @@ export class HartPlatformOps {
     const h = this.harts[i]!;
     return (h.mipValue() & h.s[MIE]!) !== 0;
   }
+}
+
+/** What a runner adds to HartPlatformOps to make a VsbiPlatform. */
+export type HartPlatformExtras = Pick<VsbiPlatform, 'phys' | 'systemReset'> &
+  Partial<Pick<VsbiPlatform, 'console' | 'hartRunnable' | 'systemSuspend' | 'hypercall' | 'resolvePhysFault'>>;
+
+/** A complete VsbiPlatform for real harts (hart id = index in `harts`). */
+export function hartPlatform(harts: readonly Hart[], extras: HartPlatformExtras): VsbiPlatform {
+  const ops = new HartPlatformOps(harts);
+  return {
+    hartCount: harts.length,
+    hart: (i) => ops.hart(i),
+    setTimer: (i, when) => ops.setTimer(i, when),
+    sendIpi: (i) => ops.sendIpi(i),
+    flushTlb: (i) => ops.flushTlb(i),
+    flushIcache: (i) => ops.flushIcache(i),
+    interruptPending: (i) => ops.interruptPending(i),
+    ...extras,
+  };
 }

@@ -12,7 +12,7 @@ import { EXIT_ECALL, EXIT_TRAP_M, EXIT_WFI } from '../../hardware/riscv/hart-api
 import { Hart } from '../../hardware/riscv/hart.ts';
 import { ensureGuestAssets } from '../../host/assets/index.ts';
 import { enterKernel, loadBootPlan, planLinuxBoot } from '../boot/boot-plan.ts';
-import { HartPlatformOps } from './hart-view.ts';
+import { hartPlatform } from './hart-view.ts';
 import { SBI_EXT_HSM, SBI_HSM_HART_START, SBI_HSM_STATE_STARTED } from './sbi-defs.ts';
 import { createVsbi, VSBI_SYSTEM_RESET } from './vsbi.ts';
 
@@ -35,16 +35,14 @@ test('Debian Linux boots on the vSBI: SBI 2.0 "Xen Project", earlycon through DB
     buildDtb: (initrd) => board.dtb({ bootargs: 'earlycon=sbi console=ttyS0 cryptomgr.notests', initrd }),
   });
   loadBootPlan(plan, board.ram);
-  const ops = new HartPlatformOps(board.harts);
   let reset = false;
-  const vsbi = createVsbi({
-    hartCount: 2, phys: board.bus, hart: (i) => ops.hart(i),
-    setTimer: (i, w) => ops.setTimer(i, w), sendIpi: (i) => ops.sendIpi(i), flushTlb: (i) => ops.flushTlb(i),
-    flushIcache: (i) => ops.flushIcache(i), interruptPending: (i) => ops.interruptPending(i),
+  const platform = hartPlatform(board.harts, {
+    phys: board.bus,
     systemReset: () => (reset = true),
     console: { write: (b) => { for (const c of b) out += String.fromCharCode(c); return b.length; } },
   });
-  enterKernel(ops.hart(0), plan.entry);
+  const vsbi = createVsbi(platform);
+  enterKernel(platform.hart(0), plan.entry);
 
   const harts = board.harts;
   const sleeping = [false, false];
@@ -54,7 +52,7 @@ test('Debian Linux boots on the vSBI: SBI 2.0 "Xen Project", earlycon through DB
   while (insns < LIMIT && !reset && !done.test(out)) {
     let ran = false;
     for (let i = 0; i < harts.length; i++) {
-      if (sleeping[i] && !ops.interruptPending(i)) continue;
+      if (sleeping[i] && !platform.interruptPending(i)) continue;
       sleeping[i] = false;
       if (!vsbi.prepareToRun(i)) continue;
       const h = harts[i]!;
