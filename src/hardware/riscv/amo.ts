@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The A extension: LR/SC with a reservation and every AMO in .W and .D widths (aq/rl are
 // accepted; one hart's accesses are already in program order).
-// Spec: riscv-unpriv-20240411 §13 "A" Extension for Atomic Instructions ("Zalrsc", "Zaamo").
+// Spec: riscv-unpriv-20240411 §14 "A" Extension for Atomic Instructions ("Zalrsc", "Zaamo").
 // SC succeeds when the reservation is valid for the same word and memory still holds the
 // value LR read (a compare-and-swap, as QEMU implements it). .W operations use Atomics on
 // the shared memory; .D ones are read-modify-write on two words, atomic only among harts that

@@ -81,7 +81,7 @@ function readCsr(h: Hart, csr: number): boolean {
     case CSR.scause: return pair(s, S.SCAUSE);
     case CSR.stval: return pair(s, S.STVAL);
     case CSR.stimecmp:
-      // Spec: "Sstc": below M, stimecmp needs menvcfg.STCE and mcounteren.TM.
+      // Spec: riscv-priv-20240411 §11 "Sstc" Extension for Supervisor-mode Timer Interrupts: below M, stimecmp needs menvcfg.STCE and mcounteren.TM.
       if (h.priv !== S.PRV_M && (s[S.MENVCFG + 1] >= 0 || (s[S.MCOUNTEREN] & 2) === 0)) return false;
       return pair(s, S.STIMECMP);
     case CSR.satp:
@@ -146,7 +146,7 @@ function writeCsr(h: Hart, csr: number, lo: number, hi: number): void {
     case CSR.stval: s[S.STVAL] = lo; s[S.STVAL + 1] = hi; return;
     case CSR.stimecmp: s[S.STIMECMP] = lo; s[S.STIMECMP + 1] = hi; return;
     case CSR.satp: {
-      // Spec: §10.1.11 "Supervisor Address Translation and Protection (satp) Register":
+      // Spec: riscv-priv-20240411 §10.1.11 "Supervisor Address Translation and Protection (satp) Register":
       // writing an unsupported MODE leaves satp unchanged (WARL). Bare, Sv39, Sv48, Sv57.
       const mode = hi >>> 28;
       if (mode !== 0 && (mode < 8 || mode > 10)) return;
@@ -210,7 +210,7 @@ function writePmpcfg(h: Hart, n: number, lo: number, hi: number): void {
 function writePmpaddr(h: Hart, i: number, lo: number, hi: number): void {
   const pmp = h.pmp;
   if (pmp === null || i >= pmp.count) return;
-  // Spec: §3.7.2: a locked entry ignores writes to pmpaddr; so does pmpaddr(i) when entry
+  // Spec: riscv-priv-20240411 §3.7.1 "Physical Memory Protection CSRs": a locked entry ignores writes to pmpaddr; so does pmpaddr(i) when entry
   // i+1 is locked TOR.
   if (pmp.locked(i)) return;
   if (i + 1 < pmp.count && pmp.locked(i + 1) && ((pmp.cfg[i + 1] >> 3) & 3) === 1) return;

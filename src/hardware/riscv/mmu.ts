@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Address translation: the Sv39/Sv48/Sv57 page walk, PMP and the owner's PhysTranslation,
 // filling the software TLB. Called only on a TLB miss (the hit path is inline in hart.ts).
-// Spec: riscv-priv-20240411 §12.3.2 "Virtual Address Translation Process", §12.4 "Sv48",
-// §12.5 "Sv57"; A/D bits: hardware update while menvcfg.ADUE = 1 (the reset value, as QEMU
+// Spec: riscv-priv-20240411 §10.3.2 "Virtual Address Translation Process", §10.5 "Sv48",
+// §10.6 "Sv57"; A/D bits: hardware update while menvcfg.ADUE = 1 (the reset value, as QEMU
 // does), Svade page faults when software clears ADUE. Leaves out: Svpbmt, Svnapot (PTEs that
 // use them fault, as the spec requires when the extension is absent), ASID-tagged entries.
 import { ACCESS_R, ACCESS_W, ACCESS_X, EXIT_PHYS_FAULT, PHYS_FAULT, PHYS_MMIO } from './hart-api.ts';
@@ -62,7 +62,7 @@ function pteOffset(h: Hart, pa: number, acc: number, vlo: number, vhi: number, w
   }
   // Page tables in device memory: an access fault (we do not walk through MMIO).
   if (r === PHYS_MMIO || r < 0) return memFault(h, acc, false, vlo, vhi);
-  // Spec: §3.7 "Physical Memory Protection": implicit page-table accesses are checked
+  // Spec: riscv-priv-20240411 §3.7 "Physical Memory Protection": implicit page-table accesses are checked
   // with S-mode privilege.
   if (h.pmp !== null && !h.pmp.check(pa, 8, write ? ACCESS_W : ACCESS_R, S.PRV_S)) return memFault(h, acc, false, vlo, vhi);
   return r + (pa % 4096);
@@ -84,7 +84,7 @@ export function translate(h: Hart, vlo: number, vhi: number, acc: number, ctx: n
     ppn = (vhi >>> 0) * 1048576 + (vlo >>> 12);
   } else {
     const levels = mode - 5; // Sv39 (8) = 3, Sv48 (9) = 4, Sv57 (10) = 5
-    // Spec: §12.3.2 step 1: bits 63..VALEN-1 must all equal bit VALEN-1, else a page fault.
+    // Spec: riscv-priv-20240411 §10.3.2 step 1: bits 63..VALEN-1 must all equal bit VALEN-1, else a page fault.
     const vaBits = 12 + 9 * levels;
     const top = vaBits - 32; // sign bit position inside vhi
     const ext = vhi >> (top - 1); // the bits from VALEN-1 up, arithmetic
@@ -112,7 +112,7 @@ export function translate(h: Hart, vlo: number, vhi: number, acc: number, ctx: n
         i--;
         a = ((pteHi & 0x3fffff) * 4194304 + (pteLo >>> 10)) * 4096;
       }
-      // Leaf: permission checks. Spec: §12.3.2 step 5.
+      // Leaf: permission checks. Spec: riscv-priv-20240411 §10.3.2 step 5.
       if (priv === S.PRV_U) {
         if ((pteLo & PTE_U) === 0) return memFault(h, acc, true, vlo, vhi);
       } else if ((pteLo & PTE_U) !== 0) {

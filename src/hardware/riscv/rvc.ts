@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The C extension for RV64: every 16-bit instruction expanded once, at load time, to the
 // 32-bit instruction it stands for, so the interpreter executes one decoder (a table hit).
-// Spec: riscv-unpriv-20240411 §28 "C" Extension for Compressed Instructions (RVC tables).
+// Spec: riscv-unpriv-20240411 §26 "C" Extension for Compressed Instructions (RVC tables).
 // Reserved encodings expand to 0, which the interpreter treats as an illegal instruction.
 // HINT encodings expand to their no-op base forms. Leaves out: Zcb/Zcmp/Zcmt.
 

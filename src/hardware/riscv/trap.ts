@@ -78,7 +78,7 @@ export function takeTrap(h: Hart, isInt: boolean, cause: number, tvalLo: number,
 export function effectiveMip(h: Hart): number {
   const s = h.s;
   let mip = Atomics.load(s, S.MIP_SW) | Atomics.load(s, S.IRQ_LINES);
-  // Spec: riscv-priv-20240411 "Sstc" extension: with menvcfg.STCE set, STIP reflects
+  // Spec: riscv-priv-20240411 §11 "Sstc" Extension for Supervisor-mode Timer Interrupts: with menvcfg.STCE set, STIP reflects
   // time >= stimecmp and is read-only in mip/sip.
   if (s[S.MENVCFG + 1] < 0) {
     const sw = Atomics.load(s, S.MIP_SW) & S.MIP_STIP;
