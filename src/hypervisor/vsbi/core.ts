@@ -116,6 +116,21 @@ export class VsbiRegistrationError extends Error {
   override name = 'VsbiRegistrationError';
 }
 
+/** Version of the VsbiState record. */
+export const VSBI_STATE_VERSION = 1;
+
+/** The vSBI's save record: plain JSON-able data. */
+export interface VsbiState {
+  version: number;
+  hartCount: number;
+  hsm: { words: number[]; systemSuspender: number };
+}
+
+/** A save record that does not fit (wrong version, hart count or contents). */
+export class VsbiStateError extends Error {
+  override name = 'VsbiStateError';
+}
+
 /** The registry: sorted, non-overlapping EID ranges. */
 export class SbiRegistry {
   private readonly exts: SbiExtension[] = [];
@@ -251,6 +266,22 @@ export class Vsbi {
     const ok = this.harts.systemResume();
     if (ok >= 0) this.platform.hartRunnable?.(ok);
     return ok >= 0;
+  }
+
+  /**
+   * The vSBI's part of a vCPU/domain save record (ARCHITECTURE.md §8): HSM states and pending
+   * entries. Timer, pending IPIs and registers live in the harts' own state blocks.
+   */
+  saveState(): VsbiState {
+    return { version: VSBI_STATE_VERSION, hartCount: this.harts.count, hsm: this.harts.save() };
+  }
+
+  /** Restore a record from saveState(); throws VsbiStateError (one line) if it does not fit this machine. */
+  restoreState(st: VsbiState): void {
+    if (st?.version !== VSBI_STATE_VERSION) throw new VsbiStateError(`vSBI record version ${String(st?.version)}, expected ${VSBI_STATE_VERSION}`);
+    if (st.hartCount !== this.harts.count) throw new VsbiStateError(`vSBI record is for ${st.hartCount} harts, this domain has ${this.harts.count}`);
+    const err = this.harts.restore(st.hsm);
+    if (err !== undefined) throw new VsbiStateError(err);
   }
 
   /**

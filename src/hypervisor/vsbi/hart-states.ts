@@ -142,6 +142,36 @@ export class HartStates {
     return i;
   }
 
+  /** The states and entry slots as plain data (part of the vSBI's save record). */
+  save(): { words: number[]; systemSuspender: number } {
+    const words: number[] = [];
+    for (let i = 0; i < this.count; i++) words.push(Atomics.load(this.state, i));
+    for (let i = 0; i < this.slot.length; i++) words.push(this.slot[i]!);
+    return { words, systemSuspender: this.systemSuspender };
+  }
+
+  /**
+   * Load a saved record for the same hart count. Returns an error message (and changes
+   * nothing) if the record does not fit: a state that is no HSM state, or a wrong length.
+   */
+  restore(r: { words: readonly number[]; systemSuspender: number }): string | undefined {
+    const n = this.count;
+    if (!Array.isArray(r.words) || r.words.length !== HartStates.wordsFor(n)) return `HSM record has ${r.words?.length} words, expected ${HartStates.wordsFor(n)}`;
+    for (let i = 0; i < n; i++) {
+      const st = r.words[i];
+      // Only the states a hart rests in; *_PENDING states other than START_PENDING exist only
+      // inside one SBI call.
+      if (st !== SBI_HSM_STATE_STARTED && st !== SBI_HSM_STATE_STOPPED && st !== SBI_HSM_STATE_START_PENDING && st !== SBI_HSM_STATE_SUSPENDED) {
+        return `HSM record: hart ${i} has state ${st}`;
+      }
+    }
+    if (!Number.isInteger(r.systemSuspender) || r.systemSuspender < -1 || r.systemSuspender >= n) return `HSM record: bad system suspender ${r.systemSuspender}`;
+    for (let i = 0; i < this.slot.length; i++) this.slot[i] = r.words[n + i]! | 0;
+    for (let i = 0; i < n; i++) Atomics.store(this.state, i, r.words[i]!);
+    this.systemSuspender = r.systemSuspender;
+    return undefined;
+  }
+
   /** See Vsbi.prepareToRun. */
   prepareToRun(i: number, platform: VsbiPlatform): boolean {
     const s = Atomics.load(this.state, i);

@@ -134,3 +134,25 @@ test('a hand-assembled secondary-boot sequence: hart 0 starts hart 1, which repo
   assert.equal(m.runToEcall(1).outcome, VSBI_HART_STOPPED);
   assert.equal(m.vsbi.harts.status(1), D.SBI_HSM_STATE_STOPPED);
 });
+
+test('save/restore: HSM states and pending entries survive a save record; bad records are refused', () => {
+  const a = new TestMachine({ harts: 3 });
+  const entry = RAM_BASE + 0x70000;
+  a.putCode(entry, [A.ecall()]);
+  a.call(0, HSM, D.SBI_HSM_HART_START, 2, entry, 0x1122334455667788n);
+  const rec = JSON.parse(JSON.stringify(a.vsbi.saveState()));
+  const b = new TestMachine({ harts: 3 });
+  b.putCode(entry, [A.ecall()]);
+  b.vsbi.restoreState(rec);
+  assert.deepEqual([0, 1, 2].map((i) => b.vsbi.harts.status(i)), [D.SBI_HSM_STATE_STARTED, D.SBI_HSM_STATE_STOPPED, D.SBI_HSM_STATE_START_PENDING]);
+  assert.ok(b.vsbi.prepareToRun(2));
+  assert.equal(b.harts[2]!.step(4), EXIT_ECALL);
+  assert.deepEqual([xr(b.harts[2]!, 10), xr(b.harts[2]!, 11)], [2n, 0x1122334455667788n]);
+  const c = new TestMachine({ harts: 2 });
+  assert.throws(() => c.vsbi.restoreState(rec), /for 3 harts, this domain has 2/);
+  assert.throws(() => b.vsbi.restoreState({ ...rec, version: 9 }), /version 9/);
+  const bad = JSON.parse(JSON.stringify(rec));
+  bad.hsm.words[1] = D.SBI_HSM_STATE_STOP_PENDING;
+  assert.throws(() => b.vsbi.restoreState(bad), /hart 1 has state 3/);
+  assert.equal(b.vsbi.harts.status(1), D.SBI_HSM_STATE_STOPPED, 'a refused record changes nothing');
+});

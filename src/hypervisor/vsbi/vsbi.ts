@@ -16,7 +16,8 @@ import { timeExtension } from './time.ts';
 import { xenExtension } from './xen.ts';
 import type { VsbiPlatform } from './platform.ts';
 
-export { Vsbi, VsbiCall, SbiRegistry, VsbiRegistrationError, type SbiExtension } from './core.ts';
+export { Vsbi, VsbiCall, SbiRegistry, VsbiRegistrationError, VsbiStateError, VSBI_STATE_VERSION, type SbiExtension, type VsbiState } from './core.ts';
+export { hartPlatform, hartView, HartPlatformOps, type HartPlatformExtras } from './hart-view.ts';
 export type { VsbiConsole, VsbiHart, VsbiPlatform } from './platform.ts';
 export * from './outcome.ts';
 export { HartStates } from './hart-states.ts';
