@@ -5,7 +5,9 @@
 // Case 2 is the default: a job-control shell on ttyS0 driven through the serial console.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { ensureGuestAssets, type GuestAssets } from '../../src/host/assets/index.ts';
@@ -26,10 +28,10 @@ class Qemu {
   private waiters: (() => void)[] = [];
   readonly exited: Promise<number | null>;
 
-  constructor(a: GuestAssets, append: string) {
+  constructor(a: GuestAssets, append: string, extra: string[] = []) {
     this.proc = spawn('qemu-system-riscv64', [
       '-machine', 'virt', '-nographic', '-m', '512M', '-smp', '2', '-no-reboot',
-      '-kernel', a.kernel, '-initrd', a.initrd, '-append', append,
+      '-kernel', a.kernel, '-initrd', a.initrd, '-append', append, ...extra,
     ]);
     const onData = (b: Buffer): void => { this.out += b.toString('latin1'); for (const w of this.waiters) w(); };
     this.proc.stdout.on('data', onData);
@@ -126,14 +128,21 @@ test('QEMU boots it with tsxen.init=poweroff: modules load, TSXEN-BOOT-OK, QEMU 
   }
 });
 
-test('by default it starts a job-control shell on the console: uname -r, 2 harts, poweroff', async () => {
+test('by default it starts a job-control shell on the console: uname -r, 2 harts, virtio devices work, poweroff', async () => {
   const a = await getAssets();
-  const q = new Qemu(a, 'console=ttyS0');
+  const dir = mkdtempSync(join(tmpdir(), 'tsxen-e2e-'));
+  const disk = join(dir, 'disk.img');
+  writeFileSync(disk, new Uint8Array(8 << 20));
+  const q = new Qemu(a, 'console=ttyS0', [
+    '-drive', `file=${disk},format=raw,if=none,id=hd0`, '-device', 'virtio-blk-device,drive=hd0',
+    '-netdev', 'user,id=n0', '-device', 'virtio-net-device,netdev=n0',
+    '-device', 'virtio-rng-device',
+  ]);
   const prompt = /tsxen:[^\n#]*# $/;
   const cmd = async (line: string, expect: RegExp): Promise<RegExpExecArray> => {
     const at = q.type(line);
-    const m = await q.waitFor(expect, at, 30_000);
-    await q.waitFor(prompt, at, 30_000);
+    const m = await q.waitFor(expect, at, 60_000);
+    await q.waitFor(prompt, at, 60_000);
     return m;
   };
   try {
@@ -149,12 +158,23 @@ test('by default it starts a job-control shell on the console: uname -r, 2 harts
     await cmd('set -o', /monitor +on/);
     await cmd('sleep 30 &', /sleep 30 &\r?\n/);
     await cmd('jobs', /\[1\]\+ +Running +sleep 30/);
+    // The modules drive QEMU's virtio-mmio devices: a disk (FAT loaded on demand by the
+    // kernel through busybox modprobe and our modules.alias), a NIC, an entropy source.
+    await cmd('cat /sys/block/vda/size', /\n16384\r?\n/);
+    await cmd('mkdosfs /dev/vda >/dev/null && mkdir -p /mnt && mount -t vfat /dev/vda /mnt && echo tsxen-disk-ok > /mnt/hello.txt && umount /mnt && echo DISK-DONE',
+      /\nDISK-DONE\r?\n/);
+    await cmd('lsmod | grep -c "^vfat "', /\n1\r?\n/);
+    await cmd('cat /sys/class/misc/hw_random/rng_current; dd if=/dev/hwrng bs=16 count=1 2>/dev/null | od -An -tx1 | tr -d " " | wc -c',
+      /\nvirtio_rng\.0\r?\n33\r?\n/);
+    await cmd('ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ping -c 1 -W 5 10.0.2.2 | grep -c "bytes from"', /\n1\r?\n/);
     // poweroff (without -f) goes through busybox init's shutdown actions.
     q.type('poweroff');
     await q.waitFor(/TSXEN-POWEROFF/, 0, 30_000);
     const code = await q.exit(30_000);
     assert.equal(code, 0, `QEMU exit: ${String(code)}\n${q.out.slice(-1500)}`);
+    assert.ok(readFileSync(disk).includes('tsxen-disk-ok\n'), 'the file reached the disk image');
   } finally {
     q.kill();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

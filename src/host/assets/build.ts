@@ -12,10 +12,24 @@ import { parseRiscvImage, type RiscvImageInfo } from './kernel-image.ts';
 import { formatModulesDep, moduleName, parseModulesDep, readModinfo, resolveLoadOrder } from './modules.ts';
 import { AssetError, runOk } from './run.ts';
 
-/** The drivers the guest needs: virtio transport, disk, network, console, entropy. */
+/** The drivers /init loads at boot: virtio transport, disk, network, console, entropy. */
 export const WANTED_MODULES = ['virtio_mmio', 'virtio_blk', 'virtio_net', 'virtio_console', 'virtio_rng'] as const;
 
-export interface ModuleFile { name: string; path: string; depends: string[]; size: number; sha256: string }
+/**
+ * Modules put in the initramfs but loaded only on demand (the kernel runs busybox modprobe,
+ * which reads our modules.dep and modules.alias): FAT, so a disk can carry files
+ * (`mkdosfs /dev/vda; mount /dev/vda /mnt`), with the code pages it asks for.
+ */
+export const ON_DEMAND_MODULES = ['vfat', 'nls_cp437', 'nls_ascii', 'nls_utf8'] as const;
+
+export interface ModuleFile {
+  name: string;
+  path: string;       // relative to /lib/modules/<ver>, decompressed (.ko)
+  depends: string[];
+  size: number;
+  sha256: string;
+  boot: boolean;      // loaded by /init (else on demand)
+}
 
 export interface BuiltAssets {
   version: string;
@@ -78,10 +92,64 @@ export function checkStaticRiscvElf(buf: Uint8Array, what: string): void {
   }
 }
 
+/**
+ * Collects the boot and on-demand modules with all their dependencies, decompressed, in an
+ * order where each module follows its dependencies (boot modules' closure first).
+ * Wanted drivers that are built in are reported, not collected.
+ */
+export async function collectModules(modDir: string, version: string, boot: readonly string[], onDemand: readonly string[]) {
+  const files = indexModules(modDir);
+  const builtinFile = join(modDir, 'modules.builtin');
+  const builtinSet = new Set(existsSync(builtinFile) ? readFileSync(builtinFile, 'utf8').split('\n').filter(Boolean).map(moduleName) : []);
+  const depFile = join(modDir, 'modules.dep');
+  const depMap = existsSync(depFile) ? parseModulesDep(readFileSync(depFile, 'utf8')) : undefined;
+
+  const builtin: string[] = [];
+  const pick = (names: readonly string[]): string[] => names.map(moduleName).filter((w) => {
+    if (files.has(w)) return true;
+    if (builtinSet.has(w)) { builtin.push(w); return false; }
+    throw new AssetError(`kernel ${version} has ${w} neither as a module nor built in`);
+  });
+  const bootWanted = pick(boot);
+  const demandWanted = pick(onDemand);
+
+  const elf = new Map<string, Uint8Array>();
+  const deps = new Map<string, string[]>();
+  const aliases: [string, string][] = [];
+  // Read the .modinfo of every module reachable from the wanted sets (breadth first).
+  const queue = [...bootWanted, ...demandWanted];
+  while (queue.length) {
+    const name = queue.shift()!;
+    if (elf.has(name) || builtinSet.has(name)) continue;
+    const rel = files.get(name);
+    if (!rel) continue;   // resolveLoadOrder reports it
+    const bytes = await decompressModule(join(modDir, rel));
+    const info = readModinfo(bytes, rel);
+    if (info.vermagic && !info.vermagic.startsWith(`${version} `)) throw new AssetError(`${rel}: vermagic '${info.vermagic}' does not match kernel ${version}`);
+    elf.set(name, bytes);
+    const d = (depMap?.get(name) ?? info.depends).filter((x) => !builtinSet.has(x));
+    deps.set(name, d);
+    for (const a of info.fields.get('alias') ?? []) aliases.push([a, name]);
+    queue.push(...d);
+  }
+  const bootOrder = resolveLoadOrder(bootWanted, (n) => deps.get(n));
+  const bootSet = new Set(bootOrder);
+  const order = [...bootOrder, ...resolveLoadOrder(demandWanted, (n) => deps.get(n)).filter((n) => !bootSet.has(n))];
+  const modules: ModuleFile[] = order.map((name) => {
+    const bytes = elf.get(name)!;
+    return {
+      name, path: files.get(name)!.replace(/\.ko\.(xz|zst|gz)$/, '.ko'), depends: deps.get(name)!,
+      size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), boot: bootSet.has(name),
+    };
+  });
+  return { modules, builtin, elf, aliases: aliases.filter(([, m]) => order.includes(m)) };
+}
+
 export interface BuildInputs {
   kernelRoot: string;   // dpkg-deb -x of linux-image-<ver>-riscv64
   busyboxRoot: string;  // dpkg-deb -x of busybox-static
   templateDir: string;  // guests/debian
+  onDemand?: readonly string[];  // default ON_DEMAND_MODULES
   mtime?: number;       // mtime written into the cpio (reproducible builds)
 }
 
@@ -96,43 +164,8 @@ export async function buildFromExtracted(inp: BuildInputs): Promise<BuiltAssets>
   // Modules: Debian ships them under usr/lib/modules (merged /usr) and without modules.dep.
   const modDir = [join(inp.kernelRoot, 'usr/lib/modules', version), join(inp.kernelRoot, 'lib/modules', version)].find(existsSync);
   if (!modDir) throw new AssetError(`kernel package has no modules directory for ${version}`);
-  const files = indexModules(modDir);
-  const builtinFile = join(modDir, 'modules.builtin');
-  const builtinSet = new Set(existsSync(builtinFile) ? readFileSync(builtinFile, 'utf8').split('\n').filter(Boolean).map(moduleName) : []);
-  const depFile = join(modDir, 'modules.dep');
-  const depMap = existsSync(depFile) ? parseModulesDep(readFileSync(depFile, 'utf8')) : undefined;
-
-  const builtin: string[] = [];
-  const wanted: string[] = [];
-  for (const w of WANTED_MODULES) {
-    if (files.has(w)) wanted.push(w);
-    else if (builtinSet.has(w)) builtin.push(w);
-    else throw new AssetError(`kernel ${version} has ${w} neither as a module nor built in`);
-  }
-
-  const elf = new Map<string, Uint8Array>();
-  const infoDeps = new Map<string, string[]>();
-  // Load .modinfo of every module reachable from the wanted set (breadth first).
-  const queue = [...wanted];
-  while (queue.length) {
-    const name = queue.shift()!;
-    if (elf.has(name) || builtinSet.has(name)) continue;
-    const rel = files.get(name);
-    if (!rel) continue;   // resolveLoadOrder reports it
-    const bytes = await decompressModule(join(modDir, rel));
-    const info = readModinfo(bytes, rel);
-    if (info.vermagic && !info.vermagic.startsWith(`${version} `)) throw new AssetError(`${rel}: vermagic '${info.vermagic}' does not match kernel ${version}`);
-    elf.set(name, bytes);
-    const deps = (depMap?.get(name) ?? info.depends).filter((d) => !builtinSet.has(d));
-    infoDeps.set(name, deps);
-    queue.push(...deps);
-  }
-  const order = resolveLoadOrder(wanted, (n) => infoDeps.get(n));
-  const modules: ModuleFile[] = order.map((name) => {
-    const path = files.get(name)!.replace(/\.ko\.(xz|zst|gz)$/, '.ko');
-    const bytes = elf.get(name)!;
-    return { name, path, depends: infoDeps.get(name)!, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
-  });
+  const { modules, builtin, elf, aliases } = await collectModules(modDir, version, WANTED_MODULES, inp.onDemand ?? ON_DEMAND_MODULES);
+  const bootModules = modules.filter((m) => m.boot);
 
   // busybox-static: /usr/bin/busybox in trixie (/bin/busybox before the /usr merge).
   const bbPath = [join(inp.busyboxRoot, 'usr/bin/busybox'), join(inp.busyboxRoot, 'bin/busybox')].find(existsSync);
@@ -147,7 +180,7 @@ export async function buildFromExtracted(inp: BuildInputs): Promise<BuiltAssets>
   };
   const initText = tpl('init.sh');
   if (!initText.includes('@KVER@') || !initText.includes('@MODULES@')) throw new AssetError(`${inp.templateDir}/init.sh lacks the @KVER@/@MODULES@ placeholders`);
-  const init = initText.replaceAll('@KVER@', version).replaceAll('@MODULES@', modules.map((m) => m.path).join(' '));
+  const init = initText.replaceAll('@KVER@', version).replaceAll('@MODULES@', bootModules.map((m) => m.path).join(' '));
 
   const enc = new TextEncoder();
   const entries: CpioEntry[] = [];
@@ -173,6 +206,7 @@ export async function buildFromExtracted(inp: BuildInputs): Promise<BuiltAssets>
     entries.push({ kind: 'file', path: `lib/modules/${version}/${m.path}`, data: elf.get(m.name)!, mode: 0o644 });
   }
   entries.push({ kind: 'file', path: `lib/modules/${version}/modules.dep`, data: enc.encode(formatModulesDep(modules)) });
+  entries.push({ kind: 'file', path: `lib/modules/${version}/modules.alias`, data: enc.encode(aliases.map(([a, m]) => `alias ${a} ${m}\n`).join('')) });
   const cpio = writeCpio(entries, { mtime: inp.mtime ?? 0 });
   return {
     version, image, kernelSrc, configSrc: existsSync(configSrc) ? configSrc : undefined, modules, builtin,

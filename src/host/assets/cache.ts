@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Progress } from './progress.ts';
 
 /** Bumped whenever the recipe changes in a way that must invalidate cached builds. */
-export const RECIPE = 1;
+export const RECIPE = 2;
 
 /** The files under guests/debian/ that go into the initramfs (their hash is part of the key). */
 export const TEMPLATE_FILES = ['init.sh', 'inittab', 'profile'] as const;
@@ -20,7 +20,8 @@ export interface Manifest {
   kernel: { file: string; sha256: string; size: number; textOffset: string; imageSize: string; banner?: string };
   initrd: { file: string; sha256: string; size: number; entries: number };
   config?: string;
-  modules: { name: string; path: string; depends: string[]; size: number; sha256: string }[];
+  modules: { name: string; path: string; depends: string[]; size: number; sha256: string; boot: boolean }[];
+  onDemand: string[];
   busybox: { size: number; sha256: string };
   builtin: string[];
   packages: Record<string, { version: string; sha256: string; size: number; filename: string; file?: string }>;

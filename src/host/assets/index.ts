@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ARCH, COMPONENT, SUITE, aptUpdate, fetchDeb, inReleaseSigners, kernelPackageFromMeta, listsAge, setupApt, sha256File, showPackages, type PackageRecord } from './apt.ts';
-import { WANTED_MODULES, buildFromExtracted, extractDeb, writeOutputs } from './build.ts';
+import { ON_DEMAND_MODULES, WANTED_MODULES, buildFromExtracted, extractDeb, writeOutputs } from './build.ts';
 import { AssetCache, RECIPE, readManifest, templateHash, type Manifest } from './cache.ts';
 import { parseRiscvImage } from './kernel-image.ts';
+import { moduleName } from './modules.ts';
 import { Progress, type ProgressSink } from './progress.ts';
 import { AssetError, requireTools } from './run.ts';
 
@@ -32,6 +33,7 @@ export interface GuestAssetOptions {
   env?: NodeJS.ProcessEnv;         // default process.env (TSXEN_* variables)
   maxIndexAgeDays?: number;        // re-read the mirror's index when older than this (default 7)
   etcApt?: string;                 // where the machine's apt sources are (default /etc/apt)
+  extraModules?: string[];         // more modules for on-demand modprobe (also $TSXEN_GUEST_MODULES)
 }
 
 /** The repository root: the folder holding guests/debian/init.sh (works from src/ and from the dist/ bundle). */
@@ -48,7 +50,7 @@ export function findRepoRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 function toAssets(m: Manifest, manifestPath: string, source: GuestAssets['source']): GuestAssets {
   const dir = dirname(manifestPath);
-  return { kernel: join(dir, m.kernel.file), initrd: join(dir, m.initrd.file), version: m.version, modules: m.modules.map((x) => x.name), manifest: manifestPath, source };
+  return { kernel: join(dir, m.kernel.file), initrd: join(dir, m.initrd.file), version: m.version, modules: m.modules.filter((x) => x.boot).map((x) => x.name), manifest: manifestPath, source };
 }
 
 function checkOverride(path: string, what: string): void {
@@ -81,7 +83,10 @@ function applyOverrides(env: NodeJS.ProcessEnv, built: GuestAssets | undefined, 
   };
 }
 
-interface Ctx { opts: GuestAssetOptions; env: NodeJS.ProcessEnv; cache: AssetCache; templateDir: string; tplHash: string; progress: Progress; maxAge: number }
+interface Ctx {
+  opts: GuestAssetOptions; env: NodeJS.ProcessEnv; cache: AssetCache; templateDir: string; tplHash: string; progress: Progress; maxAge: number;
+  onDemand: string[];
+}
 
 /**
  * Returns the guest kernel and initramfs, building them on first use. Errors that the user
@@ -96,11 +101,13 @@ export async function ensureGuestAssets(opts: GuestAssetOptions = {}): Promise<G
   const cache = new AssetCache(resolve(opts.cacheDir ?? (env.TSXEN_CACHE || join(root, '.cache', 'assets'))));
   mkdirSync(cache.dir, { recursive: true });
   const templateDir = join(root, 'guests', 'debian');
-  const ctx: Ctx = { opts, env, cache, templateDir, tplHash: templateHash(templateDir), progress, maxAge: (opts.maxIndexAgeDays ?? 7) * 86400 };
+  const onDemand = [...new Set([...ON_DEMAND_MODULES, ...(opts.extraModules ?? []), ...(env.TSXEN_GUEST_MODULES ?? '').split(/[\s,]+/).filter(Boolean)].map(moduleName))];
+  const ctx: Ctx = { opts, env, cache, templateDir, tplHash: templateHash(templateDir), progress, maxAge: (opts.maxIndexAgeDays ?? 7) * 86400, onDemand };
 
-  // Fast path: the last build is complete, made from today's templates, and the index is fresh.
+  // Fast path: the last build is complete, made from today's templates and module list, and the index is fresh.
   const cur = opts.rebuild ? undefined : cache.current(ctx.tplHash);
-  if (cur && listsAge({ dir: cache.aptDir, mirror: '', mirrorFrom: '' }) < ctx.maxAge) {
+  const sameModules = (m: Manifest): boolean => JSON.stringify(m.onDemand) === JSON.stringify(onDemand);
+  if (cur && sameModules(cur.m) && listsAge({ dir: cache.aptDir, mirror: '', mirrorFrom: '' }) < ctx.maxAge) {
     progress.note(`Debian guest ${cur.m.version} from the cache (${dirname(cur.path)})`);
     return applyOverrides(env, toAssets(cur.m, cur.path, 'cache'), progress);
   }
@@ -127,7 +134,7 @@ async function build(ctx: Ctx): Promise<GuestAssets> {
       await aptUpdate(apt);
     } catch (e) {
       // Offline with a usable build: keep working, but say so.
-      const prev = cache.current(ctx.tplHash);
+      const prev = cache.current(ctx.tplHash);  // (any module list: better than nothing offline)
       if (opts.rebuild || !prev || !(e instanceof AssetError)) throw e;
       done('failed');
       progress.note(`warning: ${e.message}; using the cached build of ${prev.m.version}`);
@@ -143,7 +150,7 @@ async function build(ctx: Ctx): Promise<GuestAssets> {
   const [kpkg] = await showPackages(apt, [kpkgName]) as [PackageRecord];
   done(`${kpkg.package} ${kpkg.version}, busybox-static ${bb.version}`);
 
-  const key = createHash('sha256').update(JSON.stringify({ RECIPE, k: kpkg.sha256, b: bb.sha256, t: ctx.tplHash, WANTED_MODULES })).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify({ RECIPE, k: kpkg.sha256, b: bb.sha256, t: ctx.tplHash, WANTED_MODULES, d: ctx.onDemand })).digest('hex').slice(0, 16);
   const buildName = `${kpkgName.replace(/^linux-image-/, '')}-${key}`;
   const finalDir = cache.buildDir(buildName);
   const manifestPath = join(finalDir, 'manifest.json');
@@ -172,7 +179,7 @@ async function build(ctx: Ctx): Promise<GuestAssets> {
     await Promise.all([extractDeb(kdeb, join(work, 'kernel')), extractDeb(bdeb, join(work, 'busybox'))]);
     done();
     done = progress.step('building the initramfs (modules, busybox, /init)');
-    const b = await buildFromExtracted({ kernelRoot: join(work, 'kernel'), busyboxRoot: join(work, 'busybox'), templateDir: ctx.templateDir });
+    const b = await buildFromExtracted({ kernelRoot: join(work, 'kernel'), busyboxRoot: join(work, 'busybox'), templateDir: ctx.templateDir, onDemand: ctx.onDemand });
     const out = writeOutputs(b, outDir);
     const rel = (p: string): string => p.slice(outDir.length + 1);
     const pkgs: [PackageRecord, string | undefined][] = [[meta, undefined], [kpkg, kdeb], [bb, bdeb]];
@@ -182,7 +189,7 @@ async function build(ctx: Ctx): Promise<GuestAssets> {
         textOffset: `0x${b.image.textOffset.toString(16)}`, imageSize: `0x${b.image.imageSize.toString(16)}`, banner: b.image.banner },
       initrd: { file: rel(out.initrd), sha256: sha256File(out.initrd), size: b.initrd.length, entries: b.initrdEntries },
       config: out.config && rel(out.config),
-      modules: b.modules, builtin: b.builtin, busybox: b.busybox,
+      modules: b.modules, onDemand: ctx.onDemand, builtin: b.builtin, busybox: b.busybox,
       packages: Object.fromEntries(pkgs.map(([p, file]) => [p.package, { version: p.version, sha256: p.sha256, size: p.size, filename: p.filename, file }])),
       archive: { mirror: apt.mirror, mirrorFrom: apt.mirrorFrom, suite: SUITE, component: COMPONENT, arch: ARCH, keyring: apt.keyring, signers },
       templates: ctx.tplHash, builtAt: new Date().toISOString(), buildSeconds: (Date.now() - t0) / 1000,
@@ -192,7 +199,8 @@ async function build(ctx: Ctx): Promise<GuestAssets> {
     renameSync(outDir, finalDir);
     cache.setCurrent(manifestPath);
     cache.prune(buildName, [kdeb, bdeb]);
-    done(`${b.modules.map((x) => x.name).join(' ')}; ${b.builtin.length ? `built in: ${b.builtin.join(' ')}; ` : ''}initrd ${(b.initrd.length / 1048576).toFixed(2)} MiB`);
+    const demand = b.modules.filter((x) => !x.boot);
+    done(`boot: ${b.modules.filter((x) => x.boot).map((x) => x.name).join(' ')}; on demand: ${demand.length} modules; ${b.builtin.length ? `built in: ${b.builtin.join(' ')}; ` : ''}initrd ${(b.initrd.length / 1048576).toFixed(2)} MiB`);
     return applyOverrides(env, toAssets(m, manifestPath, 'built'), progress);
   } finally {
     rmSync(work, { recursive: true, force: true });
