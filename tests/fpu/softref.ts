@@ -4,7 +4,7 @@
 // results are computed exactly (quotients and square roots with a sticky bit), then rounded with
 // integer arithmetic in each mode, with RISC-V's flags (tininess after rounding).
 // Spec: ieee754-2008 §4.3 "Rounding-direction attributes"; §7 "Default exception handling"
-// Spec: riscv-unpriv-20240411 "F" Standard Extension for Single-Precision Floating-Point
+// Spec: riscv-unpriv-20240411 §20 "F Extension for Single-Precision Floating-Point"; §21 (D)
 
 export const FLAG_NX = 1;
 export const FLAG_UF = 2;
@@ -106,7 +106,7 @@ export function roundRef(fmt: 0 | 1, sign: number, M: bigint, X: number, sticky:
   const Q = Math.max(Qn, F.emin - F.p + 1);
   const [K, inexact] = roundTo(M, X, sticky, Q, mode, sign);
   let flags = inexact ? FLAG_NX : 0;
-  if (tiny && inexact) flags |= FLAG_UF; // Spec: riscv-unpriv-20240411 "F": tininess after rounding
+  if (tiny && inexact) flags |= FLAG_UF; // Spec: riscv-unpriv-20240411 §20.4 "Subnormal Arithmetic"
   if (K === 0n) return [zero(fmt, sign), flags];
   const bl = bitlen(K);
   const e = bl - 1 + Q;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// FADD/FSUB/FMUL/FDIV/FSQRT and the fused multiply-add for binary32 and binary64 on non-NaN
-// operands. Each op finds the exact result as hi + tail with error-free transformations
-// (TwoSum, Dekker's TwoProduct with Veltkamp splitting, exact remainders) and hands it to
-// roundPack; binary64 operands far from 1 are first scaled into a frame where nothing under- or
-// overflows. NaN operands are handled by the caller (fp-unit.ts). docs/design/fpu.md: the proofs.
-// Spec: riscv-unpriv-20240411 "F" Standard Extension for Single-Precision Floating-Point
+// FADD/FSUB/FMUL/FDIV/FSQRT and the fused multiply-adds for binary32/binary64 on non-NaN operands:
+// each finds the exact result as hi + tail with error-free transformations (TwoSum, Dekker's
+// TwoProduct, exact remainders), scaling extreme binary64 operands into a safe exponent frame,
+// and hands it to roundPack. NaNs are the caller's (fp-unit.ts); proofs in docs/design/fpu.md.
+// Spec: riscv-unpriv-20240411 §20.6 "Single-Precision Floating-Point Computational Instructions"
+// Spec: riscv-unpriv-20240411 §21.4 "Double-Precision Floating-Point Computational Instructions"
 
 import { F32, F64, NV, DZ, NX, RDN, RNE, fr, pow2, roundPack, split, st } from './round.ts';
 

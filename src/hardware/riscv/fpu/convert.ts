@@ -2,8 +2,8 @@
 // FCVT between binary32/binary64 and the 32- and 64-bit integers (W, WU, L, LU), and
 // FCVT.S.D. 64-bit integers travel as two int32 halves; every step is exact double arithmetic,
 // no BigInt. NaN and range rules follow the RISC-V table of conversion results.
-// Spec: riscv-unpriv-20240411 "F" Standard Extension for Single-Precision Floating-Point
-//   ("Single-Precision Floating-Point Conversion and Move Instructions")
+// Spec: riscv-unpriv-20240411 §20.7 "Single-Precision Floating-Point Conversion and Move Instructions"
+// Spec: riscv-unpriv-20240411 §21.5 "Double-Precision Floating-Point Conversion and Move Instructions"
 
 import { F32, NV, NX, RDN, RMM, RNE, RTZ, RUP, fr, roundPack, split, st } from './round.ts';
 

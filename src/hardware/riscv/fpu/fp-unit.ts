@@ -3,8 +3,9 @@
 // binary32 and binary64, over the hart's integer and FP register files (lo/hi int32 halves).
 // NaN-boxing, canonical NaNs, FMIN/FMAX, compares, FCLASS and moves live here; the arithmetic in
 // arith.ts, conversions in convert.ts, rounding in round.ts. The hart owns FLW/FLD/FSW/FSD, fcsr,
-// mstatus.FS. Spec: riscv-unpriv-20240411 "F" Standard Extension for Single-Precision
-// Floating-Point; "D" Standard Extension for Double-Precision Floating-Point
+// mstatus.FS.
+// Spec: riscv-unpriv-20240411 §20 "F Extension for Single-Precision Floating-Point"
+// Spec: riscv-unpriv-20240411 §21 "D Extension for Double-Precision Floating-Point"
 
 import { add, div, fma, mul, sqrt } from './arith.ts';
 import { fromInt, f64ToF32, ir, toInt } from './convert.ts';
@@ -21,7 +22,7 @@ const OP_FMSUB = 0x47;
 const OP_FNMSUB = 0x4b;
 const OP_FNMADD = 0x4f;
 
-// Spec: riscv-unpriv-20240411 "D" Standard Extension ("NaN Boxing of Narrower Values"):
+// Spec: riscv-unpriv-20240411 §21.2 "NaN Boxing of Narrower Values":
 // a binary32 operand whose upper 32 bits are not all ones reads as the canonical NaN.
 const CANON_S = 0x7fc00000;
 const CANON_D_HI = 0x7ff80000;
@@ -54,7 +55,7 @@ export class FpUnit {
     const rm = (insn >>> 12) & 7;
     const rs1 = (insn >>> 15) & 31;
     const rs2 = (insn >>> 20) & 31;
-    // Spec: riscv-unpriv-20240411 "F" ("Floating-Point Control and Status Register"): rm 5 and 6
+    // Spec: riscv-unpriv-20240411 §20.2 "Floating-Point Control and Status Register": rm 5 and 6
     // are reserved; DYN (7) selects frm, and frm values 5..7 make the instruction illegal.
     const mode = rm === 7 ? frm : rm;
     st.fl = 0;
@@ -65,8 +66,8 @@ export class FpUnit {
       this.load3(fmt, rs1, rs2, rs3);
       let a = this.va;
       let c = this.vc;
-      // Spec: "F" ("Single-Precision Fused Multiply-Add Instructions"): FMSUB = a*b - c,
-      // FNMSUB = -(a*b) + c, FNMADD = -(a*b) - c; inf * 0 is invalid even when c is a quiet NaN.
+      // Spec: riscv-unpriv-20240411 §20.6 "Single-Precision Floating-Point Computational
+      // Instructions": FMSUB = a*b - c, FNMSUB = -(a*b) + c, FNMADD = -(a*b) - c; inf * 0 is invalid even when c is a quiet NaN.
       if (opcode === OP_FNMSUB || opcode === OP_FNMADD) a = -a;
       if (opcode === OP_FMSUB || opcode === OP_FNMADD) c = -c;
       const b = this.vb;
@@ -239,8 +240,8 @@ export class FpUnit {
     return FP_WROTE_F;
   }
 
-  // Spec: riscv-unpriv-20240411 "F" ("Single-Precision Floating-Point Computational
-  // Instructions"): FMIN/FMAX return the canonical NaN only when both inputs are NaNs, treat -0.0
+  // Spec: riscv-unpriv-20240411 §20.6 "Single-Precision Floating-Point Computational Instructions":
+  // FMIN/FMAX return the canonical NaN only when both inputs are NaNs, treat -0.0
   // as less than +0.0, and signal invalid if either input is a signaling NaN.
   private minMax(fmt: number, rd: number, rs1: number, rs2: number, rm: number): number {
     this.load2(fmt, rs1, rs2);
@@ -256,8 +257,8 @@ export class FpUnit {
     return this.putF(fmt, rd, r);
   }
 
-  // Spec: "F" ("Single-Precision Floating-Point Compare Instructions"): FEQ is a quiet
-  // comparison (NV only for a signaling NaN); FLT and FLE signal invalid for any NaN.
+  // Spec: riscv-unpriv-20240411 §20.8 "Single-Precision Floating-Point Compare Instructions":
+  // FEQ is a quiet comparison (NV only for a signaling NaN); FLT and FLE signal invalid for any NaN.
   private compare(fmt: number, rd: number, rs1: number, rs2: number, rm: number): number {
     this.load2(fmt, rs1, rs2);
     let r = 0;
@@ -273,7 +274,7 @@ export class FpUnit {
     return st.fl;
   }
 
-  // Spec: "F" ("Single-Precision Floating-Point Classify Instruction"), the FCLASS result table.
+  // Spec: riscv-unpriv-20240411 §20.9 "Single-Precision Floating-Point Classify Instruction"
   private fclass(fmt: number, r: number): number {
     let sign: number;
     let expAll: boolean;

@@ -2,7 +2,8 @@
 // The FPU's rounding core: rounds an exact value, given as an unevaluated sum of doubles scaled by
 // a power of two, to binary32 or binary64 in any RISC-V rounding mode, and raises NX, UF and OF as
 // RISC-V specifies (underflow tininess is detected after rounding). docs/design/fpu.md has the proof.
-// Spec: riscv-unpriv-20240411 "F" Standard Extension for Single-Precision Floating-Point
+// Spec: riscv-unpriv-20240411 §20.2 "Floating-Point Control and Status Register"
+// Spec: riscv-unpriv-20240411 §20.4 "Subnormal Arithmetic" (tininess is detected after rounding)
 // Spec: ieee754-2008 §4.3 "Rounding-direction attributes"; §7.4 "Overflow"; §7.5 "Underflow"
 
 /** Rounding modes, numbered as the rm field and fcsr.frm encode them. */
