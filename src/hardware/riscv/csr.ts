@@ -147,9 +147,10 @@ function writeCsr(h: Hart, csr: number, lo: number, hi: number): void {
     case CSR.stimecmp: s[S.STIMECMP] = lo; s[S.STIMECMP + 1] = hi; return;
     case CSR.satp: {
       // Spec: riscv-priv-20240411 §10.1.11 "Supervisor Address Translation and Protection (satp) Register":
-      // writing an unsupported MODE leaves satp unchanged (WARL). Bare, Sv39, Sv48, Sv57.
+      // writing an unsupported MODE leaves satp unchanged (WARL). Bare, Sv39, Sv48, Sv57
+      // (up to the hart's maxVaBits).
       const mode = hi >>> 28;
-      if (mode !== 0 && (mode < 8 || mode > 10)) return;
+      if (mode !== 0 && (mode < 8 || mode > h.maxSatpMode)) return;
       // ASIDs are not implemented (ASIDLEN = 0): the field reads as zero.
       s[S.SATP] = mode === 0 ? 0 : lo; s[S.SATP + 1] = mode === 0 ? 0 : hi & 0xf0000fff;
       h.flushTlb();

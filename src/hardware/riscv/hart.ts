@@ -33,6 +33,12 @@ export interface HartOptions {
   pmpEntries?: number;
   /** Adopt an existing state block (e.g. restored); default: a new one. */
   state?: SharedArrayBuffer;
+  /**
+   * The largest virtual-address width satp accepts: 39, 48 or 57 (default 57). A smaller
+   * value makes satp ignore the larger modes, as a hart without them does (e.g. to match a
+   * device tree's mmu-type = "riscv,sv39").
+   */
+  maxVaBits?: 39 | 48 | 57;
 }
 
 const TWO32 = 4294967296;
@@ -52,6 +58,8 @@ export class Hart {
   readonly clock: HartClock;
   readonly guestMode: boolean;
   readonly resetPc: number;
+  /** The largest satp MODE accepted (8 = Sv39, 9 = Sv48, 10 = Sv57). */
+  readonly maxSatpMode: number;
   /** The shared state block (layout in hart-state.ts). */
   readonly state: SharedArrayBuffer;
   /** The whole state block as words; x and f are views into it. */
@@ -116,6 +124,7 @@ export class Hart {
     this.clock = o.clock;
     this.guestMode = o.guestMode === true;
     this.resetPc = o.resetPc;
+    this.maxSatpMode = o.maxVaBits === 39 ? 8 : o.maxVaBits === 48 ? 9 : 10;
     this.state = o.state ?? S.newHartState();
     this.s = new Int32Array(this.state, 0, S.HART_STATE_WORDS);
     this.x = new Int32Array(this.state, S.X * 4, 64);

@@ -149,6 +149,17 @@ test('satp is WARL: Sv39/48/57 and Bare are accepted, other modes leave it uncha
   assert.equal(xr(hart, 13), sv(9n));
 });
 
+test('a hart limited to Sv39 ignores Sv57 and Sv48 writes, as Linux probes them', () => {
+  const { hart, phys } = makeHart({ maxVaBits: 39 });
+  setx(hart, 5, (10n << 60n) | 5n); setx(hart, 6, (9n << 60n) | 5n); setx(hart, 7, (8n << 60n) | 5n);
+  phys.put(RAM_BASE, A.csrrw(0, SATP, 5), A.csrrs(10, SATP, 0), A.csrrw(0, SATP, 6), A.csrrs(11, SATP, 0),
+    A.csrrw(0, SATP, 7), A.csrrs(12, SATP, 0));
+  hart.step(6);
+  assert.equal(xr(hart, 10), 0n);
+  assert.equal(xr(hart, 11), 0n);
+  assert.equal(xr(hart, 12), (8n << 60n) | 5n);
+});
+
 test('satp and sfence.vma are illegal in S when mstatus.TVM = 1', () => {
   for (const insn of [A.csrrs(5, SATP, 0), A.sfenceVma(0, 0)]) {
     const { hart, phys } = makeHart();
