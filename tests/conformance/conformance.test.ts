@@ -15,7 +15,7 @@ const DIR = join(ROOT, 'tests/conformance');
 const COMMON = join(DIR, 'common');
 const FLAGS = ['-O2', '-march=rv64gc', '-mabi=lp64d', '-mcmodel=medany', '-nostdlib', '-static', '-ffreestanding',
   '-fno-builtin', '-Wall', '-Werror', '-Wl,--build-id=none', `-I${COMMON}`, '-T', join(COMMON, 'link.ld')];
-const PROGRAMS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'zicsr', 'traps', 'mmu-sv39', 'mmu-sv48', 'pmp', 'interrupts', 'fp'];
+const PROGRAMS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'zicsr', 'traps', 'mmu-sv39', 'mmu-sv48', 'mmu-sv57', 'pmp', 'interrupts', 'fp', 'uart'];
 /** Far more than any program needs (the largest runs a few million instructions). */
 const MAX_INSNS = 300_000_000;
 

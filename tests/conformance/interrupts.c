@@ -7,6 +7,11 @@
 #include "test.h"
 
 #define MENVCFG_STCE (1UL << 63)
+/* The CLINT-compatible ACLINT of QEMU virt (and of tsxen's bare board) */
+#define CLINT 0x2000000UL
+#define MSIP0 (*(volatile u32 *)(CLINT))
+#define MTIMECMP0 (*(volatile u64 *)(CLINT + 0x4000))
+#define MTIME (*(volatile u64 *)(CLINT + 0xbff8))
 #define SPIN 2000000
 
 static volatile u64 order[4];
@@ -15,6 +20,8 @@ static volatile int norder;
 static void hook(u64 cause, u64 by) {
   if (norder < 4) order[norder++] = cause;
   if (cause == IRQ_STI) csr_write(stimecmp, ~0UL);
+  else if (cause == IRQ_MTI) MTIMECMP0 = ~0UL;
+  else if (cause == IRQ_MSI) MSIP0 = 0;
   else if (cause == IRQ_SSI) { if (by == MODE_S) csr_clear(sip, 1UL << IRQ_SSI); else csr_clear(mip, 1UL << IRQ_SSI); }
 }
 
@@ -109,6 +116,40 @@ int main(void) {
     CHECK(csr_read(time) >= t0 + 50000);
     CHECK_EQ(trap_count, n);                      /* MIE = 0: no trap, just the wake-up */
     csr_write(stimecmp, ~0UL); }
+  csr_write(mie, 0);
+
+  section("ACLINT: mtime is the time CSR's counter; mtimecmp drives MTIP; MSIP0 drives MSIP");
+  { u64 a = csr_read(time), m = MTIME, b = csr_read(time);
+    CHECK(a <= m && m <= b); }
+  MTIMECMP0 = ~0UL;
+  CHECK_EQ(csr_read(mip) & (1UL << IRQ_MTI), 0);
+  csr_set(mip, 1UL << IRQ_MTI);                  /* MTIP is read-only in mip */
+  CHECK_EQ(csr_read(mip) & (1UL << IRQ_MTI), 0);
+  csr_write(mie, (1UL << IRQ_MTI) | (1UL << IRQ_MSI));
+  { long n = trap_count; norder = 0;
+    MTIMECMP0 = MTIME + 20000;                   /* 2 ms */
+    csr_set(mstatus, MSTATUS_MIE);
+    CHECK_EQ(wait_irq(n), 1);
+    csr_clear(mstatus, MSTATUS_MIE);
+    CHECK_EQ(last_trap.cause, IRQ_BIT | IRQ_MTI); CHECK_EQ(last_trap.by, MODE_M);
+    CHECK_EQ(csr_read(mip) & (1UL << IRQ_MTI), 0); }
+  { long n = trap_count;
+    MSIP0 = 1;
+    CHECK(csr_read(mip) & (1UL << IRQ_MSI));
+    CHECK_EQ(MSIP0, 1);
+    csr_set(mstatus, MSTATUS_MIE);
+    __asm__ volatile("nop" ::: "memory");
+    csr_clear(mstatus, MSTATUS_MIE);
+    CHECK_EQ(trap_count, n + 1);
+    CHECK_EQ(last_trap.cause, IRQ_BIT | IRQ_MSI);
+    CHECK_EQ(MSIP0, 0); }
+  { /* MSI outranks MTI when both are pending */
+    long n = trap_count; norder = 0;
+    MTIMECMP0 = 0; MSIP0 = 1;
+    csr_set(mstatus, MSTATUS_MIE);
+    for (long i = 0; i < SPIN && trap_count < n + 2; i++) {}
+    csr_clear(mstatus, MSTATUS_MIE);
+    CHECK(norder >= 2); CHECK_EQ(order[0], IRQ_MSI); CHECK_EQ(order[1], IRQ_MTI); }
   csr_write(mie, 0);
   return test_result();
 }

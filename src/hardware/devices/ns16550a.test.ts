@@ -50,7 +50,7 @@ test('scratch register holds a byte; unknown offsets read 0 and ignore writes', 
   assert.equal(u.read(-1, 1), 0);
 });
 
-test('received bytes: DR, RBR order, RDA interrupt in non-FIFO mode, overrun on the second byte', () => {
+test('received bytes: DR, RDA interrupt in non-FIFO mode; an overrun replaces RBR and sets OE', () => {
   const { u, r, w, irq } = uart();
   w(UART_IER, IER_ERBFI | IER_ELSI);
   assert.equal(irq.level, false);
@@ -59,10 +59,11 @@ test('received bytes: DR, RBR order, RDA interrupt in non-FIFO mode, overrun on 
   assert.equal(r(UART_IIR) & 0x0f, 0x04, 'received data available');
   assert.equal(r(UART_LSR) & LSR_DR, LSR_DR);
   assert.equal(u.receive(0x42), false, 'holding register full: overrun');
+  assert.equal(r(UART_IER), IER_ERBFI | IER_ELSI);
   assert.equal(r(UART_IIR) & 0x0f, 0x06, 'line status outranks received data');
   assert.equal(r(UART_LSR) & LSR_OE, LSR_OE);
   assert.equal(r(UART_LSR) & LSR_OE, 0, 'OE clears when LSR is read');
-  assert.equal(r(UART_RBR), 0x41);
+  assert.equal(r(UART_RBR), 0x42, 'non-FIFO overrun: the new character replaced the old');
   assert.equal(r(UART_IIR) & 0x0f, 0x01, 'nothing pending');
   assert.equal(irq.level, false);
 });

@@ -101,8 +101,11 @@ export class Ns16550a implements MmioDevice {
 
   private pushRx(byte: number): boolean {
     if (this.rxCount >= this.rxDepth) {
-      // Spec (PC16550D, LSR bit 1): on overrun the character in the shift register is lost.
+      // PC16550D, LSR bit 1 (OE): in the 16450 (non-FIFO) mode the new character overwrites
+      // the unread one in RBR; in FIFO mode the FIFO keeps its contents and the character in
+      // the shift register is lost.
       this.lsrErrors |= LSR_OE;
+      if (!this.fifoEnabled) this.rx[this.rxHead] = byte & 0xff;
       return false;
     }
     this.rx[(this.rxHead + this.rxCount) % FIFO_SIZE] = byte & 0xff;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The page-based virtual memory checks shared by mmu-sv39.c and mmu-sv48.c (which define
-   SV = 39 or 48 first). The test builds its own page tables: an identity gigapage for the
+/* The page-based virtual memory checks shared by mmu-sv39.c, mmu-sv48.c and mmu-sv57.c
+   (which define SV = 39, 48 or 57 first). The test builds its own page tables: an identity gigapage for the
    program (S-only, or U for the U-mode checks) and test mappings under VA 0x4000_0000.
    Page faults go to M (nothing delegated); fetch faults resume at lower_return.
    Spec: riscv-priv-20240411 "Supervisor-Level ISA" / "Sv39: Page-Based 39-bit Virtual-Memory
-   System", "Sv48: Page-Based 48-bit Virtual-Memory System", "Virtual Address Translation
+   System", "Sv48: Page-Based 48-bit Virtual-Memory System", "Sv57: Page-Based 57-bit
+   Virtual-Memory System", "Virtual Address Translation
    Process", "Supervisor Address Translation and Protection (satp) Register". */
 #include "test.h"
 
@@ -16,6 +17,10 @@
 #define LEVELS 4
 #define SATP_MODE 9UL
 #define VA_BITS 48
+#elif SV == 57
+#define LEVELS 5
+#define SATP_MODE 10UL
+#define VA_BITS 57
 #endif
 
 #define PTE_V 1UL
@@ -29,7 +34,7 @@
 #define PG 4096UL
 #define TVA 0x40000000UL        /* test mappings live in the gigabyte at 1 GiB */
 
-static u64 pool[24][512] __attribute__((aligned(4096)));
+static u64 pool[32][512] __attribute__((aligned(4096)));
 static int pool_used;
 static u64 page_a[512] __attribute__((aligned(4096)));
 static u64 page_b[512] __attribute__((aligned(4096)));
@@ -231,15 +236,15 @@ static void test_satp(void) {
 }
 
 int main(void) {
-  puts_uart(SV == 39 ? "mmu-sv39\n" : "mmu-sv48\n");
+  puts_uart(SV == 39 ? "mmu-sv39\n" : SV == 48 ? "mmu-sv48\n" : "mmu-sv57\n");
   setup();
   test_basic();
   test_permissions();
   test_user();
   test_mprv_and_canonical();
   test_ad();
-#if SV == 48
-  section("Sv48: a 512 GiB leaf at the root");
+#if SV >= 48
+  section("Sv48/Sv57: a 512 GiB leaf (level 3)");
   map(root_s, 0x8000000000UL, 0, 3, RWAD);  /* VA 512 GiB -> PA 0 */
   __asm__ volatile("sfence.vma" ::: "memory");
   page_a[2] = 0x4848;
