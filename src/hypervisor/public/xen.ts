@@ -3,8 +3,11 @@
 // tsxen's RISC-V hypercall convention (docs/abi.md §3). Layout offsets of shared structures
 // are in shared-info.ts; sub-op numbers of each hypercall are in their own files later.
 
-/** SBI extension ID of Xen hypercalls: "XEN" in the SBI firmware-specific range (docs/abi.md §3). */
-export const XEN_SBI_EID = 0x0a58454e;
+/**
+ * SBI extension ID of Xen hypercalls (docs/abi.md §3): the firmware-specific EID whose low 24
+ * bits are our SBI implementation ID, 7 (riscv-sbi-2.0 §19 "Firmware Specific Extension Space").
+ */
+export const XEN_SBI_EID = 0x0a000007;
 
 // Hypercall numbers (public/xen.h "__HYPERVISOR_*").
 export const HYPERVISOR_set_trap_table = 0;
