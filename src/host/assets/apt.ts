@@ -195,13 +195,19 @@ export function debFileName(rec: PackageRecord): string {
  * `apt-get download` unless a copy with the index's sha256 is already there.
  * `downloaded` tells whether the network was used.
  */
-export async function fetchDeb(cfg: AptConfig, rec: PackageRecord): Promise<{ path: string; downloaded: boolean }> {
+export async function fetchDeb(cfg: AptConfig, rec: PackageRecord, onBytes?: (bytes: number) => void): Promise<{ path: string; downloaded: boolean }> {
   const debs = join(cfg.dir, 'debs');
   const dest = join(debs, debFileName(rec));
   if (existsSync(dest) && sha256File(dest) === rec.sha256) return { path: dest, downloaded: false };
   const tmp = join(debs, `.dl-${process.pid}-${rec.package}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
+  // apt writes the file into the working directory as it arrives: report its size.
+  const poll = onBytes && setInterval(() => {
+    let n = 0;
+    try { for (const f of readdirSync(tmp)) n += statSync(join(tmp, f)).size; } catch { /* not there yet */ }
+    onBytes(n);
+  }, 250);
   try {
     await runOk(`apt-get download ${rec.package}=${rec.version}`, 'apt-get', [...aptOptions(cfg), '-q', 'download', `${rec.package}=${rec.version}`], { cwd: tmp, timeoutMs: 600_000 });
     const got = readdirSync(tmp).filter((n) => n.endsWith('.deb'));
@@ -210,6 +216,7 @@ export async function fetchDeb(cfg: AptConfig, rec: PackageRecord): Promise<{ pa
     if (sum !== rec.sha256) throw new AssetError(`${rec.package} ${rec.version}: sha256 ${sum} does not match the signed index (${rec.sha256})`);
     renameSync(join(tmp, got[0]!), dest);
   } finally {
+    if (poll) clearInterval(poll);
     rmSync(tmp, { recursive: true, force: true });
   }
   return { path: dest, downloaded: true };

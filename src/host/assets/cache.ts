@@ -108,10 +108,21 @@ export class AssetCache {
       }
     }
     try {
+      this.sweep();
       return await fn();
     } finally {
       rmSync(lock, { force: true });
     }
+  }
+
+  /** Removes what an interrupted build left behind (only called while holding the lock). */
+  private sweep(): void {
+    const gone = (dir: string, re: RegExp): void => {
+      for (const n of existsSync(dir) ? readdirSync(dir) : []) if (re.test(n)) rmSync(join(dir, n), { recursive: true, force: true });
+    };
+    gone(this.dir, /^\.work-\d+$/);
+    gone(join(this.dir, 'builds'), /\.tmp-\d+$/);
+    gone(join(this.aptDir, 'debs'), /^\.dl-/);
   }
 }
 

@@ -78,5 +78,8 @@ test('the progress display numbers steps and reports their result and time', () 
   const q = new Progress(2, { write: (s: string) => tty.push(s), isTTY: true });
   q.step('long step');
   q.abort();
-  assert.equal(tty.join(''), 'assets: [1/2] long step ... failed\n');
+  const done = q.step('download');
+  q.status('1.0/2.0 MiB');
+  done('ok');
+  assert.match(tty.join(''), /^assets: \[1\/2\] long step \.\.\. failed\nassets: \[2\/2\] download \.\.\.\r\x1b\[Kassets: \[2\/2\] download \.\.\. 1\.0\/2\.0 MiB\r\x1b\[Kassets: \[2\/2\] download: ok, \d+\.\d s\n$/);
 });

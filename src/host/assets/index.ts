@@ -163,7 +163,8 @@ async function build(ctx: Ctx): Promise<GuestAssets> {
 
   const fetch = async (rec: PackageRecord): Promise<string> => {
     const d = progress.step(`fetching ${rec.package} ${rec.version} (${(rec.size / 1048576).toFixed(1)} MiB)`);
-    const r = await fetchDeb(apt, rec);
+    const mib = (n: number): string => (n / 1048576).toFixed(1);
+    const r = await fetchDeb(apt, rec, (n) => progress.status(`${mib(n)}/${mib(rec.size)} MiB`));
     d(`${r.downloaded ? 'downloaded' : 'already here'}, sha256 ${rec.sha256.slice(0, 12)}… matches the signed index`);
     return r.path;
   };
