@@ -394,24 +394,22 @@ export class Hart {
       const icBase = this.icountNow;
       inner: while (left > 0) {
         left--;
-        // ── fetch ──
-        let insn: number, len = 4;
+        // ── fetch: one halfword, a second only for a 32-bit instruction (no alignment branch) ──
+        let insn: number, raw: number, len = 4;
         const po = pc - fPage;
-        if (po >= 0 && po <= 4092) {
-          const o = fOff + po;
-          insn = (o & 2) === 0 ? m32[o >> 2] : (mu16[o >> 1] | (mu16[(o >> 1) + 1] << 16));
+        if (po >= 0 && po < 4094) {
+          const hw = (fOff + po) >> 1;
+          raw = mu16[hw];
+          if ((raw & 3) === 3) raw |= mu16[hw + 1] << 16;
         } else {
           this.pcCur = pc;
           this.icountNow = icBase + (chunk - left);
-          insn = fetchSlow_(this, pc);
+          raw = fetchSlow_(this, pc);
           if (this.fetchFault) { pc = this.pcCur; break inner; }
           fPage = this.fPage; fOff = this.fOff;
         }
-        const raw = insn; // the fetched bits (mtval of an illegal instruction)
-        if ((insn & 3) !== 3) {
-          insn = rvc[insn & 0xffff];
-          len = 2;
-        }
+        // raw keeps the fetched bits for mtval; 16-bit instructions run as their expansion.
+        if ((raw & 3) !== 3) { insn = rvc[raw]; len = 2; } else insn = raw;
         const rd = (insn >> 6) & 62, rs1 = (insn >> 14) & 62, rs2 = (insn >> 19) & 62;
         // Rare outcomes leave the switch with `bad` set and are handled at one place below,
         // which keeps the number of never-executed sites (each a deoptimization) small.
@@ -668,7 +666,7 @@ export class Hart {
         }
         if (bad !== 0) {
           // 1: illegal instruction at pc; 2: a helper took a trap or asked to exit.
-          pc = this.slowExit(bad, pc, len === 2 ? raw & 0xffff : raw);
+          pc = this.slowExit(bad, pc, raw);
           break inner;
         }
         x[0] = 0; x[1] = 0;
