@@ -185,3 +185,26 @@ test('bad configurations are one-line VirtBoardErrors', () => {
   assert.throws(() => build('firmware', 1, 1 << 20), VirtBoardError);
   assert.throws(() => build().board.load(0x7000_0000, new Uint8Array(4)), /does not fit in RAM/);
 });
+
+test('save/restore carries PLIC, ACLINT and RTC state to a fresh board', () => {
+  const a = build('firmware', 2);
+  a.w32(PLIC + 4 * 10, 3);
+  a.w32(PLIC + 0x2000 + 0x80 * 1, 1 << 10);
+  a.board.bus.mmioWrite(UART + 1, 1, 0x02); // THR empty: source 10 pending, SEIP on hart 0
+  a.w32(CLINT + 0x4008, 777); // hart 1 mtimecmp
+  a.w32(CLINT + 0x400c, 0);
+  a.w32(VIRT_MEMMAP.rtc.base + 0x04, 0); // RTC high word -> 0
+  a.tb.t = 100;
+  const saved = a.board.saveState();
+  const b = build('firmware', 2);
+  b.tb.t = 5;
+  assert.equal(b.board.restoreState(saved), true);
+  assert.equal(b.lines(0) & MIP_SEIP, MIP_SEIP);
+  assert.equal(b.r32(PLIC + 0x20_0000 + 0x1000 + 4), 10);
+  assert.equal(b.r32(CLINT + 0xbff8), 100, 'mtime continues from the saved value');
+  assert.equal(b.board.nextDeadline(), 777);
+  b.r32(VIRT_MEMMAP.rtc.base); // TIME_LOW latches TIME_HIGH
+  assert.equal(b.r32(VIRT_MEMMAP.rtc.base + 0x04), 0, 'the guest-set RTC time survives');
+  assert.equal(build('vsbi', 2).board.restoreState(saved), false);
+  assert.equal(build('firmware', 1).board.restoreState(saved), false);
+});

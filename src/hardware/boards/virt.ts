@@ -12,14 +12,14 @@
 //   test device ──► onFinish (poweroff 0x5555 / reboot 0x7777 / fail 0x3333)
 import type { IrqLine, MmioDevice } from '../bus/mmio.ts';
 import { PhysBus } from '../bus/phys-bus.ts';
-import { Aclint, type TimeBase } from '../devices/aclint.ts';
-import { GoldfishRtc } from '../devices/goldfish-rtc.ts';
+import { Aclint, type AclintState, type TimeBase } from '../devices/aclint.ts';
+import { GoldfishRtc, type GoldfishRtcState } from '../devices/goldfish-rtc.ts';
 import { Ns16550a } from '../devices/ns16550a.ts';
-import { Plic, plicHartContexts } from '../devices/plic.ts';
+import { Plic, plicHartContexts, type PlicState } from '../devices/plic.ts';
 import { SifiveTest, type FinisherEvent } from '../devices/sifive-test.ts';
 import { GuestMemory } from '../devices/virtio/guest-memory.ts';
 import type { VirtioDevice } from '../devices/virtio/virtio-device.ts';
-import { VirtioMmio } from '../devices/virtio/virtio-mmio.ts';
+import { VirtioMmio, type VirtioMmioState } from '../devices/virtio/virtio-mmio.ts';
 import type { HartClock, PhysTranslation } from '../riscv/hart-api.ts';
 import { virtFdt, type VirtFdtConfig, type VirtMode } from './virt-fdt.ts';
 import {
@@ -126,6 +126,21 @@ export interface FirmwareBootPlan {
   readonly dynamicInfo: number;
   /** Every hart starts in the firmware (OpenSBI picks the boot hart itself). */
   readonly entries: readonly FirmwareEntry[];
+}
+
+/**
+ * The board's device state as plain data (save/restore, migration). RAM and the harts' state
+ * blocks are SharedArrayBuffers their owner saves; the UART has no snapshot yet.
+ */
+export interface VirtBoardState {
+  readonly version: 1;
+  readonly mode: VirtMode;
+  readonly hartCount: number;
+  readonly plic: PlicState;
+  readonly aclint: AclintState;
+  readonly rtc: GoldfishRtcState;
+  /** Per slot: the transport's record, null for an empty slot. */
+  readonly virtio: (VirtioMmioState | null)[];
 }
 
 export class VirtBoard<H extends VirtHart> {
@@ -254,6 +269,27 @@ export class VirtBoard<H extends VirtHart> {
     const ns = this.rtc.nsUntilAlarm();
     if (ns !== Infinity) d = Math.min(d, this.clock.now() + Math.ceil((ns * VIRT_TIMEBASE_FREQ) / 1e9));
     return d;
+  }
+
+  saveState(): VirtBoardState {
+    return {
+      version: 1, mode: this.mode, hartCount: this.hartCount, plic: this.plic.saveState(),
+      aclint: this.aclint.saveState(), rtc: this.rtc.saveState(),
+      virtio: this.slots.map((s) => (s.device ? s.transport.save() : null)),
+    };
+  }
+
+  /**
+   * Load a record from a board of the same shape (mode, harts, devices in the same slots).
+   * False if it does not fit; devices may then be partly restored, so the caller discards
+   * the board.
+   */
+  restoreState(s: VirtBoardState): boolean {
+    if (s.version !== 1 || s.mode !== this.mode || s.hartCount !== this.hartCount) return false;
+    if (s.virtio.length !== VIRT_VIRTIO_COUNT) return false;
+    if (s.virtio.some((v, i) => (v === null) !== (this.slots[i].device === null))) return false;
+    if (!this.plic.restoreState(s.plic) || !this.aclint.restoreState(s.aclint) || !this.rtc.restoreState(s.rtc)) return false;
+    return this.slots.every((slot, i) => s.virtio[i] === null || slot.transport.restore(s.virtio[i]!));
   }
 
   /** Host input for the console; returns how many bytes the UART took (its FIFO may be full). */
