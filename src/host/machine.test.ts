@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD, ROOT, crossBuild } from './machine-build.ts';
 import { parseMachineArgs, parseSize } from './machine-args.ts';
+import { ConsoleIn } from './machine.ts';
 
 const CONF = join(ROOT, 'tests/conformance');
 const LD = ['-march=rv64gc', '-mabi=lp64d', '-nostdlib', '-static', '-Wl,--build-id=none', '-T', join(CONF, 'common/htif.ld')];
@@ -86,4 +87,24 @@ test('argument parser: sizes, defaults and aliases', () => {
   assert.throws(() => parseSize('6001K'), /not a multiple of 4K/);
   const a = parseMachineArgs(['-kernel', 'k', '-bios', 'fw.bin', '-m', '1G', '-smp', '4', '--clock', 'deterministic']);
   assert.deepEqual(a, { bios: 'fw.bin', kernel: 'k', memBytes: 1 << 30, smp: 4, maxInsns: Infinity, clock: 'deterministic', stats: false });
+});
+
+test('console escapes: Ctrl-] and Ctrl-A x quit, Ctrl-A Ctrl-A sends one Ctrl-A', () => {
+  const c = new ConsoleIn();
+  c.feedHost(Uint8Array.of(0x61, 0x01, 0x01, 0x62, 0x03));
+  assert.deepEqual(c.queue, [0x61, 0x01, 0x62, 0x03]);
+  assert.equal(c.quit, false);
+  c.feedHost(Uint8Array.of(0x01));
+  c.feedHost(Uint8Array.of(0x78));
+  assert.equal(c.quit, true, 'Ctrl-A x across two reads');
+  const d = new ConsoleIn();
+  d.feedHost(Uint8Array.of(0x7a, 0x1d, 0x7a));
+  assert.deepEqual(d.queue, [0x7a]);
+  assert.equal(d.quit, true);
+});
+
+test('a fail code that is a multiple of 256 still exits non-zero', () => {
+  const r = tsxen(['--kernel', asm('fail256', 'finisher.S', [`-DFINISHER_VALUE=${((256 << 16) | 0x3333) >>> 0}`])]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /guest failed with code 256/);
 });

@@ -42,7 +42,7 @@ class ConsoleOut {
 }
 
 /** Console input: escape handling (Ctrl-], Ctrl-A x) and a queue the UART drains as it has room. */
-class ConsoleIn {
+export class ConsoleIn {
   readonly queue: number[] = [];
   quit = false;
   private ctrlA = false;
@@ -69,7 +69,9 @@ class ConsoleIn {
 function exitStatus(stop: StopReason, maxInsns: number): { code: number; message?: string } {
   switch (stop.kind) {
     case 'pass': return { code: 0 };
-    case 'fail': return { code: stop.code };
+    // The OS keeps only the low 8 bits of an exit status: a fail code that is a multiple of
+    // 256 would read as success, so it becomes 1 (with the real code on stderr).
+    case 'fail': return stop.code % 256 !== 0 ? { code: stop.code } : { code: 1, message: `guest failed with code ${stop.code}` };
     case 'limit': return { code: 1, message: `stopped after ${maxInsns} instructions (--max-insns)` };
     case 'idle': return { code: 1, message: 'every hart waits in WFI with nothing to wake it' };
     case 'reset': return { code: 0 };
