@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { ensureGuestAssets, type GuestAssets } from '../../src/host/assets/index.ts';
+import { createHash } from 'node:crypto';
+import { buildFromExtracted, extractDeb } from '../../src/host/assets/build.ts';
+import type { Manifest } from '../../src/host/assets/cache.ts';
+import { ensureGuestAssets, findRepoRoot, type GuestAssets } from '../../src/host/assets/index.ts';
 
 const BOOT_TIMEOUT_MS = 120_000;
 
@@ -103,6 +106,33 @@ test('the builder returns a RISC-V Image and an initramfs; a second call is serv
   assert.match(list.stdout, /^crw------- .* 5, +1 .* dev\/console$/m);
   assert.match(list.stdout, new RegExp(`lib/modules/${a.version.replace(/[+.]/g, '\\$&')}/kernel/drivers/block/virtio_blk\\.ko$`, 'm'));
   assert.doesNotMatch(list.stdout, /\.ko\.(xz|zst|gz)$/m, 'modules are stored decompressed');
+
+  // The command users run prints the same paths.
+  const cli = spawnSync(join(findRepoRoot(), 'bin', 'tsxen'), ['assets', '--print'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(cli.stdout, `${a.kernel}\n${a.initrd}\n`);
+});
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+test('the build is reproducible: the cached packages give byte-identical kernel and initramfs again', async () => {
+  const a = await getAssets();
+  const m = JSON.parse(readFileSync(a.manifest!, 'utf8')) as Manifest;
+  assert.equal(sha256(readFileSync(a.kernel)), m.kernel.sha256);
+  assert.equal(sha256(readFileSync(a.initrd)), m.initrd.sha256);
+  const debs = Object.values(m.packages).map((p) => p.file).filter((f): f is string => !!f);
+  assert.equal(debs.length, 2);
+  const dir = mkdtempSync(join(tmpdir(), 'tsxen-repro-'));
+  try {
+    const [kdeb, bdeb] = debs.sort((x, y) => Number(x.includes('busybox')) - Number(y.includes('busybox'))) as [string, string];
+    await Promise.all([extractDeb(kdeb, join(dir, 'k')), extractDeb(bdeb, join(dir, 'b'))]);
+    const b = await buildFromExtracted({ kernelRoot: join(dir, 'k'), busyboxRoot: join(dir, 'b'), templateDir: join(findRepoRoot(), 'guests', 'debian'), onDemand: m.onDemand });
+    assert.equal(sha256(b.initrd), m.initrd.sha256);
+    assert.equal(sha256(readFileSync(b.kernelSrc)), m.kernel.sha256);
+    assert.deepEqual(b.modules.map((x) => [x.name, x.sha256]), m.modules.map((x) => [x.name, x.sha256]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('QEMU boots it with tsxen.init=poweroff: modules load, TSXEN-BOOT-OK, QEMU exits', async (t) => {
