@@ -59,6 +59,9 @@ test('the private sources list reuses the machine mirror with arch and signed-by
   assert.equal(cfg.keyring, join(dir, 'k.gpg'));
   assert.equal(cfg.mirrorFrom, `${join(etc, 'sources.list.d', 'debian.sources')}:1`);
   assert.match(readFileSync(join(dir, 'apt', 'etc', 'sources.list'), 'utf8'), new RegExp(`^deb \\[arch=riscv64 signed-by=${join(dir, 'k.gpg')}\\] http://mirror\\.example/debian trixie main$`, 'm'));
+  assert.equal(cfg.changed, true);
+  assert.equal(setupApt(join(dir, 'apt'), {}, etc).changed, false, 'same source line: the lists stay valid');
+  assert.equal(setupApt(join(dir, 'apt'), { TSXEN_APT_MIRROR: 'http://m3.example/debian' }, etc).changed, true);
   const o = aptOptions(cfg).join(' ');
   for (const k of ['Dir::Etc::SourceList', 'Dir::Etc::SourceParts', 'Dir::State::Lists', 'Dir::State::status', 'Dir::Cache', 'APT::Architecture=riscv64', 'APT::Architectures=riscv64']) assert.ok(o.includes(k), k);
   assert.throws(() => setupApt(join(dir, 'apt2'), {}, join(dir, 'nowhere')), /no Debian mirror found in this machine's apt sources/);

@@ -29,6 +29,7 @@ export interface AptConfig {
   mirror: string;     // URI reused from the machine's sources (or TSXEN_APT_MIRROR)
   mirrorFrom: string; // where it was found ("/etc/apt/sources.list.d/debian.sources:1")
   keyring?: string;   // Signed-By keyring, when one exists
+  changed?: boolean;  // the source line differs from the one the lists were fetched with
 }
 
 /** Finds the mirror and keyring and writes the private sources list. */
@@ -55,9 +56,12 @@ export function setupApt(dir: string, env: NodeJS.ProcessEnv = process.env, etcD
   keyring ??= existsSync(DEFAULT_KEYRING) ? DEFAULT_KEYRING : undefined;
   for (const d of ['etc/sources.list.d', 'etc/preferences.d', 'lists/partial', 'cache/archives/partial', 'debs']) mkdirSync(join(dir, d), { recursive: true });
   const opts = [`arch=${ARCH}`, ...(keyring ? [`signed-by=${keyring}`] : [])];
-  writeFileSync(join(dir, 'etc/sources.list'), `# written by tsxen's guest asset builder (mirror from ${mirrorFrom})\ndeb [${opts.join(' ')}] ${mirror} ${SUITE} ${COMPONENT}\n`);
+  const line = `deb [${opts.join(' ')}] ${mirror} ${SUITE} ${COMPONENT}\n`;
+  const listFile = join(dir, 'etc/sources.list');
+  const changed = !existsSync(listFile) || !readFileSync(listFile, 'utf8').endsWith(`\n${line}`);
+  if (changed) writeFileSync(listFile, `# written by tsxen's guest asset builder (mirror from ${mirrorFrom})\n${line}`);
   if (!existsSync(join(dir, 'status'))) writeFileSync(join(dir, 'status'), '');
-  return { dir, mirror, mirrorFrom, keyring };
+  return { dir, mirror, mirrorFrom, keyring, changed };
 }
 
 /** The -o options that point apt at the private state. */

@@ -127,7 +127,7 @@ async function build(ctx: Ctx): Promise<GuestAssets> {
   const apt = setupApt(cache.aptDir, env, opts.etcApt);
   done(`mirror ${apt.mirror} (from ${apt.mirrorFrom}), keyring ${apt.keyring ?? 'apt default'}`);
 
-  const stale = opts.rebuild || listsAge(apt) >= ctx.maxAge;
+  const stale = opts.rebuild || apt.changed || listsAge(apt) >= ctx.maxAge;
   done = progress.step(stale ? 'apt-get update (signed index of the mirror)' : 'apt index is fresh, no update');
   if (stale) {
     try {
