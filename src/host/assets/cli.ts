@@ -2,6 +2,8 @@
 // `tsxen assets [--rebuild] [--print] [--json]`: builds (or finds in the cache) the Debian guest
 // kernel and initramfs and says where they are. --print writes just the two paths, one per
 // line (kernel, then initrd), for scripts: qemu-system-riscv64 -kernel "$(...|head -1)".
+import { readFileSync } from 'node:fs';
+import type { Manifest } from './cache.ts';
 import { ensureGuestAssets } from './index.ts';
 import { AssetError } from './run.ts';
 
@@ -26,8 +28,12 @@ export async function assetsCommand(args: readonly string[]): Promise<number> {
   if (flags.has('--json')) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
   else if (flags.has('--print')) process.stdout.write(`${r.kernel}\n${r.initrd}\n`);
   else {
-    process.stdout.write(`kernel   ${r.kernel}\ninitrd   ${r.initrd}\nversion  ${r.version}\nmodules  ${r.modules.join(' ') || '(none)'}\n` +
-      `${r.manifest ? `manifest ${r.manifest}\n` : ''}source   ${r.source}\n`);
+    const m = r.manifest ? JSON.parse(readFileSync(r.manifest, 'utf8')) as Manifest : undefined;
+    const demand = m?.modules.filter((x) => !x.boot).map((x) => x.name) ?? [];
+    process.stdout.write(`kernel    ${r.kernel}\ninitrd    ${r.initrd}\nversion   ${r.version}\nmodules   ${r.modules.join(' ') || '(none)'}\n` +
+      (demand.length ? `on demand ${demand.join(' ')}\n` : '') +
+      (m ? `packages  ${Object.entries(m.packages).map(([n, p]) => `${n} ${p.version}`).join(', ')}\nmanifest  ${r.manifest}\n` : '') +
+      `source    ${r.source}\n`);
   }
   return 0;
 }

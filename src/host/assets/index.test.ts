@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ensureGuestAssets } from './index.ts';
+import { RECIPE, templateHash } from './cache.ts';
+import { ensureGuestAssets, findRepoRoot } from './index.ts';
 import { Progress } from './progress.ts';
 
 /** A minimal RISC-V Image: the 64-byte header with magic2, then a version banner. */
@@ -62,6 +63,38 @@ test('a machine without a Debian source in its apt configuration gets a clear er
       ensureGuestAssets({ cacheDir: join(t.dir, 'cache'), etcApt: join(t.dir, 'etc-apt'), env: { PATH: process.env.PATH }, progress: { write: (s: string) => lines.push(s) } }),
       { name: 'AssetError', message: new RegExp(`^no Debian mirror found in this machine's apt sources \\(${join(t.dir, 'etc-apt')}/sources.list, .*set TSXEN_APT_MIRROR=<Debian archive URI>, or provide TSXEN_KERNEL and TSXEN_INITRD$`) },
     );
+  } finally {
+    t[Symbol.dispose]();
+  }
+});
+
+test('offline with an index that needs refreshing: the cached build is used, with a warning', async () => {
+  const t = tmp();
+  try {
+    // A cache holding a (fake) complete build, as a previous run leaves it.
+    const cacheDir = join(t.dir, 'cache');
+    const build = join(cacheDir, 'builds', '6.99.1-custom-0123456789abcdef');
+    mkdirSync(build, { recursive: true });
+    const kernel = fakeImage('6.99.1-custom');
+    writeFileSync(join(build, 'vmlinux'), kernel);
+    writeFileSync(join(build, 'initrd.gz'), 'initrd');
+    writeFileSync(join(build, 'manifest.json'), JSON.stringify({
+      recipe: RECIPE, key: '0123456789abcdef', version: '6.99.1-custom',
+      kernel: { file: 'vmlinux', size: kernel.length }, initrd: { file: 'initrd.gz', size: 6 },
+      modules: [{ name: 'virtio_mmio', boot: true }, { name: 'vfat', boot: false }], onDemand: [],
+      templates: templateHash(join(findRepoRoot(), 'guests', 'debian')),
+    }));
+    writeFileSync(join(cacheDir, 'current.json'), JSON.stringify({ manifest: 'builds/6.99.1-custom-0123456789abcdef/manifest.json' }));
+    const lines: string[] = [];
+    const r = await ensureGuestAssets({
+      cacheDir, env: { PATH: process.env.PATH, TSXEN_APT_MIRROR: 'http://127.0.0.1:9/debian' }, aptOptions: ['-o', 'Acquire::Retries=0'],
+      progress: { write: (s: string) => lines.push(s) },
+    });
+    assert.deepEqual(r, { kernel: join(build, 'vmlinux'), initrd: join(build, 'initrd.gz'), version: '6.99.1-custom', modules: ['virtio_mmio'], manifest: join(build, 'manifest.json'), source: 'cache' });
+    assert.match(lines.join(''), /assets: \[2\/7\] apt-get update \(signed index of the mirror\): failed, [\d.]+ s\nassets: warning: apt-get update from http:\/\/127\.0\.0\.1:9\/debian .* failed: .*; using the cached build of 6\.99\.1-custom\n/);
+    // --rebuild never falls back: it must not pretend to have rebuilt.
+    await assert.rejects(ensureGuestAssets({ cacheDir, rebuild: true, progress: null, env: { PATH: process.env.PATH, TSXEN_APT_MIRROR: 'http://127.0.0.1:9/debian' }, aptOptions: ['-o', 'Acquire::Retries=0'] }),
+      /apt-get update from .* failed/);
   } finally {
     t[Symbol.dispose]();
   }

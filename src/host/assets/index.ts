@@ -34,6 +34,7 @@ export interface GuestAssetOptions {
   maxIndexAgeDays?: number;        // re-read the mirror's index when older than this (default 7)
   etcApt?: string;                 // where the machine's apt sources are (default /etc/apt)
   extraModules?: string[];         // more modules for on-demand modprobe (also $TSXEN_GUEST_MODULES)
+  aptOptions?: string[];           // extra apt-get update arguments, e.g. ['-o', 'Acquire::Retries=0']
 }
 
 /** The repository root: the folder holding guests/debian/init.sh (works from src/ and from the dist/ bundle). */
@@ -131,7 +132,7 @@ async function build(ctx: Ctx): Promise<GuestAssets> {
   done = progress.step(stale ? 'apt-get update (signed index of the mirror)' : 'apt index is fresh, no update');
   if (stale) {
     try {
-      await aptUpdate(apt);
+      await aptUpdate(apt, opts.aptOptions);
     } catch (e) {
       // Offline with a usable build: keep working, but say so.
       const prev = cache.current(ctx.tplHash);  // (any module list: better than nothing offline)
