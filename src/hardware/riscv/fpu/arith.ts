@@ -2,32 +2,35 @@
 // FADD/FSUB/FMUL/FDIV/FSQRT and the fused multiply-adds for binary32/binary64 on non-NaN operands:
 // each finds the exact result as hi + tail with error-free transformations (TwoSum, Dekker's
 // TwoProduct, exact remainders), scaling extreme binary64 operands into a safe exponent frame,
-// and hands it to roundPack. NaNs are the caller's (fp-unit.ts); proofs in docs/design/fpu.md.
+// and hands it to roundPack. Operands come in OPD, the result goes to RES (round.ts says why).
 // Spec: riscv-unpriv-20240411 §20.6 "Single-Precision Floating-Point Computational Instructions"
 // Spec: riscv-unpriv-20240411 §21.4 "Double-Precision Floating-Point Computational Instructions"
 
-import { F32, F64, NV, DZ, NX, RDN, RNE, fr, pow2, roundPack, split, st } from './round.ts';
+import { F32, F64, FR, NV, DZ, NX, OPD, PK, POW2, RDN, RES, RNE, roundPack, split, st } from './round.ts';
 
 const SPLITTER = 134217729; // 2^27 + 1
 const TWO_M60 = 8.673617379884035e-19; // 2^-60: scales a stand-in tail far below ulp/4
-const BIG = 8.98846567431158e307; // 2^1020
-const TINY = 1.0020841800044864e-289; // 2^-960
-const SPLIT_MAX = 2.0240225330731144e299; // 2^995: Veltkamp splitting cannot overflow below it
+const TWO_M120 = 7.52316384526264e-37; // 2^-120
+const TWO_M180 = 6.525304467998525e-55; // 2^-180
+const BIG = 1.1235582092889474e307; // 2^1020
+const TINY = 1.0261342003245941e-289; // 2^-960
+const SPLIT_MAX = 3.3484643974570854e299; // 2^995: Veltkamp splitting cannot overflow below it
 const F32_MIN_NORMAL = 1.1754943508222875e-38; // 2^-126
+const HI_MIN = 1.1830521861667747e-271; // 2^-900
 
-// Outputs of the error-free transformations (module scratch: no allocation per instruction).
-let tH = 0;
-let tL = 0;
+// Outputs of the error-free transformations: T[0] = rounded result, T[1] = its exact error.
+const T = new Float64Array(2);
+const C = new Float64Array(1); // the addend handed to threeSum
 
-/** TwoSum (Knuth): tH + tL = a + b exactly, tH = RN(a + b). Exact unless a + b overflows. */
+/** TwoSum (Knuth): T[0] + T[1] = a + b exactly, T[0] = RN(a + b). Exact unless a + b overflows. */
 function twoSum(a: number, b: number): void {
   const s = a + b;
   const bb = s - a;
-  tL = a - (s - bb) + (b - bb);
-  tH = s;
+  T[1] = a - (s - bb) + (b - bb);
+  T[0] = s;
 }
 
-/** Dekker's TwoProduct: tH + tL = a * b exactly when |a|, |b| < 2^995 and e_a + e_b >= -970. */
+/** Dekker's TwoProduct: T[0] + T[1] = a * b exactly when |a|, |b| < 2^995 and e_a + e_b >= -970. */
 function twoProd(a: number, b: number): void {
   const p = a * b;
   let c = SPLITTER * a;
@@ -36,92 +39,116 @@ function twoProd(a: number, b: number): void {
   c = SPLITTER * b;
   const bh = c - (c - b);
   const bl = b - bh;
-  tL = ah * bh - p + ah * bl + al * bh + al * bl;
-  tH = p;
+  T[1] = ah * bh - p + ah * bl + al * bh + al * bl;
+  T[0] = p;
 }
 
-/** The sign of an exact zero sum of operands of different signs (IEEE 754 §6.3). */
-function zeroSum(mode: number): number {
-  return mode === RDN ? -0 : 0;
+/** Rounds the signed exact value T[0] + T[1] (in frame 2^E) with roundPack. */
+function packT(E: number, fmt: number, mode: number): void {
+  const s = T[0];
+  const e = T[1];
+  if (s < 0) {
+    PK[0] = -s;
+    PK[1] = -e;
+  } else {
+    PK[0] = s;
+    PK[1] = e;
+  }
+  PK[2] = 0;
+  roundPack(s < 0, E, fmt, mode);
 }
 
-/** a + b rounded to fmt (binary32 operands are exact doubles). Returns NaN for inf - inf. */
-export function add(a: number, b: number, fmt: number, mode: number): number {
+/** Rounds q = T[0] > 0 with a stand-in tail of the sign of r = T[1] (docs/design/fpu.md). */
+function packStandIn(neg: boolean, E: number, fmt: number, mode: number): void {
+  const q = T[0];
+  const r = T[1];
+  PK[0] = q;
+  PK[1] = r === 0 ? 0 : r > 0 ? q * TWO_M60 : -q * TWO_M60;
+  PK[2] = 0;
+  roundPack(neg, E, fmt, mode);
+}
+
+/** RES = OPD[0] + OPD[1] rounded to fmt (FSUB negates OPD[1] first). */
+export function add(fmt: number, mode: number): void {
+  const a = OPD[0];
+  const b = OPD[1];
   // Spec: ieee754-2008 §6.3 "The sign bit": x + (-x) is +0, or -0 when rounding toward -inf.
   if (a === 0 || b === 0) {
-    if (a !== 0) return a;
-    if (b !== 0) return b;
-    return Object.is(a, b) ? a : zeroSum(mode);
+    if (a !== 0) RES[0] = a;
+    else if (b !== 0) RES[0] = b;
+    else RES[0] = Object.is(a, b) ? a : mode === RDN ? -0 : 0;
+    return;
   }
   if (a - a !== 0 || b - b !== 0) {
     // An infinity: inf + (-inf) is invalid.
-    if (a + b !== a + b) {
-      st.fl |= NV;
-      return NaN;
-    }
-    return a + b;
+    const s = a + b;
+    if (s !== s) st.fl |= NV;
+    RES[0] = s;
+    return;
   }
-  const aa = Math.abs(a);
-  const ab = Math.abs(b);
-  if (fmt === F64 && (aa >= BIG || ab >= BIG)) return addFramed(a, b, mode);
+  if (fmt === F64 && (a >= BIG || a <= -BIG || b >= BIG || b <= -BIG)) {
+    addFramed(mode);
+    return;
+  }
   twoSum(a, b);
-  const s = tH;
-  const e = tL;
-  if (s === 0) return zeroSum(mode);
+  const s = T[0];
+  const e = T[1];
+  if (s === 0) {
+    RES[0] = mode === RDN ? -0 : 0;
+    return;
+  }
   if (fmt === F64) {
     // Sums below 2^-1022 are exact (both operands are multiples of 2^-1074).
-    if (e === 0) return s;
-    if (mode === RNE) {
-      st.fl |= NX;
-      return s;
+    if (e === 0 || mode === RNE) {
+      if (e !== 0) st.fl |= NX;
+      RES[0] = s;
+      return;
     }
-    return s < 0 ? roundPack(true, -s, -e, 0, 0, F64, mode) : roundPack(false, s, e, 0, 0, F64, mode);
-  }
-  if (mode === RNE) {
+  } else if (mode === RNE) {
     // RN24(RN53(x)) = RN24(x) for sums of binary32 values (53 >= 2*24 + 2).
     const r = Math.fround(s);
     const ar = Math.abs(r);
     if (ar > F32_MIN_NORMAL && ar !== Infinity) {
       if (r !== s || e !== 0) st.fl |= NX;
-      return r;
+      RES[0] = r;
+      return;
     }
   }
-  return s < 0 ? roundPack(true, -s, -e, 0, 0, F32, mode) : roundPack(false, s, e, 0, 0, F32, mode);
+  packT(0, fmt, mode);
 }
 
-/** binary64 a + b when an operand is near overflow: scale both by 2^-max(ka, kb). */
-function addFramed(a: number, b: number, mode: number): number {
-  split(a);
-  const ma = fr.m;
-  const ka = fr.k;
-  split(b);
-  let mb = fr.m;
-  const kb = fr.k;
-  let ms = ma;
-  let k = ka;
-  if (kb > ka) {
-    ms = mb;
-    mb = ma;
-    k = kb;
-  }
+/** binary64 add when an operand is near overflow: scale both by 2^-max(ka, kb). */
+function addFramed(mode: number): void {
+  const ka = split(OPD, 0);
+  const ma = FR[0];
+  const kb = split(OPD, 1);
+  const mb = FR[0];
+  const big = kb > ka ? mb : ma;
+  const small = kb > ka ? ma : mb;
+  const k = kb > ka ? kb : ka;
   const d = (kb > ka ? ka : kb) - k;
   // The smaller operand below 2^-100 in the frame only acts as a sticky bit.
-  const mo = d < -100 ? (mb < 0 ? -TWO_M60 * TWO_M60 : TWO_M60 * TWO_M60) : mb * pow2(d);
-  twoSum(ms, mo);
-  const s = tH;
-  const e = tL;
-  if (s === 0) return zeroSum(mode);
-  return s < 0 ? roundPack(true, -s, -e, 0, k, F64, mode) : roundPack(false, s, e, 0, k, F64, mode);
+  const mo = d < -100 ? (small < 0 ? -TWO_M120 : TWO_M120) : small * POW2[d + 1074];
+  twoSum(big, mo);
+  if (T[0] === 0) {
+    RES[0] = mode === RDN ? -0 : 0;
+    return;
+  }
+  packT(k, F64, mode);
 }
 
-/** a * b rounded to fmt. Returns NaN for 0 * inf. */
-export function mul(a: number, b: number, fmt: number, mode: number): number {
+/** RES = OPD[0] * OPD[1] rounded to fmt. NaN for 0 * inf. */
+export function mul(fmt: number, mode: number): void {
+  const a = OPD[0];
+  const b = OPD[1];
   const p = a * b;
   if (a === 0 || b === 0 || a - a !== 0 || b - b !== 0) {
     if (p !== p) st.fl |= NV;
-    return p; // zeros and infinities: exact, sign is the xor of the operands' signs
+    RES[0] = p; // zeros and infinities: exact, sign is the xor of the operands' signs
+    return;
   }
   const neg = a < 0 !== b < 0; // not p < 0: p may have underflowed to -0
+  const ap = Math.abs(p);
   if (fmt === F32) {
     // binary32 products have at most 48 significant bits: p is exact.
     if (mode === RNE) {
@@ -129,37 +156,46 @@ export function mul(a: number, b: number, fmt: number, mode: number): number {
       const ar = Math.abs(r);
       if (ar > F32_MIN_NORMAL && ar !== Infinity) {
         if (r !== p) st.fl |= NX;
-        return r;
+        RES[0] = r;
+        return;
       }
     }
-    return roundPack(neg, Math.abs(p), 0, 0, 0, F32, mode);
+    T[0] = p;
+    T[1] = 0;
+    packT(0, F32, mode);
+    return;
   }
-  const ap = Math.abs(p);
   if (ap > TINY && ap < BIG && Math.abs(a) < SPLIT_MAX && Math.abs(b) < SPLIT_MAX) {
     twoProd(a, b);
-    const e = tL;
-    if (e === 0) return p;
-    if (mode === RNE) {
-      st.fl |= NX;
-      return p;
+    const e = T[1];
+    if (e === 0 || mode === RNE) {
+      if (e !== 0) st.fl |= NX;
+      RES[0] = p;
+      return;
     }
-    return neg ? roundPack(true, ap, -e, 0, 0, F64, mode) : roundPack(false, ap, e, 0, 0, F64, mode);
+    packT(0, F64, mode);
+    return;
   }
-  split(a);
-  const ma = Math.abs(fr.m);
-  const ka = fr.k;
-  split(b);
-  twoProd(ma, Math.abs(fr.m));
-  return roundPack(neg, tH, tL, 0, ka + fr.k, F64, mode);
+  const ka = split(OPD, 0);
+  const ma = Math.abs(FR[0]);
+  const kb = split(OPD, 1);
+  twoProd(ma, Math.abs(FR[0]));
+  PK[0] = T[0];
+  PK[1] = T[1];
+  PK[2] = 0;
+  roundPack(neg, ka + kb, F64, mode);
 }
 
-/** a / b rounded to fmt. Returns NaN for 0/0 and inf/inf; raises DZ for x/0. */
-export function div(a: number, b: number, fmt: number, mode: number): number {
+/** RES = OPD[0] / OPD[1] rounded to fmt. NaN for 0/0 and inf/inf; DZ for finite / 0. */
+export function div(fmt: number, mode: number): void {
+  const a = OPD[0];
+  const b = OPD[1];
   const q = a / b;
   if (a === 0 || b === 0 || a - a !== 0 || b - b !== 0) {
     if (q !== q) st.fl |= NV;
     else if (b === 0 && a - a === 0) st.fl |= DZ; // finite non-zero / 0
-    return q;
+    RES[0] = q;
+    return;
   }
   const neg = a < 0 !== b < 0; // not q < 0: q may have underflowed to -0
   const aq = Math.abs(q);
@@ -168,100 +204,122 @@ export function div(a: number, b: number, fmt: number, mode: number): number {
   if (fmt === F32 || (aa > TINY && aa < SPLIT_MAX && ab < SPLIT_MAX && aq > TINY && aq < SPLIT_MAX)) {
     // r = a - q*b is representable and computed exactly; a/b = q + r/b.
     twoProd(aq, ab);
-    const r = aa - tH - tL;
-    if (r === 0 && (fmt === F64 || Math.fround(aq) === aq)) return q;
-    if (fmt === F32 && mode === RNE) {
-      // RN24(RN53(a/b)) = RN24(a/b) for binary32 operands.
-      const rr = Math.fround(aq);
-      if (rr > F32_MIN_NORMAL && rr !== Infinity) {
-        if (rr !== aq || r !== 0) st.fl |= NX;
-        return neg ? -rr : rr;
+    const r = aa - T[0] - T[1];
+    if (fmt === F64) {
+      if (r === 0 || mode === RNE) {
+        if (r !== 0) st.fl |= NX;
+        RES[0] = q;
+        return;
       }
-    } else if (fmt === F64 && mode === RNE) {
-      st.fl |= NX;
-      return q;
+    } else {
+      const rr = Math.fround(aq);
+      if (r === 0 && rr === aq) {
+        RES[0] = q;
+        return;
+      }
+      // RN24(RN53(a/b)) = RN24(a/b) for binary32 operands.
+      if (mode === RNE && rr > F32_MIN_NORMAL && rr !== Infinity) {
+        st.fl |= NX;
+        RES[0] = neg ? -rr : rr;
+        return;
+      }
     }
-    // Not a midpoint at any precision (a/b has <= 53 bits or is not dyadic): a stand-in tail.
-    const t = r === 0 ? 0 : r > 0 ? aq * TWO_M60 : -aq * TWO_M60;
-    return roundPack(neg, aq, t, 0, 0, fmt, mode);
+    // a/b has <= 53 bits (r = 0) or is not dyadic: never a midpoint, a stand-in tail is exact.
+    T[0] = aq;
+    T[1] = r;
+    packStandIn(neg, 0, fmt, mode);
+    return;
   }
-  split(a);
-  const ma = Math.abs(fr.m);
-  const ka = fr.k;
-  split(b);
-  const mb = Math.abs(fr.m);
+  const ka = split(OPD, 0);
+  const ma = Math.abs(FR[0]);
+  const kb = split(OPD, 1);
+  const mb = Math.abs(FR[0]);
   const qm = ma / mb;
   twoProd(qm, mb);
-  const r = ma - tH - tL;
-  const t = r === 0 ? 0 : r > 0 ? qm * TWO_M60 : -qm * TWO_M60;
-  return roundPack(neg, qm, t, 0, ka - fr.k, F64, mode);
+  T[1] = ma - T[0] - T[1];
+  T[0] = qm;
+  packStandIn(neg, ka - kb, F64, mode);
 }
 
-/** sqrt(a) rounded to fmt. Returns NaN for a < 0; sqrt(-0) = -0. */
-export function sqrt(a: number, fmt: number, mode: number): number {
-  if (a === 0 || a === Infinity) return a;
+/** RES = sqrt(OPD[0]) rounded to fmt. NaN for a < 0; sqrt(-0) = -0. */
+export function sqrt(fmt: number, mode: number): void {
+  const a = OPD[0];
+  if (a === 0 || a === Infinity) {
+    RES[0] = a;
+    return;
+  }
   if (a < 0) {
     st.fl |= NV;
-    return NaN;
+    RES[0] = NaN;
+    return;
   }
   let m = a;
   let E = 0;
   if (fmt === F64 && (a < TINY || a > BIG)) {
-    split(a);
-    m = fr.m;
-    E = fr.k >> 1;
-    if (fr.k & 1) m *= 2; // m in [1, 4), a = m * 2^(2E)
+    const k = split(OPD, 0);
+    m = FR[0];
+    E = k >> 1;
+    if (k & 1) m *= 2; // m in [1, 4), a = m * 2^(2E)
   }
   const s = Math.sqrt(m);
   // r = m - s*s is representable and computed exactly; sqrt(m) - s has the sign of r.
   twoProd(s, s);
-  const r = m - tH - tL;
+  const r = m - T[0] - T[1];
   if (fmt === F32) {
-    if (mode === RNE) {
-      const rr = Math.fround(s); // innocuous double rounding for sqrt (53 >= 2*24 + 2)
+    const rr = Math.fround(s);
+    if (mode === RNE || (r === 0 && rr === s)) {
+      // Innocuous double rounding for sqrt (53 >= 2*24 + 2); results are never tiny.
       if (rr !== s || r !== 0) st.fl |= NX;
-      return rr;
+      RES[0] = rr;
+      return;
     }
-    if (r === 0 && Math.fround(s) === s) return s;
-  } else if (r === 0) {
-    return E === 0 ? s : roundPack(false, s, 0, 0, E, F64, mode);
-  } else if (mode === RNE && E === 0) {
-    st.fl |= NX;
-    return s;
+  } else if (E === 0 && (r === 0 || mode === RNE)) {
+    if (r !== 0) st.fl |= NX;
+    RES[0] = s;
+    return;
   }
-  return roundPack(false, s, r === 0 ? 0 : r > 0 ? s * TWO_M60 : -s * TWO_M60, 0, E, fmt, mode);
+  T[0] = s;
+  T[1] = r;
+  packStandIn(false, E, fmt, mode);
 }
 
-/** a * b + c with a single rounding (signs already negated for FMSUB/FNMSUB/FNMADD). */
-export function fma(a: number, b: number, c: number, fmt: number, mode: number): number {
+/** RES = OPD[0] * OPD[1] + OPD[2] with one rounding (FpUnit negates for FMSUB/FNMSUB/FNMADD). */
+export function fma(fmt: number, mode: number): void {
+  const a = OPD[0];
+  const b = OPD[1];
+  const c = OPD[2];
   const p0 = a * b;
   if (p0 !== p0) {
-    // 0 * inf: invalid even when c is a quiet NaN (checked by the caller before NaN handling).
+    // 0 * inf: invalid even when c is a quiet NaN (the caller checked that case before NaNs).
     st.fl |= NV;
-    return NaN;
+    RES[0] = NaN;
+    return;
   }
-  if (p0 - p0 !== 0 || c - c !== 0) {
-    // An infinite product or addend (finite operands only overflow inside the exact sum).
-    if (a - a !== 0 || b - b !== 0 || c - c !== 0) {
-      const pinf = a - a !== 0 || b - b !== 0 ? p0 : 0;
-      if (pinf + c !== pinf + c) {
-        st.fl |= NV;
-        return NaN;
-      }
-      return pinf !== 0 ? pinf : c;
-    }
+  if (a - a !== 0 || b - b !== 0 || c - c !== 0) {
+    // An infinite operand (a finite a*b that overflows is handled by the exact path).
+    const pinf = a - a !== 0 || b - b !== 0 ? p0 : 0;
+    const s = pinf + c;
+    if (s !== s) st.fl |= NV;
+    RES[0] = pinf !== 0 ? s : c;
+    return;
   }
   if (a === 0 || b === 0) {
     // Exact zero product: p0 carries its sign.
-    if (c !== 0) return c;
-    return Object.is(p0, c) ? c : zeroSum(mode);
+    RES[0] = c !== 0 ? c : Object.is(p0, c) ? c : mode === RDN ? -0 : 0;
+    return;
   }
-  if (c === 0) return mul(a, b, fmt, mode);
+  if (c === 0) {
+    mul(fmt, mode);
+    return;
+  }
   if (fmt === F32) {
-    twoSum(p0, c); // p0 is exact: the sum is exactly tH + tL
-    const s = tH;
-    const e = tL;
-    if (s === 0) return zeroSum(mode);
+    twoSum(p0, c); // p0 is exact: the sum is exactly T[0] + T[1]
+    const s = T[0];
+    const e = T[1];
+    if (s === 0) {
+      RES[0] = mode === RDN ? -0 : 0;
+      return;
+    }
     if (mode === RNE) {
       // RN24(s) = RN24(s + e) unless s is a binary32 midpoint (then double rounding could err):
       // s = RN53(s + e) leaves no binary32 midpoint strictly between them. r + 2d is the
@@ -271,69 +329,97 @@ export function fma(a: number, b: number, c: number, fmt: number, mode: number):
       const d = s - r;
       if (ar > F32_MIN_NORMAL && ar !== Infinity && (e === 0 || d === 0 || Math.fround(r + 2 * d) !== r + 2 * d)) {
         if (d !== 0 || e !== 0) st.fl |= NX;
-        return r;
+        RES[0] = r;
+        return;
       }
     }
-    return s < 0 ? roundPack(true, -s, -e, 0, 0, F32, mode) : roundPack(false, s, e, 0, 0, F32, mode);
+    packT(0, F32, mode);
+    return;
   }
-  return fma64(a, b, c, mode);
-}
-
-/** binary64 fused multiply-add on finite non-zero operands, in the product's exponent frame. */
-function fma64(a: number, b: number, c: number, mode: number): number {
-  const ap = Math.abs(a * b);
+  const ap = Math.abs(p0);
   if (ap > TINY && ap < BIG && Math.abs(a) < SPLIT_MAX && Math.abs(b) < SPLIT_MAX && Math.abs(c) < BIG) {
     // Unscaled: TwoProduct is exact here and TwoSum always is.
     twoProd(a, b);
-    const pl = tL;
-    twoSum(tH, c);
-    const s = tH;
-    twoSum(tL, pl);
-    const w = tL;
-    twoSum(s, tH);
-    const h = tH;
-    twoSum(tL, w);
-    if (tH === 0) return h === 0 ? zeroSum(mode) : h; // exact
-    if (h > 1e-271 || h < -1e-271) {
+    C[0] = c;
+    threeSum();
+    const h = PK[0];
+    if (PK[1] === 0) {
+      RES[0] = h === 0 ? (mode === RDN ? -0 : 0) : h; // exact
+      return;
+    }
+    if (h > HI_MIN || h < -HI_MIN) {
       // |h| > 2^-900: roundPack's comparisons cannot underflow.
-      return h < 0 ? roundPack(true, -h, -tH, -tL, 0, F64, mode) : roundPack(false, h, tH, tL, 0, F64, mode);
+      packThree(0, mode);
+      return;
     }
   }
-  split(a);
-  const ma = fr.m;
-  const ka = fr.k;
-  split(b);
-  const mb = fr.m;
-  const Ep = ka + fr.k;
-  split(c);
-  const mc = fr.m;
-  const dk = fr.k - Ep;
+  fmaFramed(mode);
+}
+
+/**
+ * PK = ph + pl + c exactly, as h + l1 + l2 with |l1| < ulp(h), |l2| <= ulp(l1)/2, where
+ * ph + pl = T[0] + T[1] (an exact product) and c = C[0].
+ */
+function threeSum(): void {
+  const pl = T[1];
+  twoSum(T[0], C[0]);
+  const s = T[0];
+  twoSum(T[1], pl);
+  const w = T[1];
+  twoSum(s, T[0]);
+  PK[0] = T[0];
+  twoSum(T[1], w);
+  PK[1] = T[0];
+  PK[2] = T[1];
+}
+
+/** roundPack of the signed PK (from threeSum) in frame 2^E. */
+function packThree(E: number, mode: number): void {
+  const neg = PK[0] < 0;
+  if (neg) {
+    PK[0] = -PK[0];
+    PK[1] = -PK[1];
+    PK[2] = -PK[2];
+  }
+  roundPack(neg, E, F64, mode);
+}
+
+/** binary64 fused multiply-add on finite non-zero operands, in the product's exponent frame. */
+function fmaFramed(mode: number): void {
+  const ka = split(OPD, 0);
+  const ma = FR[0];
+  const kb = split(OPD, 1);
+  const mb = FR[0];
+  const Ep = ka + kb;
+  const kc = split(OPD, 2);
+  const mc = FR[0];
+  const dk = kc - Ep;
   const pneg = ma < 0 !== mb < 0;
   if (dk > 200) {
-    // The product is below ulp(c) * 2^-150: only its sign matters.
-    const t = pneg === mc < 0 ? Math.abs(mc) * TWO_M60 : -Math.abs(mc) * TWO_M60;
-    return roundPack(mc < 0, Math.abs(mc), t, 0, fr.k, F64, mode);
+    // The product is below ulp(c) * 2^-150: only its sign matters (a stand-in tail).
+    const amc = Math.abs(mc);
+    PK[0] = amc;
+    PK[1] = pneg === mc < 0 ? amc * TWO_M60 : -amc * TWO_M60;
+    PK[2] = 0;
+    roundPack(mc < 0, kc, F64, mode);
+    return;
   }
   twoProd(Math.abs(ma), Math.abs(mb));
-  const ph = pneg ? -tH : tH;
-  const pl = pneg ? -tL : tL;
-  // The addend in the product frame; below 2^-200 it only acts as a sticky bit.
-  const cf = dk < -200 ? (mc < 0 ? -TWO_M60 * TWO_M60 * TWO_M60 : TWO_M60 * TWO_M60 * TWO_M60) : mc * pow2(dk);
-  twoSum(ph, cf);
-  const s = tH;
-  twoSum(tL, pl);
-  const u = tH;
-  const w = tL;
-  twoSum(s, u);
-  let h = tH;
-  twoSum(tL, w);
-  let l1 = tH;
-  let l2 = tL;
-  if (h === 0) {
-    if (l1 === 0) return zeroSum(mode);
-    h = l1;
-    l1 = l2;
-    l2 = 0;
+  if (pneg) {
+    T[0] = -T[0];
+    T[1] = -T[1];
   }
-  return h < 0 ? roundPack(true, -h, -l1, -l2, Ep, F64, mode) : roundPack(false, h, l1, l2, Ep, F64, mode);
+  // The addend in the product frame; below 2^-200 it only acts as a sticky bit.
+  C[0] = dk < -200 ? (mc < 0 ? -TWO_M180 : TWO_M180) : mc * POW2[dk + 1074];
+  threeSum();
+  if (PK[0] === 0) {
+    if (PK[1] === 0) {
+      RES[0] = mode === RDN ? -0 : 0;
+      return;
+    }
+    PK[0] = PK[1];
+    PK[1] = PK[2];
+    PK[2] = 0;
+  }
+  packThree(Ep, mode);
 }

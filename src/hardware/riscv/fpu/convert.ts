@@ -5,7 +5,7 @@
 // Spec: riscv-unpriv-20240411 §20.7 "Single-Precision Floating-Point Conversion and Move Instructions"
 // Spec: riscv-unpriv-20240411 §21.5 "Double-Precision Floating-Point Conversion and Move Instructions"
 
-import { F32, NV, NX, RDN, RMM, RNE, RTZ, RUP, fr, roundPack, split, st } from './round.ts';
+import { F32, FR, NV, NX, OPD, PK, RDN, RES, RMM, RNE, RUP, roundPack, split, st } from './round.ts';
 
 /** Integer kinds, numbered as the rs2 field of FCVT encodes them. */
 export const CVT_W = 0;
@@ -21,40 +21,30 @@ const TWO64 = 18446744073709551616;
 /** Result of toInt(): the 64-bit integer register value as two int32 halves. */
 export const ir = { lo: 0, hi: 0 };
 
-/** Rounds a finite double to an integer (as a double) in mode `mode`, exactly. */
-function roundInt(x: number, mode: number): number {
-  if (x >= TWO52 || x <= -TWO52) return x; // already an integer
-  const t = Math.trunc(x);
-  const f = x - t; // exact
-  if (f === 0) return t;
-  const s = x < 0 ? -1 : 1;
-  switch (mode) {
-    case RTZ:
-      return t;
-    case RDN:
-      return s < 0 ? t - 1 : t;
-    case RUP:
-      return s > 0 ? t + 1 : t;
-    case RMM:
-      return Math.abs(f) >= 0.5 ? t + s : t;
-    default: {
-      const af = Math.abs(f);
-      if (af > 0.5 || (af === 0.5 && t % 2 !== 0)) return t + s;
-      return t;
-    }
-  }
-}
-
 /**
- * FCVT.{W,WU,L,LU}.{S,D}: converts x (NaN allowed) to an integer of `kind`, writing the
+ * FCVT.{W,WU,L,LU}.{S,D}: converts OPD[0] (NaN allowed) to an integer of `kind`, writing the
  * sign-extended 64-bit register value to ir. Out of range and NaN saturate and raise NV only.
  */
-export function toInt(x: number, kind: number, mode: number): void {
-  let n = 0;
+export function toInt(kind: number, mode: number): void {
+  const x = OPD[0];
+  let n = x;
   let bad = x !== x;
   let high = bad; // NaN saturates to the largest value
   if (!bad) {
-    n = x === Infinity || x === -Infinity ? x : roundInt(x, mode);
+    if (x < TWO52 && x > -TWO52) {
+      // Round to an integer in the mode: t and f = x - t are exact.
+      const t = Math.trunc(x);
+      const f = x - t;
+      n = t;
+      if (f !== 0) {
+        const af = f < 0 ? -f : f;
+        const s = x < 0 ? -1 : 1;
+        if (mode === RDN) n = s < 0 ? t - 1 : t;
+        else if (mode === RUP) n = s > 0 ? t + 1 : t;
+        else if (mode === RMM) n = af >= 0.5 ? t + s : t;
+        else if (mode === RNE) n = af > 0.5 || (af === 0.5 && t % 2 !== 0) ? t + s : t;
+      }
+    }
     high = n > 0;
     if (kind === CVT_W) bad = n < -2147483648 || n > 2147483647;
     else if (kind === CVT_WU) bad = n < 0 || n > 4294967295;
@@ -88,8 +78,8 @@ export function toInt(x: number, kind: number, mode: number): void {
   ir.hi = h | 0;
 }
 
-/** FCVT.{S,D}.{W,WU,L,LU}: the integer in (lo, hi) rounded to fmt; 0 converts to +0. */
-export function fromInt(lo: number, hi: number, kind: number, fmt: number, mode: number): number {
+/** FCVT.{S,D}.{W,WU,L,LU}: RES = the integer in (lo, hi) rounded to fmt; 0 converts to +0. */
+export function fromInt(lo: number, hi: number, kind: number, fmt: number, mode: number): void {
   let v: number;
   let e = 0;
   if (kind === CVT_W) v = lo | 0;
@@ -102,23 +92,36 @@ export function fromInt(lo: number, hi: number, kind: number, fmt: number, mode:
     const bb = v - h;
     e = h - (v - bb) + (l - bb);
   }
-  if (v === 0) return 0;
-  if (e === 0 && (fmt !== F32 || Math.fround(v) === v)) return v;
-  return v < 0 ? roundPack(true, -v, -e, 0, 0, fmt, mode) : roundPack(false, v, e, 0, 0, fmt, mode);
+  if (e === 0 && (v === 0 || fmt !== F32 || Math.fround(v) === v)) {
+    RES[0] = v;
+    return;
+  }
+  PK[0] = v < 0 ? -v : v;
+  PK[1] = v < 0 ? -e : e;
+  PK[2] = 0;
+  roundPack(v < 0, 0, fmt, mode);
 }
 
-/** FCVT.S.D on a finite non-zero or infinite double (NaNs are handled by the caller). */
-export function f64ToF32(x: number, mode: number): number {
-  if (x === 0 || x - x !== 0) return x;
+/** FCVT.S.D: RES = OPD[0] rounded to binary32 (NaNs are handled by the caller). */
+export function f64ToF32(mode: number): void {
+  const x = OPD[0];
+  if (x === 0 || x - x !== 0) {
+    RES[0] = x;
+    return;
+  }
   if (mode === RNE) {
     const r = Math.fround(x);
     const ar = Math.abs(r);
     if (ar > 1.1754943508222875e-38 && ar !== Infinity) {
       if (r !== x) st.fl |= NX;
-      return r;
+      RES[0] = r;
+      return;
     }
   }
-  split(x);
-  const m = fr.m;
-  return m < 0 ? roundPack(true, -m, 0, 0, fr.k, F32, mode) : roundPack(false, m, 0, 0, fr.k, F32, mode);
+  const k = split(OPD, 0);
+  const m = FR[0];
+  PK[0] = m < 0 ? -m : m;
+  PK[1] = 0;
+  PK[2] = 0;
+  roundPack(m < 0, k, F32, mode);
 }

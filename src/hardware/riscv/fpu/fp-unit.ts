@@ -9,7 +9,7 @@
 
 import { add, div, fma, mul, sqrt } from './arith.ts';
 import { fromInt, f64ToF32, ir, toInt } from './convert.ts';
-import { F32, F64, NV, st } from './round.ts';
+import { F32, F64, NV, OPD, RES, st } from './round.ts';
 
 /** execute() result for a reserved encoding or an invalid rounding mode. */
 export const FP_ILLEGAL = -1;
@@ -32,10 +32,7 @@ export class FpUnit {
   private readonly f: Int32Array;
   private readonly fd: Float64Array;
   private readonly fs: Float32Array;
-  // Operand decode scratch: values (binary32 widened exactly), and whether each is a NaN / sNaN.
-  private va = 0;
-  private vb = 0;
-  private vc = 0;
+  // Operand decode state (the values themselves go to OPD): which are NaNs, any signaling.
   private nan = 0; // bit 0/1/2: operand a/b/c is a NaN
   private snan = false;
 
@@ -64,19 +61,17 @@ export class FpUnit {
       if (fmt > 1 || mode > 4 || (opcode & 0x73) !== 0x43) return FP_ILLEGAL;
       const rs3 = insn >>> 27;
       this.load3(fmt, rs1, rs2, rs3);
-      let a = this.va;
-      let c = this.vc;
       // Spec: riscv-unpriv-20240411 §20.6 "Single-Precision Floating-Point Computational
       // Instructions": FMSUB = a*b - c, FNMSUB = -(a*b) + c, FNMADD = -(a*b) - c; inf * 0 is invalid even when c is a quiet NaN.
-      if (opcode === OP_FNMSUB || opcode === OP_FNMADD) a = -a;
-      if (opcode === OP_FMSUB || opcode === OP_FNMADD) c = -c;
-      const b = this.vb;
-      let r: number;
+      if (opcode === OP_FNMSUB || opcode === OP_FNMADD) OPD[0] = -OPD[0];
+      if (opcode === OP_FMSUB || opcode === OP_FNMADD) OPD[2] = -OPD[2];
       if (this.nan !== 0) {
+        const a = OPD[0];
+        const b = OPD[1];
         if (this.snan || ((a === 0 || b === 0) && (a - a !== 0 || b - b !== 0) && (this.nan & 3) === 0)) st.fl |= NV;
-        r = NaN;
-      } else r = fma(a, b, c, fmt, mode);
-      return this.putF(fmt, rd, r);
+        RES[0] = NaN;
+      } else fma(fmt, mode);
+      return this.putF(fmt, rd);
     }
     const funct7 = insn >>> 25;
     const fmt = funct7 & 3;
@@ -89,23 +84,26 @@ export class FpUnit {
         // FDIV
         if (mode > 4) return FP_ILLEGAL;
         this.load2(fmt, rs1, rs2);
-        let r = NaN;
         if (this.nan !== 0) {
           if (this.snan) st.fl |= NV;
+          RES[0] = NaN;
         } else {
           const op = funct7 >>> 2;
-          if (op === 0) r = add(this.va, this.vb, fmt, mode);
-          else if (op === 1) r = add(this.va, -this.vb, fmt, mode);
-          else if (op === 2) r = mul(this.va, this.vb, fmt, mode);
-          else r = div(this.va, this.vb, fmt, mode);
+          if (op === 1) OPD[1] = -OPD[1];
+          if (op <= 1) add(fmt, mode);
+          else if (op === 2) mul(fmt, mode);
+          else div(fmt, mode);
         }
-        return this.putF(fmt, rd, r);
+        return this.putF(fmt, rd);
       }
       case 0x0b: // FSQRT
         if (rs2 !== 0 || mode > 4) return FP_ILLEGAL;
-        this.load2(fmt, rs1, rs1);
-        if (this.snan) st.fl |= NV;
-        return this.putF(fmt, rd, this.nan !== 0 ? NaN : sqrt(this.va, fmt, mode));
+        this.load1(fmt, rs1);
+        if (this.nan !== 0) {
+          if (this.snan) st.fl |= NV;
+          RES[0] = NaN;
+        } else sqrt(fmt, mode);
+        return this.putF(fmt, rd);
       case 0x04: // FSGNJ, FSGNJN, FSGNJX
         if (rm > 2) return FP_ILLEGAL;
         return this.sgnj(fmt, rd, rs1, rs2, rm);
@@ -115,10 +113,13 @@ export class FpUnit {
       case 0x08: {
         // FCVT.S.D (fmt S, rs2 = 1) and FCVT.D.S (fmt D, rs2 = 0)
         if (rs2 !== (fmt ^ 1) || mode > 4) return FP_ILLEGAL;
-        this.load2(fmt ^ 1, rs1, rs1);
-        if (this.snan) st.fl |= NV;
-        const v = this.va;
-        return this.putF(fmt, rd, this.nan !== 0 ? NaN : fmt === F32 ? f64ToF32(v, mode) : v);
+        this.load1(fmt ^ 1, rs1);
+        if (this.nan !== 0) {
+          if (this.snan) st.fl |= NV;
+          RES[0] = NaN;
+        } else if (fmt === F32) f64ToF32(mode);
+        else RES[0] = OPD[0]; // binary32 to binary64 is exact
+        return this.putF(fmt, rd);
       }
       case 0x14: // FLE, FLT, FEQ
         if (rm > 2) return FP_ILLEGAL;
@@ -126,8 +127,8 @@ export class FpUnit {
       case 0x18: {
         // FCVT.{W,WU,L,LU}.fmt
         if (rs2 > 3 || mode > 4) return FP_ILLEGAL;
-        this.load2(fmt, rs1, rs1);
-        toInt(this.va, rs2, mode);
+        this.load1(fmt, rs1);
+        toInt(rs2, mode);
         if (rd !== 0) {
           this.x[2 * rd] = ir.lo;
           this.x[2 * rd + 1] = ir.hi;
@@ -136,7 +137,8 @@ export class FpUnit {
       }
       case 0x1a: // FCVT.fmt.{W,WU,L,LU}
         if (rs2 > 3 || mode > 4) return FP_ILLEGAL;
-        return this.putF(fmt, rd, fromInt(this.x[2 * rs1], this.x[2 * rs1 + 1], rs2, fmt, mode));
+        fromInt(this.x[2 * rs1], this.x[2 * rs1 + 1], rs2, fmt, mode);
+        return this.putF(fmt, rd);
       case 0x1c: // FMV.X.W / FMV.X.D (rm 0), FCLASS (rm 1)
         if (rs2 !== 0 || rm > 1) return FP_ILLEGAL;
         if (rd !== 0) {
@@ -163,8 +165,9 @@ export class FpUnit {
     }
   }
 
-  /** Reads f[r] as fmt into a double; sets the NaN bit `bit` and snan. */
-  private read(fmt: number, r: number, bit: number): number {
+  /** Reads f[r] as fmt into OPD[slot] (binary32 widened exactly); sets NaN bit 1 << slot, snan. */
+  private read(fmt: number, r: number, slot: number): void {
+    const bit = 1 << slot;
     const f = this.f;
     const hi = f[2 * r + 1];
     if (fmt === F64) {
@@ -172,35 +175,42 @@ export class FpUnit {
         this.nan |= bit;
         if ((hi & 0x80000) === 0) this.snan = true;
       }
-      return this.fd[r];
+      OPD[slot] = this.fd[r];
+      return;
     }
     if (hi !== -1) {
       this.nan |= bit; // improperly NaN-boxed: the canonical (quiet) NaN
-      return NaN;
+      OPD[slot] = NaN;
+      return;
     }
     const w = f[2 * r];
     if ((w & 0x7f800000) === 0x7f800000 && (w & 0x7fffff) !== 0) {
       this.nan |= bit;
       if ((w & 0x400000) === 0) this.snan = true;
     }
-    return this.fs[2 * r];
+    OPD[slot] = this.fs[2 * r];
+  }
+
+  private load1(fmt: number, r1: number): void {
+    this.nan = 0;
+    this.snan = false;
+    this.read(fmt, r1, 0);
   }
 
   private load2(fmt: number, r1: number, r2: number): void {
-    this.nan = 0;
-    this.snan = false;
-    this.va = this.read(fmt, r1, 1);
-    this.vb = this.read(fmt, r2, 2);
+    this.load1(fmt, r1);
+    this.read(fmt, r2, 1);
   }
 
   private load3(fmt: number, r1: number, r2: number, r3: number): void {
     this.load2(fmt, r1, r2);
-    this.vc = this.read(fmt, r3, 4);
+    this.read(fmt, r3, 2);
   }
 
-  /** Writes a result (NaN -> the canonical NaN; binary32 NaN-boxed). Returns flags | FP_WROTE_F. */
-  private putF(fmt: number, rd: number, v: number): number {
+  /** Writes RES[0] to f[rd] (NaN -> the canonical NaN; binary32 NaN-boxed); flags | FP_WROTE_F. */
+  private putF(fmt: number, rd: number): number {
     const f = this.f;
+    const v = RES[0];
     if (v !== v) {
       if (fmt === F64) {
         f[2 * rd] = 0;
@@ -245,16 +255,15 @@ export class FpUnit {
   // as less than +0.0, and signal invalid if either input is a signaling NaN.
   private minMax(fmt: number, rd: number, rs1: number, rs2: number, rm: number): number {
     this.load2(fmt, rs1, rs2);
-    const a = this.va;
-    const b = this.vb;
+    const a = OPD[0];
+    const b = OPD[1];
     if (this.snan) st.fl |= NV;
-    let r: number;
-    if (this.nan === 3) r = NaN;
-    else if (this.nan === 1) r = b;
-    else if (this.nan === 2) r = a;
-    else if (a === b) r = a === 0 && (1 / a < 0) !== (rm === 1) ? a : a === 0 ? b : a;
-    else r = (a < b) !== (rm === 1) ? a : b;
-    return this.putF(fmt, rd, r);
+    if (this.nan === 3) RES[0] = NaN;
+    else if (this.nan === 1) RES[0] = b;
+    else if (this.nan === 2) RES[0] = a;
+    else if (a === b) RES[0] = a === 0 && (1 / a < 0) !== (rm === 1) ? a : a === 0 ? b : a;
+    else RES[0] = (a < b) !== (rm === 1) ? a : b;
+    return this.putF(fmt, rd);
   }
 
   // Spec: riscv-unpriv-20240411 §20.8 "Single-Precision Floating-Point Compare Instructions":
@@ -264,9 +273,9 @@ export class FpUnit {
     let r = 0;
     if (this.nan !== 0) {
       if (this.snan || rm !== 2) st.fl |= NV;
-    } else if (rm === 2) r = this.va === this.vb ? 1 : 0;
-    else if (rm === 1) r = this.va < this.vb ? 1 : 0;
-    else r = this.va <= this.vb ? 1 : 0;
+    } else if (rm === 2) r = OPD[0] === OPD[1] ? 1 : 0;
+    else if (rm === 1) r = OPD[0] < OPD[1] ? 1 : 0;
+    else r = OPD[0] <= OPD[1] ? 1 : 0;
     if (rd !== 0) {
       this.x[2 * rd] = r;
       this.x[2 * rd + 1] = 0;
