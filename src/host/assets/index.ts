@@ -144,6 +144,9 @@ async function build(ctx: Ctx): Promise<GuestAssets> {
   }
   const signers = await inReleaseSigners(apt);
   done(signers.length ? `InRelease signed by ${signers.map((s) => s.replace(/ <.*>$/, '')).join('; ')}` : undefined);
+  if (signers.length && !signers.some((s) => s.includes(`/${SUITE})`))) {
+    progress.note(`note: ${apt.keyring} has no ${SUITE} archive key; the index verified through an older release's key (Debian signs with both)`);
+  }
 
   done = progress.step('resolving linux-image-riscv64 and busybox-static');
   const [meta, bb] = await showPackages(apt, ['linux-image-riscv64', 'busybox-static']) as [PackageRecord, PackageRecord];
