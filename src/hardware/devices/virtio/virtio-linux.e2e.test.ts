@@ -97,7 +97,7 @@ test('Linux drives virtio-blk, -net, -console and -rng on the virt board', { tim
   });
   loadBootPlan(plan, board.ram);
   const platform = hartPlatform(board.harts, {
-    phys: board.bus, systemReset: () => {},
+    phys: board.bus, systemReset: () => true,
     console: { write: (b) => { for (const c of b) out += String.fromCharCode(c); return b.length; } },
   });
   const vsbi = createVsbi(platform);
