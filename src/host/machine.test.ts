@@ -52,7 +52,7 @@ test("QEMU spellings (-kernel, -m, -smp, -nographic) and --flag=value work", () 
 test('console input reaches the UART receiver in order (piped stdin)', () => {
   const r = tsxen(['--kernel', asm('echo', 'echo.S')], 'hello q');
   assert.equal(r.status, 0);
-  assert.equal(r.stdout, '<h><e><l><l><o>< >');
+  assert.equal(r.stdout, 'ready\n<h><e><l><l><o>< >');
 });
 
 test('--max-insns stops a runaway guest with exit 1', () => {
@@ -107,4 +107,25 @@ test('a fail code that is a multiple of 256 still exits non-zero', () => {
   const r = tsxen(['--kernel', asm('fail256', 'finisher.S', [`-DFINISHER_VALUE=${((256 << 16) | 0x3333) >>> 0}`])]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /guest failed with code 256/);
+});
+
+test('on a terminal: raw mode (no local echo), keys reach the guest, Ctrl-] quits with 0', async () => {
+  // util-linux `script` gives the runner a pseudo-terminal; keys are typed once the guest is up.
+  const { spawn } = await import('node:child_process');
+  const k = asm('echo', 'echo.S');
+  const cmd = `${process.execPath} --import tsx ${join(ROOT, 'src/host/tsxen-main.ts')} machine --kernel ${k}`;
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let typed = false;
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString('latin1');
+    if (!typed && out.includes('ready')) { typed = true; child.stdin.write('xy'); }
+    if (out.includes('<y>')) child.stdin.write('\x1d');
+  });
+  const status = await new Promise<number | null>((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => { clearTimeout(kill); resolve(code); });
+  });
+  assert.equal(status, 0);
+  assert.equal(out.replace(/\r/g, ''), 'ready\n<x><y>', 'only the guest echoes: the terminal is raw');
 });

@@ -1,10 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# Console input check: echoes each byte received on the UART as "<byte>" until 'q', then
-# powers off (pass). Polls LSR.DR; the bare board does not wire the UART interrupt.
+# Console input check: prints "ready", then echoes each byte received on the UART as
+# "<byte>" until 'q', then powers off (pass). Polls LSR.DR; the bare board does not wire the
+# UART interrupt.
   .section .text.init, "ax"
   .globl _start
 _start:
   li s0, 0x10000000
+  la s1, ready
+0:lbu a0, 0(s1)
+  beqz a0, 1f
+  call putc
+  addi s1, s1, 1
+  j 0b
 1:lbu t0, 5(s0)
   andi t0, t0, 1
   beqz t0, 1b
@@ -28,3 +35,4 @@ putc:
   beqz t3, putc
   sb a0, 0(s0)
   ret
+ready: .asciz "ready\n"
