@@ -267,8 +267,19 @@ export function steer(rng: Rng, fmt: 0 | 1, name: string, ops: bigint[]): void {
   else if (name.startsWith('fdiv')) v = a / t;
   else if (name.startsWith('fadd')) v = t - a;
   else if (name.startsWith('fsub')) v = a - t;
-  else if (name.startsWith('fmadd') || name.startsWith('fnmsub')) v = t - a * b;
-  else return;
+  else if (ops.length === 3) {
+    // result = sp*a*b + sc*c for fmadd (+,+), fmsub (+,-), fnmsub (-,+), fnmadd (-,-).
+    const sp = name.startsWith('fn') ? -1 : 1;
+    const sc = name.startsWith('fmsub') || name.startsWith('fnmadd') ? -1 : 1;
+    let bb = b;
+    if (rng.chance(0.5)) {
+      // Product and addend each near half the target: both large, the sum at the boundary.
+      bb = valueOf(fmt, bitsOf(fmt, (sp * t) / 2 / a) + BigInt(rng.below(5) - 2));
+      if (!Number.isFinite(bb)) return;
+      ops[1] = bitsOf(fmt, bb);
+    }
+    v = (t - sp * a * bb) * sc;
+  } else return;
   if (!Number.isFinite(v) || v === 0) return;
   const last = ops.length - 1;
   ops[last] = bitsOf(fmt, v) + BigInt(rng.below(5) - 2);
