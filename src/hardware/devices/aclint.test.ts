@@ -135,3 +135,12 @@ test('save/restore: mtime continues from the saved value on another timebase', (
   assert.equal(b.mtip[0].level, true);
   assert.equal(setup(2).clint.restoreState(s), false);
 });
+
+test('reading MTIME brings MTIP up to date without a tick()', () => {
+  const t = setup(1, 0);
+  t.write64(ACLINT_MTIMECMP_BASE, 100n);
+  t.tb.t = 100;
+  assert.equal(t.mtip[0].level, false, 'nothing re-evaluated yet');
+  assert.equal(t.clint.read(ACLINT_MTIME, 4), 100);
+  assert.equal(t.mtip[0].level, true);
+});

@@ -157,10 +157,12 @@ export class Aclint implements MmioDevice {
     if (offset === ACLINT_MTIME || offset === ACLINT_MTIME + 4) {
       if (offset === ACLINT_MTIME + 4 && latched >= 0) return latched;
       const now = this.mtime();
-      const hi = Math.floor(now / TWO32);
+      const hi = Math.floor(now / TWO32), lo = now - hi * TWO32;
+      // A guest polling the counter sees MTIP consistent with what it read.
+      for (let h = 0; h < this.hartCount; h++) this.evalMtip(h, hi, lo);
       if (offset === ACLINT_MTIME) {
         this.latchedHi = hi;
-        return now - hi * TWO32;
+        return lo;
       }
       return hi;
     }

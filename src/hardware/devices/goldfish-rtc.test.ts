@@ -110,3 +110,14 @@ test('save/restore keeps the guest-set offset and an armed alarm', () => {
   assert.equal(b.line.level, true);
   assert.equal(b.rtc.restoreState({ ...a.rtc.saveState(), offsetNs: 'x' }), false);
 });
+
+test('reading the time fires a due alarm without a tick()', () => {
+  const t = setup();
+  t.rtc.write(RTC_IRQ_ENABLED, 4, 1);
+  t.setAlarm(T0 + 10n);
+  t.clock.ns += 10n;
+  assert.equal(t.line.level, false);
+  t.readTime();
+  assert.equal(t.line.level, true);
+  assert.equal(t.rtc.read(RTC_ALARM_STATUS, 4), 0);
+});

@@ -118,6 +118,7 @@ export class GoldfishRtc implements MmioDevice {
     if (size !== 4 || (offset & 3) !== 0) return 0;
     switch (offset) {
       case RTC_TIME_LOW: {
+        this.tick(); // a guest polling the time sees a due alarm as fired
         const now = this.nowNs();
         this.timeHigh = Number(now >> 32n);
         return Number(now & MASK32);
