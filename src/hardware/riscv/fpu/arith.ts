@@ -348,6 +348,13 @@ export function fma(fmt: number, mode: number): void {
       return;
     }
     if (h > HI_MIN || h < -HI_MIN) {
+      if (mode === RNE && h + 2 * PK[1] === h) {
+        // |l1| is at most a quarter of the spacing next to h on its side and |l2| is far
+        // smaller, so h is the nearest double to the exact sum (never a tie).
+        st.fl |= NX;
+        RES[0] = h;
+        return;
+      }
       // |h| > 2^-900: roundPack's comparisons cannot underflow.
       packThree(0, mode);
       return;
