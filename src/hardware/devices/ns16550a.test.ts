@@ -160,3 +160,33 @@ test('IER keeps only its four defined bits', () => {
   w(UART_IER, 0xff);
   assert.equal(r(UART_IER), IER_ERBFI | IER_ETBEI | IER_ELSI | IER_EDSSI);
 });
+
+test('save/restore: a second UART continues exactly where the first stopped', () => {
+  const a = uart();
+  a.w(UART_FCR, 0x41); // FIFO on, trigger 4
+  a.w(UART_IER, IER_ERBFI | IER_ETBEI);
+  a.w(UART_SCR, 0x77);
+  a.w(UART_LCR, LCR_DLAB); a.w(UART_DLL, 3); a.w(UART_LCR, 0x03);
+  for (const c of [1, 2, 3]) a.u.receive(c);
+  a.r(UART_RBR); // the FIFO ring now starts at index 1
+  const st = a.u.saveState();
+  const b = uart();
+  assert.equal(b.u.restoreState(structuredClone(st)), true);
+  assert.equal(b.irq.level, true, 'the restored UART drives its interrupt line');
+  assert.deepEqual(b.u.saveState(), st);
+  assert.equal(b.r(UART_IIR), a.r(UART_IIR));
+  assert.deepEqual([b.r(UART_RBR), b.r(UART_RBR)], [2, 3]);
+  assert.equal(b.r(UART_SCR), 0x77);
+  b.w(UART_LCR, LCR_DLAB);
+  assert.equal(b.r(UART_DLL), 3);
+});
+
+test('restoreState refuses malformed snapshots', () => {
+  const { u } = uart();
+  const good = u.saveState();
+  assert.equal(u.restoreState({ ...good, rx: [1, 2] }), false, 'two bytes without a FIFO');
+  assert.equal(u.restoreState({ ...good, rx: [256] }), false);
+  assert.equal(u.restoreState({ ...good, ier: -1 }), false);
+  assert.equal(u.restoreState({ ...good, version: 2 } as unknown as typeof good), false);
+  assert.equal(u.restoreState(good), true);
+});

@@ -46,6 +46,22 @@ export const MSR_CTS = 0x10, MSR_DSR = 0x20, MSR_RI = 0x40, MSR_DCD = 0x80;
 const FIFO_SIZE = 16;
 const RX_TRIGGER = [1, 4, 8, 14];
 
+/** Plain snapshot of the UART (save/restore, migration). The RX FIFO is listed oldest first. */
+export interface Ns16550aState {
+  readonly version: 1;
+  readonly rx: number[];
+  readonly ier: number;
+  readonly lcr: number;
+  readonly mcr: number;
+  readonly fcr: number;
+  readonly lsrErrors: number;
+  readonly msrDelta: number;
+  readonly scr: number;
+  readonly dll: number;
+  readonly dlm: number;
+  readonly threPending: boolean;
+}
+
 export interface Ns16550aOptions {
   irq?: IrqLine;
   /** Called once per byte the guest transmits (not in loopback mode). */
@@ -231,5 +247,30 @@ export class Ns16550a implements MmioDevice {
         return; // LSR and MSR are read-only
     }
     this.update();
+  }
+
+  saveState(): Ns16550aState {
+    const rx: number[] = [];
+    for (let i = 0; i < this.rxCount; i++) rx.push(this.rx[(this.rxHead + i) % FIFO_SIZE]);
+    return { version: 1, rx, ier: this.ier, lcr: this.lcr, mcr: this.mcr, fcr: this.fcr, lsrErrors: this.lsrErrors,
+      msrDelta: this.msrDelta, scr: this.scr, dll: this.dll, dlm: this.dlm, threPending: this.threPending };
+  }
+
+  /** Restore a snapshot (it is hostile input too: anything out of range is refused). */
+  restoreState(st: Ns16550aState): boolean {
+    const byte = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xff;
+    if (st.version !== 1 || !Array.isArray(st.rx) || !st.rx.every(byte) || typeof st.threPending !== 'boolean') return false;
+    if (![st.ier, st.lcr, st.mcr, st.fcr, st.lsrErrors, st.msrDelta, st.scr, st.dll, st.dlm].every(byte)) return false;
+    const depth = (st.fcr & FCR_ENABLE) !== 0 ? FIFO_SIZE : 1;
+    if (st.rx.length > depth) return false;
+    this.ier = st.ier & 0x0f; this.lcr = st.lcr; this.mcr = st.mcr & 0x1f;
+    this.fcr = (st.fcr & FCR_ENABLE) !== 0 ? st.fcr & 0xc9 : 0;
+    this.lsrErrors = st.lsrErrors & (LSR_OE | LSR_BI); this.msrDelta = st.msrDelta & 0x0f;
+    this.scr = st.scr; this.dll = st.dll; this.dlm = st.dlm; this.threPending = st.threPending;
+    this.rxHead = 0; this.rxCount = st.rx.length;
+    this.rx.set(st.rx);
+    this.irqLevel = this.pendingId() !== IIR_NO_INT;
+    this.irq.set(this.irqLevel); // drive the line to the restored level whatever it was
+    return true;
   }
 }
