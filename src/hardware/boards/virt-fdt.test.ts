@@ -53,6 +53,26 @@ test('dtc decompiles the virt tree without errors', () => {
   assert.equal(r.stderr.split('\n').filter((l) => /ERROR/.test(l)).length, 0, r.stderr);
 });
 
+/**
+ * dtc's warnings for a blob, without the file name prefix and with cpu unit addresses
+ * generalised (QEMU names cpu nodes in decimal, we in hex as the reg value).
+ */
+function dtcWarnings(blob: Uint8Array): Set<string> {
+  const r = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', '-o', '/dev/null', '-'], { input: blob, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return new Set(r.stderr.split('\n').filter((l) => l.trim()).map((l) => l.replace(/^[^:]*: /, '').replace(/cpu@[0-9a-f]+/g, 'cpu@N')));
+}
+
+test('dtc finds nothing in our tree that it does not also find in QEMU\'s (1, 2 and 12 harts, both modes)', () => {
+  for (const smp of [1, 2, 12]) {
+    const theirs = dtcWarnings(qemuDtb(smp, 256));
+    for (const mode of ['firmware', 'vsbi'] as const) {
+      const ours = dtcWarnings(virtFdt({ hartCount: smp, ramSize: 256 << 20, mode, bootargs: 'x', initrd: { start: 0x8820_0000, end: 0x8830_0000 } }));
+      for (const w of ours) assert.ok(theirs.has(w), `smp=${smp} ${mode}: dtc warns only about ours: ${w}`);
+    }
+  }
+});
+
 test('every device QEMU virt describes and we model has the same node and properties', () => {
   for (const [smp, mem] of [[1, 128], [2, 256], [4, 2048]] as const) {
     const q = parseDtb(qemuDtb(smp, mem));
@@ -92,6 +112,11 @@ test('the harts announce exactly what our hart implements', () => {
     'zifencei', 'zihintpause', 'sstc']);
   assert.equal(propString(cpu, 'mmu-type'), 'riscv,sv57');
   assert.deepEqual(propCells(cpu, 'reg'), [1]);
+  // Unit addresses are the reg value in hex (devicetree-0.4 "Node Names"); QEMU prints the
+  // hart id in decimal, so its cpu@10 has reg 0xa and dtc warns about it. Ours is cpu@a.
+  const twelve = parseDtb(virtFdt({ hartCount: 12, ramSize: 128 << 20, mode: 'firmware' }));
+  assert.deepEqual(propCells(fdtNode(twelve.root, '/cpus/cpu@a'), 'reg'), [10]);
+  assert.equal(fdtNode(twelve.root, '/cpus/cpu-map/cluster0')?.children.length, 12);
 });
 
 test('/chosen carries bootargs, the console and the initrd range', () => {
