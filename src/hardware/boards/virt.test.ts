@@ -186,7 +186,7 @@ test('bad configurations are one-line VirtBoardErrors', () => {
   assert.throws(() => build().board.load(0x7000_0000, new Uint8Array(4)), /does not fit in RAM/);
 });
 
-test('save/restore carries PLIC, ACLINT and RTC state to a fresh board', () => {
+test('save/restore carries PLIC, ACLINT, RTC and UART state to a fresh board', () => {
   const a = build('firmware', 2);
   a.w32(PLIC + 4 * 10, 3);
   a.w32(PLIC + 0x2000 + 0x80 * 1, 1 << 10);
@@ -194,6 +194,7 @@ test('save/restore carries PLIC, ACLINT and RTC state to a fresh board', () => {
   a.w32(CLINT + 0x4008, 777); // hart 1 mtimecmp
   a.w32(CLINT + 0x400c, 0);
   a.w32(VIRT_MEMMAP.rtc.base + 0x04, 0); // RTC high word -> 0
+  a.board.bus.mmioWrite(UART + 7, 1, 0xa5); // UART scratch register
   a.tb.t = 100;
   const saved = a.board.saveState();
   const b = build('firmware', 2);
@@ -203,6 +204,7 @@ test('save/restore carries PLIC, ACLINT and RTC state to a fresh board', () => {
   assert.equal(b.r32(PLIC + 0x20_0000 + 0x1000 + 4), 10);
   assert.equal(b.r32(CLINT + 0xbff8), 100, 'mtime continues from the saved value');
   assert.equal(b.board.nextDeadline(), 777);
+  assert.equal(b.board.bus.mmioRead(UART + 7, 1), 0xa5);
   b.r32(VIRT_MEMMAP.rtc.base); // TIME_LOW latches TIME_HIGH
   assert.equal(b.r32(VIRT_MEMMAP.rtc.base + 0x04), 0, 'the guest-set RTC time survives');
   assert.equal(build('vsbi', 2).board.restoreState(saved), false);

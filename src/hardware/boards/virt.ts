@@ -14,7 +14,7 @@ import type { IrqLine, MmioDevice } from '../bus/mmio.ts';
 import { PhysBus } from '../bus/phys-bus.ts';
 import { Aclint, type AclintState, type TimeBase } from '../devices/aclint.ts';
 import { GoldfishRtc, type GoldfishRtcState } from '../devices/goldfish-rtc.ts';
-import { Ns16550a } from '../devices/ns16550a.ts';
+import { Ns16550a, type Ns16550aState } from '../devices/ns16550a.ts';
 import { Plic, plicHartContexts, type PlicState } from '../devices/plic.ts';
 import { SifiveTest, type FinisherEvent } from '../devices/sifive-test.ts';
 import { GuestMemory } from '../devices/virtio/guest-memory.ts';
@@ -130,7 +130,7 @@ export interface FirmwareBootPlan {
 
 /**
  * The board's device state as plain data (save/restore, migration). RAM and the harts' state
- * blocks are SharedArrayBuffers their owner saves; the UART has no snapshot yet.
+ * blocks are SharedArrayBuffers their owner saves.
  */
 export interface VirtBoardState {
   readonly version: 1;
@@ -139,6 +139,7 @@ export interface VirtBoardState {
   readonly plic: PlicState;
   readonly aclint: AclintState;
   readonly rtc: GoldfishRtcState;
+  readonly uart: Ns16550aState;
   /** Per slot: the transport's record, null for an empty slot. */
   readonly virtio: (VirtioMmioState | null)[];
 }
@@ -274,7 +275,7 @@ export class VirtBoard<H extends VirtHart> {
   saveState(): VirtBoardState {
     return {
       version: 1, mode: this.mode, hartCount: this.hartCount, plic: this.plic.saveState(),
-      aclint: this.aclint.saveState(), rtc: this.rtc.saveState(),
+      aclint: this.aclint.saveState(), rtc: this.rtc.saveState(), uart: this.uart.saveState(),
       virtio: this.slots.map((s) => (s.device ? s.transport.save() : null)),
     };
   }
@@ -288,7 +289,8 @@ export class VirtBoard<H extends VirtHart> {
     if (s.version !== 1 || s.mode !== this.mode || s.hartCount !== this.hartCount) return false;
     if (s.virtio.length !== VIRT_VIRTIO_COUNT) return false;
     if (s.virtio.some((v, i) => (v === null) !== (this.slots[i].device === null))) return false;
-    if (!this.plic.restoreState(s.plic) || !this.aclint.restoreState(s.aclint) || !this.rtc.restoreState(s.rtc)) return false;
+    if (!this.plic.restoreState(s.plic) || !this.aclint.restoreState(s.aclint) || !this.rtc.restoreState(s.rtc) ||
+      !this.uart.restoreState(s.uart)) return false;
     return this.slots.every((slot, i) => s.virtio[i] === null || slot.transport.restore(s.virtio[i]!));
   }
 
