@@ -33,12 +33,15 @@ function build(name: string): string {
 
 export interface TsxenRun { stop: StopReason; out: string; insns: number; board: BareBoard }
 
-/** Run an image on the bare board (deterministic time), collecting the console. */
-export function runTsxen(elf: string, maxInsns = MAX_INSNS, clock: 'deterministic' | 'realtime' = 'deterministic'): TsxenRun {
+interface RunOpts { maxInsns?: number; clock?: 'deterministic' | 'realtime'; harts?: number; slice?: number }
+
+/** Run an image on the bare board (deterministic time by default), collecting the console. */
+export function runTsxen(elf: string, o: RunOpts = {}): TsxenRun {
   let out = '';
-  const board = new BareBoard({ ramSize: 128 << 20, clock, onTransmit: (b) => { out += String.fromCharCode(b); } });
+  const board = new BareBoard({ ramSize: 128 << 20, clock: o.clock ?? 'deterministic', hartCount: o.harts,
+    onTransmit: (b) => { out += String.fromCharCode(b); } });
   board.load({ kernel: readFileSync(elf) });
-  const stop = board.run(maxInsns);
+  const stop = board.run(o.maxInsns ?? MAX_INSNS, o.slice);
   return { stop, out, insns: board.instructions, board };
 }
 
@@ -53,11 +56,23 @@ for (const name of PROGRAMS) {
     assert.match(t.out, /PASS\n$/);
     if (name === 'interrupts') {
       // the timer checks once more against the host's clock instead of virtual time
-      const r = runTsxen(elf, MAX_INSNS, 'realtime');
+      const r = runTsxen(elf, { clock: 'realtime' });
       assert.deepEqual(r.stop, { kind: 'pass' }, `tsxen (realtime clock):\n${r.out}`);
     }
   });
 }
+
+test('smp: two harts race AMOs and LR/SC, pass messages and IPIs, on QEMU -smp 2 and tsxen', () => {
+  const elf = build('smp');
+  const q = runQemu(elf, { extra: ['-smp', '2'] });
+  assert.equal(q.status, 0, `QEMU: the program itself fails (exit ${q.status}):\n${q.stdout}`);
+  // default slices, then 3-instruction slices so the harts interleave inside LR/SC sequences
+  for (const slice of [undefined, 3]) {
+    const t = runTsxen(elf, { harts: 2, slice });
+    assert.deepEqual(t.stop, { kind: 'pass' }, `tsxen (slice ${slice ?? 'default'}):\n${t.out}`);
+    assert.equal(t.out, q.stdout);
+  }
+});
 
 test('HTIF tohost/fromhost: console and exit codes agree with QEMU spike', () => {
   for (const code of [0, 7]) {

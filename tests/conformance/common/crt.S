@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Start-up and trap plumbing shared by the conformance programs (M-mode, hart 0 only).
-# _start: stack, M trap vector, FS=Initial, main(), exit(main's result).
+# _start: stack, M trap vector, FS=Initial, main(), exit(main's result). Other harts park
+# (see park) until hart 0 starts them; the trap stacks are hart 0's only.
 # mtrap_entry / strap_entry save all registers on their own stacks (mscratch / sscratch)
 # and call the C handlers in lib.c. run_in_mode(mode, fn, arg) drops to U or S at fn(arg);
 # when fn returns, an ecall with a7 = MAGIC_RETURN brings its a0 back to the M-mode caller.
@@ -24,9 +25,27 @@ _start:
   csrw pmpcfg0, t0
   call main
   call exit
+# Harts other than 0 sleep until hart 0 publishes secondary_entry and sends them a machine
+# software interrupt (ACLINT MSIP); they then run secondary_entry(hartid) on their own stack.
 park:
-  wfi
-  j park
+  li t0, (1 << 3)           # mie.MSIE: WFI wakes on MSIP (mstatus.MIE stays 0: no trap)
+  csrw mie, t0
+1:wfi
+  la t0, secondary_entry
+  ld t1, 0(t0)
+  beqz t1, 1b
+  csrr a0, mhartid
+  slli t2, a0, 2
+  li t3, 0x2000000          # clear our own MSIP
+  add t2, t2, t3
+  sw zero, 0(t2)
+  la sp, secondary_stacks
+  addi t2, a0, 1
+  slli t2, t2, 12
+  add sp, sp, t2
+  jalr t1
+2:wfi
+  j 2b
 
   .macro SAVE_ALL
   addi sp, sp, -256
@@ -125,8 +144,14 @@ lower_return:
   ecall
 1:j 1b
 
+  .data
+  .balign 8
+  .globl secondary_entry
+secondary_entry: .dword 0
+
   .bss
   .balign 16
+secondary_stacks: .space 4096 * 8
 m_ctx: .space 128
   .space 8192
   .globl stack_top
