@@ -63,7 +63,7 @@ export interface VirtioDevice {
   writeConfig(offset: number, size: number, value: number): void;
   /** At FEATURES_OK: false refuses the driver's feature set (device-specific dependencies). */
   validateFeatures?(features: bigint): boolean;
-  /** DRIVER_OK was set: start processing (e.g. flush host input already waiting). */
+  /** DRIVER_OK was set, or a running device was restored: process host work already waiting. */
   activate(): void;
   /** The driver notified queue `q` (only while running and the queue is ready). */
   queueNotify(q: number): void;

@@ -370,6 +370,9 @@ export class VirtioMmio implements MmioDevice, VirtioContext {
     this.configGeneration = s.configGeneration >>> 0;
     this.interruptStatus = s.interruptStatus & 3;
     this.irq.set(this.interruptStatus !== 0);
+    // Resume host-side work (console input, rx backlog) into buffers the driver posted before
+    // the save: the driver will not notify for them again.
+    if (this.running) this.device!.activate();
     return true;
   }
 }
