@@ -17,14 +17,20 @@ import { Hart } from '../riscv/hart.ts';
 import { VirtBoard } from './virt.ts';
 
 const OPENSBI = '/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin';
+const OPENSBI_ELF = '/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.elf';
 const WALL_NS = 1_764_000_000_123_456_789n;
 
-function payload(): Uint8Array {
+function payloadElf(): string {
   const dir = join(ROOT, 'src/hardware/boards/testdata');
   const elf = crossBuild('virt/virt-payload.elf', [join(dir, 'virt-payload.c')], ['-O2', '-march=rv64imac_zicsr',
     '-mabi=lp64', '-mcmodel=medany', '-ffreestanding', '-nostdlib', '-static', '-Wl,--build-id=none',
     '-T', join(dir, 'virt-payload.ld')]);
-  const bytes = new Uint8Array(readFileSync(elf));
+  return elf;
+}
+
+/** The payload as a raw image (what a kernel Image looks like to the board). */
+function payload(): Uint8Array {
+  const bytes = new Uint8Array(readFileSync(payloadElf()));
   const img = parseElf(bytes);
   assert.equal(img.segments.length, 1);
   const seg = img.segments[0];
@@ -32,7 +38,7 @@ function payload(): Uint8Array {
   return bytes.slice(seg.offset, seg.offset + seg.filesz);
 }
 
-function boot(smp: number) {
+function boot(smp: number, elf = false) {
   const tb = { t: 0, now: () => tb.t, frequency: 10_000_000 };
   let console = '';
   let finished: FinisherEvent | null = null;
@@ -43,8 +49,10 @@ function boot(smp: number) {
     createHart: (p) => new Hart({ ...p, resetPc: 0x8000_0000 }),
   });
   const plan = board.bootFirmware({
-    firmware: { name: OPENSBI, bytes: new Uint8Array(readFileSync(OPENSBI)) },
-    kernel: { name: 'virt-payload', bytes: payload() },
+    firmware: elf ? { name: OPENSBI_ELF, bytes: new Uint8Array(readFileSync(OPENSBI_ELF)) }
+      : { name: OPENSBI, bytes: new Uint8Array(readFileSync(OPENSBI)) },
+    kernel: elf ? { name: 'virt-payload.elf', bytes: new Uint8Array(readFileSync(payloadElf())) }
+      : { name: 'virt-payload', bytes: payload() },
   });
   for (const e of plan.entries) {
     const h = board.harts[e.hartId];
@@ -64,9 +72,9 @@ function boot(smp: number) {
   return { console, finished: finished as FinisherEvent | null };
 }
 
-for (const smp of [1, 2]) {
-  test(`OpenSBI boots on the virt board with ${smp} hart(s) and runs an S-mode payload to poweroff`, () => {
-    const r = boot(smp);
+for (const [smp, elf] of [[1, false], [2, false], [1, true]] as const) {
+  test(`OpenSBI (${elf ? 'ELF' : 'raw'}) boots on the virt board with ${smp} hart(s) and runs an S-mode payload to poweroff`, () => {
+    const r = boot(smp, elf);
     assert.match(r.console, /OpenSBI v\d+\.\d+/);
     assert.match(r.console, /Platform Name\s+: riscv-virtio,tsxen/);
     assert.match(r.console, new RegExp(`Platform HART Count\\s+: ${smp}\\b`));

@@ -179,6 +179,18 @@ test('firmware boot: QEMU placement, fw_dynamic_info, every hart at the firmware
   }), /initrd 'big.cpio'/);
 });
 
+test('boot images that cannot be used are VirtBoardErrors naming the file', () => {
+  const fw = (bytes: Uint8Array) => () => build().board.bootFirmware({ firmware: { name: 'fw.elf', bytes } });
+  assert.throws(fw(new Uint8Array(0)), /firmware 'fw.elf' is empty/);
+  const truncatedElf = new Uint8Array(64);
+  truncatedElf.set([0x7f, 0x45, 0x4c, 0x46, 1, 1]); // ELFCLASS32
+  assert.throws(fw(truncatedElf), (e: unknown) => e instanceof VirtBoardError && /firmware 'fw.elf': .*ELFCLASS32/.test(e.message));
+  assert.throws(() => build().board.bootFirmware({ firmware: { name: 'fw', bytes: new Uint8Array(4) },
+    initrd: { name: 'rd', bytes: new Uint8Array(4) } }), /initrd \('rd'\) needs a kernel/);
+  assert.throws(() => build('firmware', 1, 16 << 20).board.bootFirmware({ firmware: { name: 'huge.bin', bytes: new Uint8Array(17 << 20) } }),
+    /firmware 'huge.bin'.*does not fit/);
+});
+
 test('bad configurations are one-line VirtBoardErrors', () => {
   assert.throws(() => build('firmware', 0), VirtBoardError);
   assert.throws(() => build('firmware', 513), VirtBoardError);

@@ -20,6 +20,7 @@ import { SifiveTest, type FinisherEvent } from '../devices/sifive-test.ts';
 import { GuestMemory } from '../devices/virtio/guest-memory.ts';
 import type { VirtioDevice } from '../devices/virtio/virtio-device.ts';
 import { VirtioMmio, type VirtioMmioState } from '../devices/virtio/virtio-mmio.ts';
+import { isElf, loadElf, parseElf, type ElfImage } from '../loader/elf.ts';
 import type { HartClock, PhysTranslation } from '../riscv/hart-api.ts';
 import { virtFdt, type VirtFdtConfig, type VirtMode } from './virt-fdt.ts';
 import {
@@ -118,9 +119,24 @@ export interface FirmwareEntry {
   readonly a2: number;
 }
 
+/** A boot file: the name is what errors mention (the path the user gave). */
+export interface BootImage {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+interface PlacedImage {
+  start: number;
+  end: number;
+  entry: number;
+  elf: ElfImage | null;
+}
+
 export interface FirmwareBootPlan {
   readonly firmware: { readonly start: number; readonly end: number };
   readonly kernel?: { readonly start: number; readonly end: number };
+  /** Where the firmware jumps in S-mode (fw_dynamic_info next_addr). */
+  readonly kernelEntry?: number;
   readonly initrd?: { readonly start: number; readonly end: number };
   readonly dtb: { readonly start: number; readonly end: number };
   readonly dynamicInfo: number;
@@ -302,31 +318,67 @@ export class VirtBoard<H extends VirtHart> {
   }
 
   /**
+   * Where an image goes: an ELF64 RISC-V file at its segments' physical addresses (entry from
+   * its header), anything else raw at `rawAt`. Throws VirtBoardError naming the file.
+   */
+  private placeImage(img: BootImage, rawAt: number, what: string): PlacedImage {
+    const label = `${what} '${img.name}'`;
+    if (img.bytes.length === 0) throw new VirtBoardError(`${label} is empty`);
+    if (!isElf(img.bytes)) return { start: rawAt, end: rawAt + img.bytes.length, entry: rawAt, elf: null };
+    let elf: ElfImage;
+    try {
+      elf = parseElf(img.bytes);
+    } catch (e) {
+      throw new VirtBoardError(`${label}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const segs = elf.segments.filter((sg) => sg.memsz > 0);
+    if (segs.length === 0) throw new VirtBoardError(`${label} has no loadable segment`);
+    const start = Math.min(...segs.map((sg) => sg.paddr));
+    const end = Math.max(...segs.map((sg) => sg.paddr + sg.memsz));
+    return { start, end, entry: elf.entry, elf };
+  }
+
+  private loadImage(img: BootImage, placed: PlacedImage, what: string): void {
+    const label = `${what} '${img.name}'`;
+    if (placed.start < this.bus.ramBase || placed.end > this.bus.ramBase + this.ramSize) {
+      throw new VirtBoardError(`${label} (0x${placed.start.toString(16)}-0x${placed.end.toString(16)}) does not fit in RAM ` +
+        `[0x${this.bus.ramBase.toString(16)}, 0x${(this.bus.ramBase + this.ramSize).toString(16)})`);
+    }
+    if (placed.elf) loadElf(img.bytes, placed.elf, this.bus);
+    else this.load(placed.start, img.bytes, label);
+  }
+
+  /**
    * Lay out an M-mode firmware boot the way QEMU's virt machine does with -bios: firmware
-   * (a raw fw_dynamic image) at RAM base; the kernel at the next 2 MiB boundary after it;
-   * the initrd at kernel + min(RAM/2, 128 MiB); the DTB 2 MiB-aligned below min(RAM end,
-   * 3 GiB); fw_dynamic_info {magic, version 2, next_addr = kernel, next_mode S, options 0,
-   * boot_hart 0}. Loads everything and returns each hart's entry state (M-mode, pc =
-   * firmware, a0 = hart id, a1 = DTB, a2 = fw_dynamic_info).
+   * (a raw fw_dynamic image at RAM base, or an ELF at its own addresses); the kernel (raw
+   * Image, or ELF) at the next 2 MiB boundary after the firmware; the initrd at kernel +
+   * min(RAM/2, 128 MiB); the DTB 2 MiB-aligned below min(RAM end, 3 GiB); fw_dynamic_info
+   * {magic, version 2, next_addr = kernel entry, next_mode S, options 0, boot_hart 0}.
+   * Loads everything and returns each hart's entry state (M-mode, pc = firmware entry,
+   * a0 = hart id, a1 = DTB, a2 = fw_dynamic_info).
    */
   bootFirmware(opts: {
-    firmware: { name: string; bytes: Uint8Array };
-    kernel?: { name: string; bytes: Uint8Array };
-    initrd?: { name: string; bytes: Uint8Array };
+    firmware: BootImage;
+    kernel?: BootImage;
+    initrd?: BootImage;
     bootargs?: string;
     rngSeed?: Uint8Array;
   }): FirmwareBootPlan {
     const base = this.bus.ramBase, end = base + this.ramSize;
-    const fw = { start: base, end: base + opts.firmware.bytes.length };
-    if (fw.end > end) throw new VirtBoardError(`firmware '${opts.firmware.name}' (${opts.firmware.bytes.length} bytes) does not fit in RAM`);
-    let kernel: { start: number; end: number } | undefined;
+    const fw = this.placeImage(opts.firmware, base, 'firmware');
+    const fits = (r: { start: number; end: number }) => r.start >= base && r.end <= end;
+    if (!fits(fw)) throw new VirtBoardError(`firmware '${opts.firmware.name}' (${opts.firmware.bytes.length} bytes) does not fit in RAM`);
+    let kernel: PlacedImage | undefined;
     let initrd: { start: number; end: number } | undefined;
     if (opts.kernel) {
-      const start = Math.ceil(fw.end / (2 * MiB)) * 2 * MiB; // QEMU riscv_calc_kernel_start_addr (RV64)
-      kernel = { start, end: start + opts.kernel.bytes.length };
-      if (kernel.end > end) throw new VirtBoardError(`kernel '${opts.kernel.name}' does not fit in RAM after the firmware`);
+      // QEMU riscv_calc_kernel_start_addr (RV64): the next 2 MiB boundary after the firmware.
+      kernel = this.placeImage(opts.kernel, Math.ceil(fw.end / (2 * MiB)) * 2 * MiB, 'kernel');
+      if (!fits(kernel)) throw new VirtBoardError(`kernel '${opts.kernel.name}' does not fit in RAM after the firmware`);
+      if (kernel.start < fw.end && fw.start < kernel.end)
+        throw new VirtBoardError(`kernel '${opts.kernel.name}' overlaps firmware '${opts.firmware.name}'`);
       if (opts.initrd) {
-        const is = Math.max(start + Math.min(Math.floor(this.ramSize / 2), 128 * MiB), Math.ceil(kernel.end / 4096) * 4096);
+        // QEMU riscv_load_initrd: kernel + min(RAM / 2, 128 MiB), never inside the kernel.
+        const is = Math.max(kernel.start + Math.min(Math.floor(this.ramSize / 2), 128 * MiB), Math.ceil(kernel.end / 4096) * 4096);
         initrd = { start: is, end: is + opts.initrd.bytes.length };
         if (initrd.end > end) throw new VirtBoardError(`initrd '${opts.initrd.name}' does not fit in RAM (it would end at 0x${initrd.end.toString(16)})`);
       }
@@ -337,13 +389,14 @@ export class VirtBoard<H extends VirtHart> {
     const dtbBytes = this.dtb({ bootargs: opts.bootargs, initrd, rngSeed: opts.rngSeed, padding: 64 * 1024 });
     const top = Math.min(end, 3072 * MiB);
     const dtbStart = Math.floor((top - dtbBytes.length) / (2 * MiB)) * 2 * MiB;
-    const below = initrd?.end ?? kernel?.end ?? fw.end;
-    // fw_dynamic_info goes in the last 64 bytes below `top`, above the DTB and its padding.
+    const below = Math.max(initrd?.end ?? 0, kernel?.end ?? 0, fw.end);
+    // fw_dynamic_info goes in the last 64 bytes below `top`, above the DTB and its padding
+    // (QEMU puts it in its MROM after the reset vector; we have no MROM).
     const infoAddr = top - 64;
     if (dtbStart < below || dtbStart + dtbBytes.length > infoAddr)
       throw new VirtBoardError(`no room for the device tree below 0x${top.toString(16)}: give more RAM (--mem)`);
-    this.load(fw.start, opts.firmware.bytes, `firmware '${opts.firmware.name}'`);
-    if (kernel && opts.kernel) this.load(kernel.start, opts.kernel.bytes, `kernel '${opts.kernel.name}'`);
+    this.loadImage(opts.firmware, fw, 'firmware');
+    if (kernel && opts.kernel) this.loadImage(opts.kernel, kernel, 'kernel');
     if (initrd && opts.initrd) this.load(initrd.start, opts.initrd.bytes, `initrd '${opts.initrd.name}'`);
     this.load(dtbStart, dtbBytes, 'device tree');
     const info = new Uint8Array(FW_DYNAMIC_INFO_SIZE);
@@ -354,14 +407,18 @@ export class VirtBoard<H extends VirtHart> {
     };
     put(0, FW_DYNAMIC_INFO_MAGIC);
     put(1, FW_DYNAMIC_INFO_VERSION);
-    put(2, kernel?.start ?? 0);
+    put(2, kernel?.entry ?? 0);
     put(3, FW_DYNAMIC_INFO_NEXT_MODE_S);
     put(4, 0);
     put(5, 0);
     this.load(infoAddr, info, 'fw_dynamic_info');
     const entries: FirmwareEntry[] = [];
-    for (let h = 0; h < this.hartCount; h++) entries.push({ hartId: h, pc: fw.start, a0: h, a1: dtbStart, a2: infoAddr });
-    return { firmware: fw, kernel, initrd, dtb: { start: dtbStart, end: dtbStart + dtbBytes.length }, dynamicInfo: infoAddr, entries };
+    for (let h = 0; h < this.hartCount; h++) entries.push({ hartId: h, pc: fw.entry, a0: h, a1: dtbStart, a2: infoAddr });
+    const range = (r: { start: number; end: number } | undefined) => (r ? { start: r.start, end: r.end } : undefined);
+    return {
+      firmware: { start: fw.start, end: fw.end }, kernel: range(kernel), kernelEntry: kernel?.entry, initrd,
+      dtb: { start: dtbStart, end: dtbStart + dtbBytes.length }, dynamicInfo: infoAddr, entries,
+    };
   }
 }
 
