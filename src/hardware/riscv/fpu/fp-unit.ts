@@ -62,7 +62,9 @@ export class FpUnit {
       const rs3 = insn >>> 27;
       this.load3(fmt, rs1, rs2, rs3);
       // Spec: riscv-unpriv-20240411 §20.6 "Single-Precision Floating-Point Computational
-      // Instructions": FMSUB = a*b - c, FNMSUB = -(a*b) + c, FNMADD = -(a*b) - c; inf * 0 is invalid even when c is a quiet NaN.
+      // Instructions": FMSUB = a*b - c, FNMSUB = -(a*b) + c, FNMADD = -(a*b) - c (negating the
+      // operands, so exact zeros get their signs as in softfloat); inf * 0 is invalid even when
+      // c is a quiet NaN.
       if (opcode === OP_FNMSUB || opcode === OP_FNMADD) OPD[0] = -OPD[0];
       if (opcode === OP_FMSUB || opcode === OP_FNMADD) OPD[2] = -OPD[2];
       if (this.nan !== 0) {
