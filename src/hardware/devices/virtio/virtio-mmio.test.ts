@@ -235,6 +235,11 @@ test('save/restore round trip: a new transport continues the same rings', () => 
   assert.equal(after.status, state.status);
   assert.deepEqual(after.driverFeatures, state.driverFeatures);
   assert.equal(after.queues[0]!.usedIdx, 6);
-  // A record for another device type is refused.
+  // A record for another device type, or a damaged one, is refused without throwing.
   assert.equal(new VirtioMmio(ram.mem, drv.irq, null).restore(state), false);
+  const fresh = () => new VirtioMmio(ram.mem, drv.irq, new VirtioRng({ entropy: counterEntropy() }));
+  for (const bad of [null, {}, { ...state, queues: [] }, { ...state, driverFeatures: [1] }, { ...state, status: 'x' },
+    { ...state, queues: [{ ...state.queues[0], size: 3 }] }, { ...state, device: { version: 9 } }]) {
+    assert.equal(fresh().restore(bad), false, JSON.stringify(bad));
+  }
 });

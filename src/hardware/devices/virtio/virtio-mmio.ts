@@ -348,7 +348,12 @@ export class VirtioMmio implements MmioDevice, VirtioContext {
    */
   restore(s: VirtioMmioState): boolean {
     this.reset();
-    if (s?.version !== 1 || s.deviceId !== (this.device?.deviceId ?? 0) || s.queues?.length !== this.queues.length) return false;
+    if (s?.version !== 1 || s.deviceId !== (this.device?.deviceId ?? 0) || !Array.isArray(s.queues) ||
+        s.queues.length !== this.queues.length || !Array.isArray(s.driverFeatures) || s.driverFeatures.length !== 2 ||
+        ![s.status, s.deviceFeaturesSel, s.driverFeaturesSel, s.queueSel, s.interruptStatus, s.configGeneration,
+          ...s.driverFeatures].every((v) => Number.isInteger(v))) {
+      return false;
+    }
     if (!this.queues.every((q, i) => q.restore(s.queues[i]!))) {
       this.reset();
       return false;
