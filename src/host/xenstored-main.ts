@@ -115,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
     const pending = restoreState(core, h.state, {
       socket: (id) => { const s = h.sockets.get(id); return s ? new SocketConnection(id, s) : undefined; },
     });
+    if (o.pidFile) writeFileSync(o.pidFile, `${process.pid}\n`);
     for (const [c, out] of pending) c.transmit(out);
     process.send?.({ t: 'ready' });
     process.disconnect?.();

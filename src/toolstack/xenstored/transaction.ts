@@ -38,6 +38,12 @@ export interface Change { path: string; perms: Perms; recursive: boolean }
 
 const ABSENT = -1;
 
+/** NODE_DATA access bits: read, written, and (tsxen extension, ignored by other readers) the
+ * children list was read, so restore re-records exactly the dependencies the transaction had. */
+export const ACCESS_READ = 1;
+export const ACCESS_WRITTEN = 2;
+export const ACCESS_CHILDREN = 4;
+
 function depth(p: string): number {
   let d = 0;
   for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) === 47) d++;
@@ -214,9 +220,10 @@ export class Transaction implements Tree {
       const ok = (n ? n.pgen : ABSENT) === (this.readP.get(p) ?? (n ? n.pgen : ABSENT)) &&
         (n ? n.vgen : ABSENT) === (this.readV.get(p) ?? (n ? n.vgen : ABSENT)) &&
         (n ? n.cgen : ABSENT) === (this.readC.get(p) ?? (n ? n.cgen : ABSENT));
-      if (ok) out.push({ path: p, access: 1, value: n ? n.value : EMPTY, perms: n ? n.perms : [] });
-      else if (n) { const v = new Uint8Array(n.value.length + 1); v.set(n.value); out.push({ path: p, access: 1, value: v, perms: n.perms }); }
-      else out.push({ path: p, access: 1, value: EMPTY, perms: [{ id: 0, p: 0 }] });
+      const access = ACCESS_READ | (this.readC.has(p) ? ACCESS_CHILDREN : 0);
+      if (ok) out.push({ path: p, access, value: n ? n.value : EMPTY, perms: n ? n.perms : [] });
+      else if (n) { const v = new Uint8Array(n.value.length + 1); v.set(n.value); out.push({ path: p, access, value: v, perms: n.perms }); }
+      else out.push({ path: p, access, value: EMPTY, perms: [{ id: 0, p: 0 }] });
     }
     const dels: string[] = [];
     const writes: string[] = [];
@@ -259,7 +266,10 @@ export class Transaction implements Tree {
       }
       const g = same ? (n ? undefined : ABSENT) : -2;
       this.note(this.readP, path, g ?? n!.pgen);
-      if (n) { this.note(this.readV, path, same ? n.vgen : -2); this.note(this.readC, path, same ? n.cgen : -2); }
+      if (n) {
+        this.note(this.readV, path, same ? n.vgen : -2);
+        if (access & ACCESS_CHILDREN) this.note(this.readC, path, same ? n.cgen : -2);
+      }
       return;
     }
     // Deleted in the transaction.
