@@ -11,7 +11,7 @@ import { ensureGuestAssets } from '../../host/assets/index.ts';
 import type { FinisherEvent } from '../devices/sifive-test.ts';
 import { EXIT_WFI } from '../riscv/hart-api.ts';
 import { Hart } from '../riscv/hart.ts';
-import { VirtBoard } from './virt.ts';
+import { enterFirmware, VirtBoard } from './virt.ts';
 
 const OPENSBI = '/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin';
 const LIMIT = 3_000_000_000; // instructions
@@ -35,13 +35,7 @@ for (const smp of [1, 2]) {
       initrd: { name: assets.initrd, bytes: new Uint8Array(readFileSync(assets.initrd)) },
       bootargs: 'console=ttyS0 cryptomgr.notests tsxen.init=poweroff',
     });
-    for (const e of plan.entries) {
-      const h = board.harts[e.hartId];
-      h.setPc(e.pc);
-      h.setXNum(10, e.a0);
-      h.setXNum(11, e.a1);
-      h.setXNum(12, e.a2);
-    }
+    for (const e of plan.entries) enterFirmware(board.harts[e.hartId], e);
     const harts = board.harts;
     let insns = 0;
     while (insns < LIMIT && finished === null) {

@@ -14,7 +14,7 @@ import type { FinisherEvent } from '../devices/sifive-test.ts';
 import { parseElf } from '../loader/elf.ts';
 import { EXIT_WFI } from '../riscv/hart-api.ts';
 import { Hart } from '../riscv/hart.ts';
-import { VirtBoard } from './virt.ts';
+import { enterFirmware, VirtBoard } from './virt.ts';
 
 const OPENSBI = '/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin';
 const OPENSBI_ELF = '/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.elf';
@@ -54,13 +54,7 @@ function boot(smp: number, elf = false) {
     kernel: elf ? { name: 'virt-payload.elf', bytes: new Uint8Array(readFileSync(payloadElf())) }
       : { name: 'virt-payload', bytes: payload() },
   });
-  for (const e of plan.entries) {
-    const h = board.harts[e.hartId];
-    h.setPc(e.pc);
-    h.setXNum(10, e.a0);
-    h.setXNum(11, e.a1);
-    h.setXNum(12, e.a2);
-  }
+  for (const e of plan.entries) enterFirmware(board.harts[e.hartId], e);
   const SLICE = 20_000;
   for (let i = 0; i < 20_000 && finished === null; i++) {
     let allWfi = true;

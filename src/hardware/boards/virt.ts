@@ -132,6 +132,23 @@ interface PlacedImage {
   elf: ElfImage | null;
 }
 
+/** The register-setting part of a hart (Hart has it). */
+export interface EntryRegs {
+  setPc(pc: number): void;
+  setXNum(i: number, v: number): void;
+}
+
+/**
+ * Put a hart at its firmware entry: pc, a0 = hart id, a1 = DTB, a2 = fw_dynamic_info. The
+ * hart is fresh from reset, so it is in M-mode with the MMU off and interrupts disabled.
+ */
+export function enterFirmware(hart: EntryRegs, e: FirmwareEntry): void {
+  hart.setPc(e.pc);
+  hart.setXNum(10, e.a0);
+  hart.setXNum(11, e.a1);
+  hart.setXNum(12, e.a2);
+}
+
 export interface FirmwareBootPlan {
   readonly firmware: { readonly start: number; readonly end: number };
   readonly kernel?: { readonly start: number; readonly end: number };
