@@ -3,8 +3,8 @@
 // machine executing this program (qemu-riscv64, i.e. QEMU's softfloat) and prints the result bits
 // and fflags. Input lines: "<mnemonic> <frm> <a> <b> <c>" (operands as 64-bit hex register values,
 // f operands loaded with fmv.d.x so NaN-boxing is under the test's control); output: "<hex> <flags>".
-// Built by tests/fpu/qemu-diff.test.ts with riscv64-linux-gnu-gcc -static -nostdlib into build/:
-// freestanding (raw Linux syscalls), so it needs no RISC-V libc headers.
+// Built by src/hardware/riscv/fpu/qemu-diff.test.ts into build/, freestanding (raw Linux
+// syscalls, -nostdlib), so it needs no RISC-V libc headers.
 typedef unsigned long uint64_t;
 
 typedef uint64_t (*op_fn)(uint64_t a, uint64_t b, uint64_t c, unsigned *fl);

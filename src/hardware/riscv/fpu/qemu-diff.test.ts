@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Harness, OPS, Rng, expOf, hex, randCvtSource, randFloat, randInt, steer, valueOf, bitsOf, type OpSpec } from './fp-cases.ts';
+import { Harness, OPS, Rng, expOf, hex, randCvtSource, randFloat, randInt, steer, valueOf, bitsOf, type OpSpec } from '../../../../tests/fpu/fp-cases.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const src = join(root, 'tests', 'fpu', 'fpu-ref.c');
 const bin = join(root, 'build', 'fpu', 'fpu-ref');
 // Per rounding op and mode (non-rounding ops get 5x this in one mode). FPU_DIFF_CASES and
