@@ -221,3 +221,18 @@ test('FP_WROTE_F reports f writes only; x0 is never written', () => {
   assert.equal(h.unit.execute(toX0 >>> 0, 0), NV, 'flags are raised even when rd is x0');
   assert.equal(h.get('x', 0), 0n);
 });
+
+// Spec: riscv-unpriv-20240411 §20.4 "Subnormal Arithmetic": "In the parlance of the IEEE
+// standard, tininess is detected after rounding."
+test('"tininess is detected after rounding": a product just below 2^-1022 that rounds to it', () => {
+  // Exact products built from integer factors, scaled by 2^-500 and 2^-577 (both normal):
+  //   5 * 7205759403792793 = 2^55 - 3, so v1 = (2^55 - 3) * 2^-1077 = 2^-1022 - 3 * 2^-1077;
+  //   63457 * 567767102431 = 2^55 - 1, so v2 = 2^-1022 - 2^-1077.
+  // With an unbounded exponent the quantum below 2^-1022 is 2^-1075: v1 rounds to
+  // 2^-1022 - 2^-1075 (tiny), v2 rounds to 2^-1022 (not tiny). Both round to 2^-1022 at the
+  // subnormal quantum 2^-1074. So both results are 2^-1022, but only v1 raises UF.
+  const scaled = (n: number, e: number) => f64(n * 2 ** e);
+  const MIN_NORMAL = 0x0010000000000000n;
+  assert.deepEqual(run('fmul.d', [scaled(5, -500), scaled(7205759403792793, -577)]), [MIN_NORMAL, 2 | NX]);
+  assert.deepEqual(run('fmul.d', [scaled(63457, -500), scaled(567767102431, -577)]), [MIN_NORMAL, NX]);
+});
