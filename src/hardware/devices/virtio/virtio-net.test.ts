@@ -219,3 +219,17 @@ test('without MRG_RXBUF a receive buffer smaller than the header only costs the 
   assert.equal(a.drv.status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
   assert.deepEqual(a.rx.takeUsed(), []);
 });
+
+test('a NIC whose driver is not running drops frames instead of hoarding them', () => {
+  const ram = new TestRam();
+  const drv = new MmioDriver(ram);
+  const net = new VirtioNet({ mac: parseMac(MAC_A)! });
+  drv.dev = new VirtioMmio(ram.mem, drv.irq, net);
+  assert.equal(net.receive(ethFrame(MAC_A, MAC_B, 60, 0)), false);
+  assert.ok(drv.negotiate(V1));
+  drv.setupQueue(0, 8, false);
+  assert.equal(net.receive(ethFrame(MAC_A, MAC_B, 60, 0)), false, 'FEATURES_OK is not DRIVER_OK');
+  assert.equal(net.stats.rxDropped, 2);
+  drv.driverOk();
+  assert.equal(net.receive(ethFrame(MAC_A, MAC_B, 60, 0)), true, 'running: kept until buffers come');
+});

@@ -142,10 +142,12 @@ export class VirtioNet implements VirtioDevice {
 
   /**
    * A frame from the wire. Delivered now if the guest has receive buffers, else kept (copied)
-   * in a bounded backlog until it adds some. Returns false if the frame was dropped.
+   * in a bounded backlog until it adds some. Without a running driver (before DRIVER_OK, after
+   * a reset or an error) the NIC drops frames, as a NIC without a driver does.
+   * Returns false if the frame was dropped.
    */
   receive(frame: Uint8Array): boolean {
-    if (frame.length < ETH_HLEN || frame.length > VIRTIO_NET_MAX_FRAME || !this.linkUp) {
+    if (frame.length < ETH_HLEN || frame.length > VIRTIO_NET_MAX_FRAME || !this.linkUp || !this.ctx?.running) {
       this.stats.rxDropped++;
       return false;
     }
