@@ -8,16 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BareBoard, type StopReason } from '../../src/hardware/boards/bare.ts';
-import { CPU_BENCH, CROSS_GCC, QEMU, ROOT, buildMinimarkBare, crossBuild, haveTool, runQemu } from './toolchain.ts';
+import { CPU_BENCH, CROSS_GCC, QEMU, ROOT, buildMinimarkBare, crossBuild, haveTool, runQemu, runTsxen } from './toolchain.ts';
 
 const DIR = join(ROOT, 'tests/conformance');
 const COMMON = join(DIR, 'common');
 const FLAGS = ['-O2', '-march=rv64gc', '-mabi=lp64d', '-mcmodel=medany', '-nostdlib', '-static', '-ffreestanding',
   '-fno-builtin', '-Wall', '-Werror', '-Wl,--build-id=none', `-I${COMMON}`, '-T', join(COMMON, 'link.ld')];
 const PROGRAMS = ['rv64i', 'rv64m', 'rv64a', 'rv64c', 'zicsr', 'traps', 'mmu-sv39', 'mmu-sv48', 'mmu-sv57', 'pmp', 'interrupts', 'fp', 'uart'];
-/** Far more than any program needs (the largest runs a few million instructions). */
-const MAX_INSNS = 300_000_000;
 
 test('the cross compiler and QEMU are installed (npm test installs them)', () => {
   assert.ok(haveTool(CROSS_GCC), `${CROSS_GCC} missing: apt-get install gcc-riscv64-linux-gnu`);
@@ -29,20 +26,6 @@ const HEADERS = readdirSync(COMMON).filter((f) => f.endsWith('.h') || f.endsWith
 function build(name: string): string {
   const src = [join(COMMON, 'crt.S'), join(COMMON, 'lib.c'), join(DIR, name + (name === 'rv64c' ? '.S' : '.c'))];
   return crossBuild(`conformance/${name}.elf`, src, FLAGS, HEADERS);
-}
-
-export interface TsxenRun { stop: StopReason; out: string; insns: number; board: BareBoard }
-
-interface RunOpts { maxInsns?: number; clock?: 'deterministic' | 'realtime'; harts?: number; slice?: number }
-
-/** Run an image on the bare board (deterministic time by default), collecting the console. */
-export function runTsxen(elf: string, o: RunOpts = {}): TsxenRun {
-  let out = '';
-  const board = new BareBoard({ ramSize: 128 << 20, clock: o.clock ?? 'deterministic', hartCount: o.harts,
-    onTransmit: (b) => { out += String.fromCharCode(b); } });
-  board.load({ kernel: readFileSync(elf) });
-  const stop = board.run(o.maxInsns ?? MAX_INSNS, o.slice);
-  return { stop, out, insns: board.instructions, board };
 }
 
 for (const name of PROGRAMS) {

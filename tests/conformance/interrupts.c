@@ -12,7 +12,9 @@
 #define MSIP0 (*(volatile u32 *)(CLINT))
 #define MTIMECMP0 (*(volatile u64 *)(CLINT + 0x4000))
 #define MTIME (*(volatile u64 *)(CLINT + 0xbff8))
-#define SPIN 2000000
+/* Waits are bounded by time, not by iterations: a loaded host may run QEMU's timer thread
+   late, but the time CSR keeps counting. 2 s at the 10 MHz timebase. */
+#define WAIT_TICKS 20000000UL
 
 static volatile u64 order[4];
 static volatile int norder;
@@ -26,7 +28,11 @@ static void hook(u64 cause, u64 by) {
 }
 
 /* Lower-mode bodies: wait (bounded) for the trap count to move. */
-static long wait_irq(long n) { for (long i = 0; i < SPIN && trap_count == n; i++) {} return trap_count != n; }
+static long wait_irq(long n) {
+  u64 end = csr_read(time) + WAIT_TICKS;
+  while (trap_count == n && csr_read(time) < end) {}
+  return trap_count != n;
+}
 static long s_timer(long delta) {
   long n = trap_count;
   csr_write(stimecmp, csr_read(time) + (u64)delta);
@@ -54,6 +60,7 @@ int main(void) {
   csr_write(stvec, (u64)strap_entry);
   csr_set(menvcfg, MENVCFG_STCE);
   csr_write(mcounteren, 7);
+  csr_write(scounteren, 7);                      /* U-mode waits read the time CSR */
   CHECK(csr_read(menvcfg) & MENVCFG_STCE);
 
   section("stimecmp drives mip.STIP; STIP is then read-only");
@@ -111,7 +118,7 @@ int main(void) {
     u64 t0 = csr_read(time);
     csr_write(stimecmp, t0 + 50000);             /* 5 ms at 10 MHz */
     __asm__ volatile("wfi");
-    for (long i = 0; i < SPIN && !(csr_read(mip) & (1UL << IRQ_STI)); i++) __asm__ volatile("wfi");
+    for (u64 end = t0 + WAIT_TICKS; !(csr_read(mip) & (1UL << IRQ_STI)) && csr_read(time) < end;) __asm__ volatile("wfi");
     CHECK(csr_read(mip) & (1UL << IRQ_STI));
     CHECK(csr_read(time) >= t0 + 50000);
     CHECK_EQ(trap_count, n);                      /* MIE = 0: no trap, just the wake-up */
@@ -147,7 +154,7 @@ int main(void) {
     long n = trap_count; norder = 0;
     MTIMECMP0 = 0; MSIP0 = 1;
     csr_set(mstatus, MSTATUS_MIE);
-    for (long i = 0; i < SPIN && trap_count < n + 2; i++) {}
+    for (u64 end = csr_read(time) + WAIT_TICKS; trap_count < n + 2 && csr_read(time) < end;) {}
     csr_clear(mstatus, MSTATUS_MIE);
     CHECK(norder >= 2); CHECK_EQ(order[0], IRQ_MSI); CHECK_EQ(order[1], IRQ_MTI); }
   csr_write(mie, 0);

@@ -39,8 +39,10 @@ static void worker(long hartid) {
   for (;;) __asm__ volatile("wfi");
 }
 
+/* Bounded by time (10 s at 10 MHz), not iterations: the other hart may be descheduled. */
 static int spin_until(volatile u32 *p, u32 v) {
-  for (long i = 0; i < 200000000L; i++) if (*p >= v) return 1;
+  u64 end = csr_read(time) + 100000000UL;
+  while (csr_read(time) < end) if (*p >= v) return 1;
   return 0;
 }
 

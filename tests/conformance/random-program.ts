@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Seeded random RV64 programs for differential testing against QEMU: random register values,
+// then a straight line of random integer (I, M), compressible, load/store, AMO, short forward
+// branch and double-precision FP instructions, then a dump of every register, fcsr and a
+// checksum of the data buffer through the UART. Any difference between QEMU's and tsxen's
+// dump is a bug in one of them. gcc's assembler compresses eligible instructions (rv64gc).
+// Reserved registers: s0 (x8) = data buffer base, t6 (x31) = address temporary.
+
+/** xorshift64* as two 32-bit halves would be overkill: BigInt is fine off the hot path. */
+export class Rng {
+  private x: bigint;
+  constructor(seed: number) { this.x = BigInt(seed) * 0x9e3779b97f4a7c15n + 1n; }
+  next64(): bigint {
+    let x = this.x & 0xffffffffffffffffn;
+    x ^= x >> 12n; x ^= (x << 25n) & 0xffffffffffffffffn; x ^= x >> 27n;
+    this.x = x;
+    return (x * 0x2545f4914f6cdd1dn) & 0xffffffffffffffffn;
+  }
+  int(n: number): number { return Number(this.next64() % BigInt(n)); }
+  pick<T>(a: readonly T[]): T { return a[this.int(a.length)]; }
+}
+
+const GPR = Array.from({ length: 32 }, (_, i) => `x${i}`).filter((r) => r !== 'x8' && r !== 'x31' && r !== 'x0');
+/** x8-x15 appear often so the assembler can use compressed encodings. */
+const CREG = ['x9', 'x10', 'x11', 'x12', 'x13', 'x14', 'x15'];
+const R_OPS = ['add', 'sub', 'sll', 'slt', 'sltu', 'xor', 'srl', 'sra', 'or', 'and', 'addw', 'subw', 'sllw', 'srlw', 'sraw',
+  'mul', 'mulh', 'mulhsu', 'mulhu', 'div', 'divu', 'rem', 'remu', 'mulw', 'divw', 'divuw', 'remw', 'remuw'];
+const I_OPS = ['addi', 'slti', 'sltiu', 'xori', 'ori', 'andi', 'addiw'];
+const SH_OPS = ['slli', 'srli', 'srai'];
+const SHW_OPS = ['slliw', 'srliw', 'sraiw'];
+const LOADS: [string, number][] = [['lb', 1], ['lbu', 1], ['lh', 2], ['lhu', 2], ['lw', 4], ['lwu', 4], ['ld', 8]];
+const STORES: [string, number][] = [['sb', 1], ['sh', 2], ['sw', 4], ['sd', 8]];
+const AMOS = ['amoswap', 'amoadd', 'amoxor', 'amoand', 'amoor', 'amomin', 'amomax', 'amominu', 'amomaxu'];
+const BRANCHES = ['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu'];
+const FP2 = ['fadd.d', 'fsub.d', 'fmul.d', 'fdiv.d', 'fmin.d', 'fmax.d', 'fsgnj.d', 'fsgnjn.d', 'fsgnjx.d'];
+const FP3 = ['fmadd.d', 'fmsub.d', 'fnmadd.d', 'fnmsub.d'];
+const RM = ['rne', 'rtz', 'rdn', 'rup', 'rmm'];
+const BUF = 2048;
+
+/** Interesting 64-bit values: edges of signed/unsigned ranges, 32-bit edges, FP specials. */
+const EDGES = [0n, 1n, 0xffffffffffffffffn, 0x8000000000000000n, 0x7fffffffffffffffn, 0xffffffffn, 0x80000000n, 0x7fffffffn,
+  0xffffffff80000000n, 0x3ff0000000000000n, 0x7ff0000000000000n, 0x7ff8000000000000n, 0x7ff4000000000000n, 0x8000000000000000n,
+  0x0000000000000001n, 0x4000000000000000n, 0xc000000000000000n];
+
+function value(r: Rng): bigint {
+  return r.int(3) === 0 ? r.pick(EDGES) : r.next64();
+}
+
+function reg(r: Rng): string {
+  return r.int(2) === 0 ? r.pick(CREG) : r.pick(GPR);
+}
+
+function instruction(r: Rng, lines: string[], label: { n: number }): void {
+  const k = r.int(100);
+  const rd = reg(r), a = reg(r), b = reg(r);
+  if (k < 30) lines.push(`${r.pick(R_OPS)} ${rd}, ${a}, ${b}`);
+  else if (k < 42) lines.push(`${r.pick(I_OPS)} ${rd}, ${a}, ${r.int(4096) - 2048}`);
+  else if (k < 48) lines.push(`${r.pick(SH_OPS)} ${rd}, ${a}, ${r.int(64)}`);
+  else if (k < 52) lines.push(`${r.pick(SHW_OPS)} ${rd}, ${a}, ${r.int(32)}`);
+  else if (k < 55) lines.push(`lui ${rd}, ${r.int(1 << 20)}`);
+  else if (k < 57) lines.push(`addi ${rd}, ${rd}, ${r.int(64) - 32}`); // c.addi candidate
+  else if (k < 60) lines.push(`mv ${rd}, ${a}`);
+  else if (k < 68) {
+    const [op, size] = r.pick(LOADS);
+    lines.push(`${op} ${rd}, ${r.int(BUF / size) * size}(x8)`);
+  } else if (k < 76) {
+    const [op, size] = r.pick(STORES);
+    lines.push(`${op} ${a}, ${r.int(BUF / size) * size}(x8)`);
+  } else if (k < 82) {
+    const w = r.int(2) === 0, size = w ? 4 : 8;
+    lines.push(`addi x31, x8, ${r.int(BUF / size) * size}`);
+    lines.push(`${r.pick(AMOS)}.${w ? 'w' : 'd'} ${rd}, ${a}, (x31)`);
+  } else if (k < 86) {
+    const l = `b${label.n++}`;
+    lines.push(`${r.pick(BRANCHES)} ${a}, ${b}, ${l}`);
+    for (let i = 0, n = 1 + r.int(3); i < n; i++) lines.push(`${r.pick(R_OPS)} ${reg(r)}, ${reg(r)}, ${reg(r)}`);
+    lines.push(`${l}:`);
+  } else if (k < 89) {
+    // LR/SC pair on the same address: must succeed (rd = 0) with nothing in between
+    const off = r.int(BUF / 8) * 8;
+    lines.push(`addi x31, x8, ${off}`, `lr.d ${rd}, (x31)`, `sc.d ${b}, ${a}, (x31)`);
+  } else {
+    const fd = `f${r.int(32)}`, f1 = `f${r.int(32)}`, f2 = `f${r.int(32)}`, f3 = `f${r.int(32)}`;
+    const m = r.int(6);
+    if (m === 0) lines.push(`fmv.d.x ${fd}, ${a}`);
+    else if (m === 1) lines.push(`${r.pick(FP2)} ${fd}, ${f1}, ${f2}`);
+    else if (m === 2) lines.push(`${r.pick(FP3)} ${fd}, ${f1}, ${f2}, ${f3}, ${r.pick(RM)}`);
+    else if (m === 3) lines.push(`fsqrt.d ${fd}, ${f1}, ${r.pick(RM)}`);
+    else if (m === 4) lines.push(`${r.pick(['fcvt.l.d', 'fcvt.lu.d', 'fcvt.w.d', 'fcvt.wu.d'])} ${rd}, ${f1}, ${r.pick(RM)}`);
+    else lines.push(`${r.pick(['feq.d', 'flt.d', 'fle.d'])} ${rd}, ${f1}, ${f2}`, `fclass.d ${b}, ${f1}`, `fmv.x.d ${a}, ${f2}`);
+  }
+}
+
+/** The assembly source of random program `seed` with `n` random instruction groups. */
+export function randomProgram(seed: number, n: number): string {
+  const r = new Rng(seed);
+  const lines: string[] = [];
+  const label = { n: 0 };
+  for (let i = 1; i < 32; i++) if (i !== 8) lines.push(`li x${i}, 0x${value(r).toString(16)}`);
+  for (let i = 0; i < 32; i++) lines.push(`li x31, 0x${value(r).toString(16)}`, `fmv.d.x f${i}, x31`);
+  for (let i = 0; i < n; i++) instruction(r, lines, label);
+  const init = Array.from({ length: BUF / 8 }, () => `  .dword 0x${value(r).toString(16)}`).join('\n');
+  return `# generated by tests/conformance/random-program.ts, seed ${seed}
+  .section .text.init, "ax"
+  .globl _start
+_start:
+  csrr t0, mhartid
+1:bnez t0, 1b
+  li t0, 0x6000              # mstatus.FS = Dirty
+  csrs mstatus, t0
+  la x8, buf
+${lines.map((l) => (l.endsWith(':') ? l : `  ${l}`)).join('\n')}
+  # dump: registers to regs[], fcsr and f registers after them, then print everything
+  la x31, regs
+${Array.from({ length: 31 }, (_, i) => `  sd x${i + 1}, ${(i + 1) * 8}(x31)`).join('\n')}
+  frcsr t0
+  sd t0, 256(x31)
+${Array.from({ length: 32 }, (_, i) => `  fsd f${i}, ${264 + i * 8}(x31)`).join('\n')}
+  la s1, regs
+  li s2, ${1 + 32 + 1 + 32}
+  call dump
+  la s1, buf
+  li s2, ${BUF / 8}
+  call dump
+  li t0, 0x100000
+  li t1, 0x5555
+  sw t1, 0(t0)
+2:j 2b
+
+# print s2 dwords from s1 as hex, one per line
+dump:
+  li s3, 0x10000000
+3:ld t1, 0(s1)
+  li t2, 60
+4:srl t3, t1, t2
+  andi t3, t3, 15
+  addi t3, t3, 48
+  li t4, 58
+  blt t3, t4, 5f
+  addi t3, t3, 39
+5:lbu t4, 5(s3)
+  andi t4, t4, 0x20
+  beqz t4, 5b
+  sb t3, 0(s3)
+  addi t2, t2, -4
+  bgez t2, 4b
+6:lbu t4, 5(s3)              # THR empty again before the newline (QEMU drops overwritten bytes)
+  andi t4, t4, 0x20
+  beqz t4, 6b
+  li t3, 10
+  sb t3, 0(s3)
+  addi s1, s1, 8
+  addi s2, s2, -1
+  bnez s2, 3b
+  ret
+
+  .data
+  .balign 64
+buf:
+${init}
+  .balign 8
+regs: .space ${8 * (1 + 32 + 1 + 32)}
+`;
+}
