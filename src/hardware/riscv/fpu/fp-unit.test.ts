@@ -67,6 +67,13 @@ test('reserved encodings are illegal: H/Q formats, bad rs2 or funct3, unknown fu
   ill(base(0x18, 2, 0), 'funct5 00110 is not assigned');
   ill((3 << 27) | (2 << 25) | (2 << 20) | (1 << 15) | (4 << 7) | 0x43, 'fmadd.h');
   ill(0x00000033, 'an integer opcode');
+  // Zfa is not implemented; its encodings reuse values these checks reject.
+  ill(base(0x79, 1, 0), 'fli.d');
+  ill(base(0x15, 2, 2), 'fminm.d');
+  ill(base(0x21, 4, 0), 'fround.d');
+  ill(base(0x61, 8, 1), 'fcvtmod.w.d');
+  ill(base(0x71, 1, 0), 'fmvh.x.d');
+  ill(base(0x51, 2, 4), 'fleq.d');
 });
 
 test('a static rm overrides frm; rm 7 uses frm (1/3 in RUP vs RDN)', () => {
