@@ -5,6 +5,9 @@
 // checksum of the data buffer through the UART. Any difference between QEMU's and tsxen's
 // dump is a bug in one of them. gcc's assembler compresses eligible instructions (rv64gc).
 // Reserved registers: s0 (x8) = data buffer base, t6 (x31) = address temporary.
+// With `paging`, the random code and the dump run in S-mode under Sv39: program and devices
+// through identity gigapages, the data buffer through a three-level walk to a 4 KiB page at
+// VA 0x4000_0000 (and read back through the identity alias by the dump).
 
 /** xorshift64* as two 32-bit halves would be overkill: BigInt is fine off the hot path. */
 export class Rng {
@@ -92,7 +95,7 @@ function instruction(r: Rng, lines: string[], label: { n: number }): void {
 }
 
 /** The assembly source of random program `seed` with `n` random instruction groups. */
-export function randomProgram(seed: number, n: number): string {
+export function randomProgram(seed: number, n: number, paging = false): string {
   const r = new Rng(seed);
   const lines: string[] = [];
   const label = { n: 0 };
@@ -108,7 +111,7 @@ _start:
 1:bnez t0, 1b
   li t0, 0x6000              # mstatus.FS = Dirty
   csrs mstatus, t0
-  la x8, buf
+${paging ? PAGING : '  la x8, buf'}
 ${lines.map((l) => (l.endsWith(':') ? l : `  ${l}`)).join('\n')}
   # dump: registers to regs[], fcsr and f registers after them, then print everything
   la x31, regs
@@ -155,10 +158,56 @@ dump:
   ret
 
   .data
-  .balign 64
+  .balign 4096
 buf:
 ${init}
   .balign 8
 regs: .space ${8 * (1 + 32 + 1 + 32)}
+  .balign 4096
+root: .space 4096
+l1: .space 4096
+l0: .space 4096
 `;
 }
+
+/** Sv39 set-up: PTEs built at run time from the tables' addresses, then mret into S-mode. */
+const PAGING = `  la t0, root
+  li t1, 0xcf                # root[0]: gigapage VA 0 -> PA 0 (devices), V R W X A D
+  sd t1, 0(t0)
+  li t1, 0x200000cf          # root[2]: gigapage VA 0x8000_0000 -> PA 0x8000_0000
+  sd t1, 16(t0)
+  la t2, l1                  # root[1] -> l1 -> l0 -> the buffer page at VA 0x4000_0000
+  srli t2, t2, 12
+  slli t2, t2, 10
+  ori t2, t2, 1
+  sd t2, 8(t0)
+  la t1, l1
+  la t2, l0
+  srli t2, t2, 12
+  slli t2, t2, 10
+  ori t2, t2, 1
+  sd t2, 0(t1)
+  la t1, l0
+  la t2, buf
+  srli t2, t2, 12
+  slli t2, t2, 10
+  ori t2, t2, 0xc7           # V R W A D
+  sd t2, 0(t1)
+  li t1, -1                  # PMP: everything for S
+  csrw pmpaddr0, t1
+  li t1, 0x1f
+  csrw pmpcfg0, t1
+  srli t0, t0, 12
+  li t1, 8
+  slli t1, t1, 60
+  or t0, t0, t1
+  csrw satp, t0
+  sfence.vma
+  li t0, 0x1800              # MPP = S
+  csrc mstatus, t0
+  li t0, 0x800
+  csrs mstatus, t0
+  la t0, 7f
+  csrw mepc, t0
+  mret
+7:li x8, 0x40000000`;

@@ -10,6 +10,8 @@ import { BUILD, ROOT, crossBuild, runQemu, runTsxen } from './toolchain.ts';
 import { randomProgram } from './random-program.ts';
 
 const SEEDS = (process.env.RANDOM_SEEDS ?? '1,2,3,4,5,6,7,8').split(',').map(Number);
+/** Seeds run again in S-mode under Sv39 (the buffer through a three-level walk). */
+const PAGED_SEEDS = (process.env.RANDOM_PAGED_SEEDS ?? '101,102,103,104').split(',').map(Number);
 const LENGTH = Number(process.env.RANDOM_LENGTH ?? 1500);
 const LD = join(ROOT, 'tests/conformance/common/htif.ld');
 
@@ -21,13 +23,15 @@ function slotName(i: number): string {
   return `buf[${i - 66}]`;
 }
 
-for (const seed of SEEDS) {
-  test(`random program, seed ${seed}: QEMU and tsxen agree on every register and memory word`, () => {
+const cases = [...SEEDS.map((seed) => ({ seed, paging: false })), ...PAGED_SEEDS.map((seed) => ({ seed, paging: true }))];
+for (const { seed, paging } of cases) {
+  test(`random program, seed ${seed}${paging ? ', S-mode under Sv39' : ''}: QEMU and tsxen agree on every register and memory word`, () => {
     const dir = join(BUILD, 'conformance', 'random');
     mkdirSync(dir, { recursive: true });
-    const src = join(dir, `random-${seed}-${LENGTH}.S`);
-    writeFileSync(src, randomProgram(seed, LENGTH));
-    const elf = crossBuild(`conformance/random/random-${seed}-${LENGTH}.elf`, [src],
+    const name = `random-${seed}-${LENGTH}${paging ? '-sv39' : ''}`;
+    const src = join(dir, `${name}.S`);
+    writeFileSync(src, randomProgram(seed, LENGTH, paging));
+    const elf = crossBuild(`conformance/random/${name}.elf`, [src],
       ['-march=rv64gc', '-mabi=lp64d', '-nostdlib', '-static', '-Wl,--build-id=none', '-T', LD]);
     const q = runQemu(elf);
     assert.equal(q.status, 0, 'QEMU runs the program to the finisher');
