@@ -32,11 +32,15 @@ export interface AptConfig {
   changed?: boolean;  // the source line differs from the one the lists were fetched with
 }
 
-/** Finds the mirror and keyring and writes the private sources list. */
-export function setupApt(dir: string, env: NodeJS.ProcessEnv = process.env, etcDir = '/etc/apt'): AptConfig {
+/**
+ * Finds the mirror and keyring and writes the private sources list. The keyring is the
+ * machine's Debian archive keyring (all current archive keys), else the Signed-By keyring
+ * of the machine's Debian source; with neither, apt's trusted keys verify.
+ */
+export function setupApt(dir: string, env: NodeJS.ProcessEnv = process.env, etcDir = '/etc/apt', defaultKeyring = DEFAULT_KEYRING): AptConfig {
   let mirror: string;
   let mirrorFrom: string;
-  let keyring: string | undefined;
+  let sourceKeyring: string | undefined;
   if (env.TSXEN_APT_MIRROR) {
     mirror = env.TSXEN_APT_MIRROR.replace(/\/+$/, '');
     mirrorFrom = 'TSXEN_APT_MIRROR';
@@ -49,11 +53,11 @@ export function setupApt(dir: string, env: NodeJS.ProcessEnv = process.env, etcD
     mirror = choice.uri;
     mirrorFrom = `${choice.source.file}:${choice.source.line}`;
     const signedBy = choice.source.options['signed-by'];
-    if (signedBy && signedBy.startsWith('/') && !signedBy.includes('\n') && existsSync(signedBy)) keyring = signedBy;
+    if (signedBy && signedBy.startsWith('/') && !/\s/.test(signedBy) && existsSync(signedBy)) sourceKeyring = signedBy;
   }
-  // The machine's Debian archive keyring. Debian signs every suite's Release file with the
-  // archive keys of the current and the previous release, so bookworm's keyring verifies trixie.
-  keyring ??= existsSync(DEFAULT_KEYRING) ? DEFAULT_KEYRING : undefined;
+  // Debian signs every suite's Release file with the archive keys of the current and the
+  // previous release, so even bookworm's keyring without the trixie keys verifies trixie.
+  const keyring = existsSync(defaultKeyring) ? defaultKeyring : sourceKeyring;
   for (const d of ['etc/sources.list.d', 'etc/preferences.d', 'lists/partial', 'cache/archives/partial', 'debs']) mkdirSync(join(dir, d), { recursive: true });
   const opts = [`arch=${ARCH}`, ...(keyring ? [`signed-by=${keyring}`] : [])];
   const line = `deb [${opts.join(' ')}] ${mirror} ${SUITE} ${COMPONENT}\n`;
