@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Progress } from './progress.ts';
+import { AssetError } from './run.ts';
 
 /** Bumped whenever the recipe changes in a way that must invalidate cached builds. */
 export const RECIPE = 2;
@@ -89,8 +90,9 @@ export class AssetCache {
   }
 
   /** Runs fn holding an exclusive lock on the cache; waits while another live process holds it. */
-  async withLock<T>(progress: Progress, fn: () => Promise<T>): Promise<T> {
+  async withLock<T>(progress: Progress, fn: () => Promise<T>, maxWaitMs = 30 * 60_000): Promise<T> {
     const lock = join(this.dir, '.lock');
+    const t0 = Date.now();
     let told = false;
     for (;;) {
       try {
@@ -103,6 +105,7 @@ export class AssetCache {
         let pid = 0;
         try { pid = Number(readFileSync(lock, 'utf8')) || 0; } catch { continue; }
         if (!pidAlive(pid)) { rmSync(lock, { force: true }); continue; }
+        if (Date.now() - t0 > maxWaitMs) throw new AssetError(`${lock} has been held by process ${pid} for ${Math.round(maxWaitMs / 60_000)} minutes; stop it or remove the file`);
         if (!told) { progress.note(`waiting for process ${pid}, which is building the guest assets`); told = true; }
         await new Promise((r) => setTimeout(r, 300));
       }

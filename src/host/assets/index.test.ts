@@ -3,11 +3,12 @@
 // one-line errors, the missing-mirror error, and the step display. (Building from Debian's
 // archive is covered by tests/e2e/assets-qemu.e2e.test.ts.)
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { RECIPE, templateHash } from './cache.ts';
+import { AssetCache, RECIPE, templateHash } from './cache.ts';
 import { ensureGuestAssets, findRepoRoot } from './index.ts';
 import { Progress } from './progress.ts';
 
@@ -115,4 +116,26 @@ test('the progress display numbers steps and reports their result and time', () 
   q.status('1.0/2.0 MiB');
   done('ok');
   assert.match(tty.join(''), /^assets: \[1\/2\] long step \.\.\. failed\nassets: \[2\/2\] download \.\.\.\r\x1b\[Kassets: \[2\/2\] download \.\.\. 1\.0\/2\.0 MiB\r\x1b\[Kassets: \[2\/2\] download: ok, \d+\.\d s\n$/);
+});
+
+test('the cache lock waits for a live holder, gives up after its limit, and takes over a dead one', async () => {
+  const t = tmp();
+  try {
+    const cache = new AssetCache(t.dir);
+    const notes: string[] = [];
+    const progress = new Progress(1, { write: (s: string) => notes.push(s) });
+    // Held by this (live) process: waits, then gives up with a one-line error.
+    writeFileSync(join(t.dir, '.lock'), String(process.pid));
+    await assert.rejects(cache.withLock(progress, async () => 1, 700), /\.lock has been held by process \d+ for 0 minutes; stop it or remove the file/);
+    assert.match(notes.join(''), /waiting for process \d+, which is building the guest assets/);
+    // Held by a process that no longer exists: taken over; leftovers of its build are swept.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(t.dir, '.lock'), dead.stdout);
+    mkdirSync(join(t.dir, `.work-${dead.stdout}`));
+    assert.equal(await cache.withLock(progress, async () => 42), 42);
+    assert.equal(existsSync(join(t.dir, `.work-${dead.stdout}`)), false);
+    assert.equal(existsSync(join(t.dir, '.lock')), false, 'released');
+  } finally {
+    t[Symbol.dispose]();
+  }
 });
