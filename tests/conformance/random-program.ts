@@ -35,8 +35,14 @@ const LOADS: [string, number][] = [['lb', 1], ['lbu', 1], ['lh', 2], ['lhu', 2],
 const STORES: [string, number][] = [['sb', 1], ['sh', 2], ['sw', 4], ['sd', 8]];
 const AMOS = ['amoswap', 'amoadd', 'amoxor', 'amoand', 'amoor', 'amomin', 'amomax', 'amominu', 'amomaxu'];
 const BRANCHES = ['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu'];
-const FP2 = ['fadd.d', 'fsub.d', 'fmul.d', 'fdiv.d', 'fmin.d', 'fmax.d', 'fsgnj.d', 'fsgnjn.d', 'fsgnjx.d'];
-const FP3 = ['fmadd.d', 'fmsub.d', 'fnmadd.d', 'fnmsub.d'];
+const FP2 = ['fadd.d', 'fsub.d', 'fmul.d', 'fdiv.d', 'fmin.d', 'fmax.d', 'fsgnj.d', 'fsgnjn.d', 'fsgnjx.d',
+  'fadd.s', 'fsub.s', 'fmul.s', 'fdiv.s', 'fmin.s', 'fmax.s', 'fsgnj.s', 'fsgnjn.s', 'fsgnjx.s'];
+const FP3 = ['fmadd.d', 'fmsub.d', 'fnmadd.d', 'fnmsub.d', 'fmadd.s', 'fmsub.s', 'fnmadd.s', 'fnmsub.s'];
+/** Conversions that take a rounding mode: [mnemonic, destination is an x register, source is an x register]. */
+const FCVT: [string, boolean, boolean][] = [['fcvt.l.d', true, false], ['fcvt.lu.d', true, false], ['fcvt.w.d', true, false],
+  ['fcvt.wu.d', true, false], ['fcvt.l.s', true, false], ['fcvt.w.s', true, false], ['fcvt.wu.s', true, false],
+  ['fcvt.s.d', false, false], ['fcvt.d.l', false, true], ['fcvt.s.l', false, true], ['fcvt.s.wu', false, true],
+  ['fsqrt.s', false, false], ['fsqrt.d', false, false]];
 const RM = ['rne', 'rtz', 'rdn', 'rup', 'rmm'];
 const BUF = 2048;
 
@@ -84,13 +90,19 @@ function instruction(r: Rng, lines: string[], label: { n: number }): void {
     lines.push(`addi x31, x8, ${off}`, `lr.d ${rd}, (x31)`, `sc.d ${b}, ${a}, (x31)`);
   } else {
     const fd = `f${r.int(32)}`, f1 = `f${r.int(32)}`, f2 = `f${r.int(32)}`, f3 = `f${r.int(32)}`;
-    const m = r.int(6);
-    if (m === 0) lines.push(`fmv.d.x ${fd}, ${a}`);
-    else if (m === 1) lines.push(`${r.pick(FP2)} ${fd}, ${f1}, ${f2}`);
-    else if (m === 2) lines.push(`${r.pick(FP3)} ${fd}, ${f1}, ${f2}, ${f3}, ${r.pick(RM)}`);
-    else if (m === 3) lines.push(`fsqrt.d ${fd}, ${f1}, ${r.pick(RM)}`);
-    else if (m === 4) lines.push(`${r.pick(['fcvt.l.d', 'fcvt.lu.d', 'fcvt.w.d', 'fcvt.wu.d'])} ${rd}, ${f1}, ${r.pick(RM)}`);
-    else lines.push(`${r.pick(['feq.d', 'flt.d', 'fle.d'])} ${rd}, ${f1}, ${f2}`, `fclass.d ${b}, ${f1}`, `fmv.x.d ${a}, ${f2}`);
+    const m = r.int(9);
+    if (m === 0) lines.push(`${r.pick(['fmv.d.x', 'fmv.w.x'])} ${fd}, ${a}`);
+    else if (m <= 2) lines.push(`${r.pick(FP2)} ${fd}, ${f1}, ${f2}`);
+    else if (m === 3) lines.push(`${r.pick(FP3)} ${fd}, ${f1}, ${f2}, ${f3}, ${r.pick(RM)}`);
+    else if (m === 4) {
+      const [op, toX, fromX] = r.pick(FCVT);
+      lines.push(`${op} ${toX ? rd : fd}, ${fromX ? a : f1}, ${r.pick(RM)}`);
+    } else if (m === 5) lines.push(r.int(2) === 0 ? `fcvt.d.s ${fd}, ${f1}` : `fcvt.d.wu ${fd}, ${a}`); // exact: no rounding mode
+    else if (m === 6) {
+      const d = r.int(2) === 0, size = d ? 8 : 4;
+      lines.push(`${r.pick(d ? ['fld', 'fsd'] : ['flw', 'fsw'])} ${fd}, ${r.int(BUF / size) * size}(x8)`);
+    } else if (m === 7) lines.push(`${r.pick(['feq.d', 'flt.d', 'fle.d', 'feq.s', 'flt.s', 'fle.s'])} ${rd}, ${f1}, ${f2}`);
+    else lines.push(`${r.pick(['fclass.d', 'fclass.s'])} ${b}, ${f1}`, `${r.pick(['fmv.x.d', 'fmv.x.w'])} ${a}, ${f2}`);
   }
 }
 
