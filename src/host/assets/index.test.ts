@@ -139,3 +139,38 @@ test('the cache lock waits for a live holder, gives up after its limit, and take
     t[Symbol.dispose]();
   }
 });
+
+test('a complete build with a fresh index is returned without running any tool; TSXEN_KERNEL alone replaces just the kernel', async () => {
+  const t = tmp();
+  try {
+    const cacheDir = join(t.dir, 'cache');
+    const build = join(cacheDir, 'builds', 'b');
+    mkdirSync(build, { recursive: true });
+    mkdirSync(join(cacheDir, 'apt', 'lists'), { recursive: true });
+    writeFileSync(join(cacheDir, 'apt', 'lists', 'mirror.example_debian_dists_trixie_InRelease'), 'fresh');
+    const kernel = fakeImage('6.99.1-custom');
+    writeFileSync(join(build, 'vmlinux'), kernel);
+    writeFileSync(join(build, 'initrd.gz'), 'initrd');
+    writeFileSync(join(build, 'manifest.json'), JSON.stringify({
+      recipe: RECIPE, key: 'k', version: '6.99.1-custom', kernel: { file: 'vmlinux', size: kernel.length }, initrd: { file: 'initrd.gz', size: 6 },
+      modules: [{ name: 'virtio_mmio', boot: true }], onDemand: ['vfat', 'nls_cp437', 'nls_ascii', 'nls_utf8'],
+      templates: templateHash(join(findRepoRoot(), 'guests', 'debian')),
+    }));
+    writeFileSync(join(cacheDir, 'current.json'), JSON.stringify({ manifest: 'builds/b/manifest.json' }));
+
+    const r = await ensureGuestAssets({ cacheDir, progress: null, env: { PATH: '/nonexistent' } });
+    assert.equal(r.source, 'cache');
+    assert.equal(r.kernel, join(build, 'vmlinux'));
+
+    writeFileSync(join(t.dir, 'Image'), fakeImage('7.0.0-mine'));
+    const notes: string[] = [];
+    const o = await ensureGuestAssets({ cacheDir, progress: { write: (s: string) => notes.push(s) }, env: { PATH: '/nonexistent', TSXEN_KERNEL: join(t.dir, 'Image') } });
+    assert.deepEqual(o, { kernel: join(t.dir, 'Image'), initrd: join(build, 'initrd.gz'), version: '7.0.0-mine', modules: ['virtio_mmio'], manifest: join(build, 'manifest.json'), source: 'override' });
+    assert.match(notes.join(''), /warning: TSXEN_KERNEL is 7\.0\.0-mine but the initramfs modules are for 6\.99\.1-custom/);
+
+    // Another on-demand module list is another build: the cached one no longer matches.
+    await assert.rejects(ensureGuestAssets({ cacheDir, progress: null, extraModules: ['ext4'], env: { PATH: '/nonexistent' } }), /missing host tools apt-get, apt-cache, dpkg-deb/);
+  } finally {
+    t[Symbol.dispose]();
+  }
+});

@@ -123,7 +123,7 @@ export async function ensureGuestAssets(opts: GuestAssetOptions = {}): Promise<G
 async function build(ctx: Ctx): Promise<GuestAssets> {
   const { opts, env, cache, progress } = ctx;
   const t0 = Date.now();
-  requireTools(['apt-get', 'apt-cache', 'dpkg-deb']);
+  requireTools(['apt-get', 'apt-cache', 'dpkg-deb'], env.PATH ?? '');
   let done = progress.step(`private apt state for ${SUITE}/${COMPONENT} ${ARCH}`);
   const apt = setupApt(cache.aptDir, env, opts.etcApt);
   done(`mirror ${apt.mirror} (from ${apt.mirrorFrom}), keyring ${apt.keyring ?? 'apt default'}`);

@@ -77,7 +77,7 @@ export function missingToolsError(missing: readonly string[]): AssetError {
 }
 
 /** Throws missingToolsError unless every tool is on the PATH. */
-export function requireTools(tools: readonly string[]): void {
-  const missing = tools.filter((t) => !which(t));
+export function requireTools(tools: readonly string[], path = process.env.PATH ?? ''): void {
+  const missing = tools.filter((t) => !which(t, path));
   if (missing.length > 0) throw missingToolsError(missing);
 }
