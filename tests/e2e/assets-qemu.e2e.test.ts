@@ -200,6 +200,9 @@ test('by default it starts a job-control shell on the console: uname -r, 2 harts
     await cmd('cat /sys/class/misc/hw_random/rng_current; dd if=/dev/hwrng bs=16 count=1 2>/dev/null | od -An -tx1 | tr -d " " | wc -c',
       /\nvirtio_rng\.0\r?\n33\r?\n/);
     await cmd('ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ping -c 1 -W 5 10.0.2.2 | grep -c "bytes from"', /\n1\r?\n/);
+    // The kernel set the clock from the goldfish RTC (RTC_HCTOSYS): the host's date.
+    const when = await cmd('date -u +%s', /\n(\d{9,})\r?\n/);
+    assert.ok(Math.abs(Number(when[1]) - Date.now() / 1000) < 300, `guest clock ${when[1]} vs host ${Math.round(Date.now() / 1000)}`);
     // poweroff (without -f) goes through busybox init's shutdown actions.
     q.type('poweroff');
     await q.waitFor(/TSXEN-POWEROFF/, 0, 30_000);
