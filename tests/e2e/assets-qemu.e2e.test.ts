@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// End to end: the guest asset builder's kernel + initramfs boot on Debian's
-// qemu-system-riscv64 (-machine virt, its bundled OpenSBI), before our own board runs them.
-// Case 1 is the boot benchmark path (tsxen.init=poweroff): marker, modules, clean exit.
-// Case 2 is the default: a job-control shell on ttyS0 driven through the serial console.
-// QEMU runs with `-accel tcg,thread=single` (both harts round-robin on one host thread): on
-// a shared 2-core host at load 10-15, multi-threaded TCG was seen to stall a -smp 2 boot for
-// minutes (a vCPU thread descheduled while the other spins on it), which round-robin cannot.
+// End to end: the asset builder's outputs (checked, reproducible) boot on Debian's
+// qemu-system-riscv64 -machine virt (bundled OpenSBI) before our own board runs them: the
+// benchmark path (tsxen.init=poweroff) and the default job-control shell with virtio devices.
+// `-accel tcg,thread=single`: on this shared 2-core host at load 10-15, multi-threaded TCG
+// stalled -smp 2 boots for minutes (docs/design/guest-assets.md); round-robin did not.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
