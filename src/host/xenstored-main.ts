@@ -4,7 +4,7 @@
 // logging, live update by process hand-over (xenstored-lu.ts). Flags follow cxenstored's
 // where they exist (-E -S -W -t -A -Q -F -N -T -U -V).
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { Xenstored } from '../toolstack/xenstored/core.ts';
 import { setQuota } from '../toolstack/xenstored/domain.ts';
@@ -76,6 +76,13 @@ function parse(argv: string[]): Opts | string {
   return o;
 }
 
+/** Atomically (write + rename): readers never see an empty pid file. */
+function writePid(file: string | undefined): void {
+  if (!file) return;
+  writeFileSync(`${file}.tmp`, `${process.pid}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
 async function main(argv: string[]): Promise<number> {
   const o = parse(argv);
   if (o === 'help') { process.stdout.write(USAGE); return 0; }
@@ -115,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
     const pending = restoreState(core, h.state, {
       socket: (id) => { const s = h.sockets.get(id); return s ? new SocketConnection(id, s) : undefined; },
     });
-    if (o.pidFile) writeFileSync(o.pidFile, `${process.pid}\n`);
+    writePid(o.pidFile);
     for (const [c, out] of pending) c.transmit(out);
     process.send?.({ t: 'ready' });
     process.disconnect?.();
@@ -128,8 +135,8 @@ async function main(argv: string[]): Promise<number> {
     try { server = await listen(path); } catch (e) { process.stderr.write(`xenstored: ${(e as Error).message}\n`); return 1; }
     server.on('connection', accept);
     if (o.verbose) log(`listening on ${path}`);
+    writePid(o.pidFile);
   }
-  if (o.pidFile) writeFileSync(o.pidFile, `${process.pid}\n`);
   const stop = (): void => {
     server.close();
     if (o.pidFile) try { unlinkSync(o.pidFile); } catch { /* gone */ }

@@ -20,7 +20,7 @@ import {
   HEADER_SIZE, XENSTORE_PAYLOAD_MAX, XS_CONTROL, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR,
   XS_GET_PERMS, XS_MKDIR, XS_READ, XS_RESET_WATCHES, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END,
   XS_TRANSACTION_START, XS_TYPE_NAMES, XS_UNWATCH, XS_WATCH, XS_WRITE, XsErr, fail, fromLatin1,
-  latin1, oneArg, splitStrings, wr32, type XsError,
+  copyOf, latin1, oneArg, splitStrings, wr32, type XsError,
 } from './wire.ts';
 
 /** What the process around the core provides (host layer). */
@@ -239,7 +239,7 @@ export class Xenstored implements ConnectionSink {
     const nul = p.indexOf(0);
     if (nul < 0) fail('EINVAL');
     const path = canonicalize(fromLatin1(p, 0, nul), conn.domid);
-    const value = p.slice(nul + 1);
+    const value = copyOf(p, nul + 1, p.length); // never a view: transports reuse their buffers
     const n = t.get(path, REC_P);
     if (n) {
       if ((permFor(conn, n.perms) & PERM_WRITE) === 0) fail('EACCES');

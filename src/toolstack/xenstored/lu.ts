@@ -12,7 +12,7 @@ import { Domain, DOMID_INVALID, isQuotaName } from './domain.ts';
 import { PERM_BOTH, permChar, type Perm, type Perms } from './perms.ts';
 import { Store } from './store.ts';
 import { Transaction } from './transaction.ts';
-import { fromLatin1, latin1 } from './wire.ts';
+import { copyOf, fromLatin1, latin1 } from './wire.ts';
 
 export const REC_END = 0;
 export const REC_GLOBAL_DATA = 1;
@@ -198,8 +198,8 @@ export function restoreState(core: Xenstored, data: Uint8Array, host: RestoreHos
         c.id = id;
         core.attach(c);
         byId.set(id, c);
-        if (outLen) pendingOut.set(c, data.slice(b + 24 + inLen, b + 24 + inLen + outLen));
-        if (inLen) c.reader.push(data.slice(b + 24, b + 24 + inLen));
+        if (outLen) pendingOut.set(c, copyOf(data, b + 24 + inLen, b + 24 + inLen + outLen));
+        if (inLen) c.reader.push(copyOf(data, b + 24, b + 24 + inLen));
         break;
       }
       case REC_WATCH_DATA: {
@@ -237,7 +237,7 @@ export function restoreState(core: Xenstored, data: Uint8Array, host: RestoreHos
         const ps = readPerms(b + 16, pc);
         const po = b + 16 + 4 * pc;
         const path = fromLatin1(data, po, po + pl - 1);
-        const value = data.slice(po + pl, po + pl + vl);
+        const value = copyOf(data, po + pl, po + pl + vl);
         if (connId === 0) {
           if (path.charCodeAt(0) === 64) core.special.set(path, ps);
           else store.restoreNode(path, value, ps);

@@ -72,6 +72,13 @@ export function encodeFrame(type: number, reqId: number, txId: number, payload: 
   return f;
 }
 
+/** A copy of bytes [start, end): never a view (Buffer#slice would be one). */
+export function copyOf(b: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(b.subarray(start, end));
+  return out;
+}
+
 /** Latin-1 encoding of a string (paths and tokens are ASCII; binary values round-trip). */
 export function latin1(s: string, nul = false): Uint8Array {
   const n = s.length;

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// xenstored write+read pairs per second, ours against Debian's real cxenstored 4.17 (run
+// socket-only through ../shared/peers/xenstored/fakexen.c, built into build/ here), with the
+// same client (a small Python loop over a raw Unix socket, one request in flight, like the
+// peers' bench_raw.py but with a key prefix per client), daemon and clients pinned to one core
+// with `taskset -c $BENCH_CPU` (default 1), as ../shared/peers/README.md §3 prescribes.
+// Figures: 1 client; 8 concurrent clients (total pairs / span from the first start to the last
+// end). Each configuration alternates ours and C, best of BENCH_RUNS (default 3).
+// Run alone: node --import tsx bench/xenstored.bench.ts   (env BENCH_PAIRS, BENCH_RUNS, BENCH_CPU)
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
+const PEERS = join(ROOT, '..', 'shared', 'peers', 'xenstored');
+const CXS = '/usr/lib/xen-4.17/bin/xenstored';
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 20000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CPU = process.env.BENCH_CPU ?? '1';
+const PY = '/usr/bin/python3';
+
+const CLIENT = `
+import socket, struct, sys, time
+path, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+H = struct.Struct("<IIII")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(path)
+def rx(k):
+    b = b""
+    while len(b) < k:
+        c = s.recv(k - len(b))
+        if not c: raise SystemExit("connection closed")
+        b += c
+    return b
+def req(t, rq, p):
+    s.sendall(H.pack(t, rq, 0, len(p)) + p)
+    rt, rrq, _, ln = H.unpack(rx(16)); body = rx(ln) if ln else b""
+    if rt != t or rrq != rq: raise SystemExit("bad reply %r %r %r" % (rt, rrq, body))
+    return body
+def loop(m, base):
+    for i in range(base, base + m):
+        k = prefix + b"/k%d" % (i % 100)
+        req(11, 2*i, k + b"\\0" + b"v%d" % i)
+        if req(2, 2*i+1, k + b"\\0") != b"v%d" % i: raise SystemExit("read back mismatch")
+loop(500, 0)
+t0 = time.time(); loop(n, 1000); t1 = time.time()
+print("%.6f %.6f %d" % (t0, t1, n))
+`;
+
+function sh(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed`);
+}
+
+function ensurePeer(buildDir: string): string {
+  if (!existsSync(CXS) || !existsSync('/usr/include/xenctrl.h')) {
+    if (process.getuid?.() !== 0) throw new Error(`${CXS} missing: apt-get install -y --no-install-recommends xen-utils-4.17 libxen-dev`);
+    sh('apt-get', ['install', '-y', '--no-install-recommends', 'xen-utils-4.17', 'libxen-dev']);
+  }
+  const so = join(buildDir, 'fakexen.so');
+  if (!existsSync(so)) sh('gcc', ['-shared', '-fPIC', '-O2', '-o', so, join(PEERS, 'fakexen.c'), '-ldl']);
+  return so;
+}
+
+async function waitSocket(path: string, proc: ChildProcess): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const ok = await new Promise<boolean>((r) => { const c = net.connect(path, () => { c.destroy(); r(true); }); c.on('error', () => r(false)); });
+    if (ok) return;
+    if (proc.exitCode !== null) throw new Error(`daemon exited (${proc.exitCode})`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no daemon on ${path}`);
+}
+
+interface Daemon { path: string; stop(): Promise<void> }
+
+async function startOurs(dir: string): Promise<Daemon> {
+  const path = join(dir, 'ours.sock');
+  const p = spawn('taskset', ['-c', CPU, process.execPath, join(ROOT, 'dist', 'xenstored.cjs'), '--socket', path], { stdio: 'ignore' });
+  await waitSocket(path, p);
+  return { path, stop: () => kill(p) };
+}
+
+async function startC(dir: string, so: string): Promise<Daemon> {
+  const run = join(dir, 'crun');
+  mkdirSync(run, { recursive: true });
+  const path = join(run, 'socket');
+  const p = spawn('taskset', ['-c', CPU, CXS, '-N'], { stdio: 'ignore', env: { ...process.env, XENSTORED_RUNDIR: run, LD_PRELOAD: so } });
+  await waitSocket(path, p);
+  execFileSync('xenstore-write', ['/local/domain/0/name', 'Domain-0'], { env: { ...process.env, XENSTORED_PATH: path } });
+  return { path, stop: () => kill(p) };
+}
+
+function kill(p: ChildProcess): Promise<void> {
+  return new Promise((res) => { if (p.exitCode !== null) { res(); return; } p.on('exit', () => res()); p.kill('SIGKILL'); });
+}
+
+/** Pairs per second with `clients` concurrent clients. */
+async function measure(d: Daemon, clients: number, script: string): Promise<number> {
+  const per = Math.max(1000, Math.floor(PAIRS / clients));
+  const outs = await Promise.all(Array.from({ length: clients }, (_, k) => new Promise<string>((res, rej) => {
+    const c = spawn('taskset', ['-c', CPU, PY, script, d.path, String(per), `/bench/c${k}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (b) => { out += b; });
+    c.on('exit', (code) => (code === 0 ? res(out) : rej(new Error(`client exited ${code}`))));
+  })));
+  const t = outs.map((o) => o.trim().split(' ').map(Number) as [number, number, number]);
+  const span = Math.max(...t.map((x) => x[1])) - Math.min(...t.map((x) => x[0]));
+  return t.reduce((n, x) => n + x[2], 0) / span;
+}
+
+async function main(): Promise<void> {
+  const buildDir = join(ROOT, 'build');
+  mkdirSync(buildDir, { recursive: true });
+  const so = ensurePeer(buildDir);
+  sh(process.execPath, [join(ROOT, 'scripts', 'build.mjs')]);
+  const dir = mkdtempSync(join(tmpdir(), 'xsbench-'));
+  const script = join(dir, 'client.py');
+  writeFileSync(script, CLIENT);
+  const rows: string[] = [];
+  for (const clients of [1, 8]) {
+    let ours = 0, c = 0;
+    for (let r = 0; r < RUNS; r++) {
+      const o = await startOurs(dir);
+      try { ours = Math.max(ours, await measure(o, clients, script)); } finally { await o.stop(); }
+      const x = await startC(dir, so);
+      try { c = Math.max(c, await measure(x, clients, script)); } finally { await x.stop(); }
+    }
+    rows.push(`xenstored write+read, ${clients} client${clients > 1 ? 's' : ' '}: tsxen ${ours.toFixed(0).padStart(6)} pairs/s, ` +
+      `cxenstored 4.17 ${c.toFixed(0).padStart(6)} pairs/s, ratio ${(ours / c).toFixed(2)}x`);
+    process.stdout.write(rows.at(-1) + '\n');
+  }
+  process.stdout.write(`(taskset -c ${CPU}, ${PAIRS} pairs per configuration, best of ${RUNS}; goal >= 1.5x, first bar 0.5x)\n`);
+}
+
+main().catch((e: unknown) => { process.stderr.write(`xenstored bench: ${e instanceof Error ? e.message : String(e)}\n`); process.exit(1); });
