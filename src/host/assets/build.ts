@@ -79,7 +79,7 @@ function findOne(dir: string, re: RegExp, what: string): string {
   return join(dir, hits[0]!);
 }
 
-/** Checks that a file is a statically linked RISC-V ELF executable (no PT_INTERP). */
+/** Checks that a file is a statically linked RISC-V ELF executable. Spec: elf64-gabi "Program Header" (PT_INTERP). */
 export function checkStaticRiscvElf(buf: Uint8Array, what: string): void {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (buf.length < 64 || v.getUint32(0, false) !== 0x7f454c46 || buf[4] !== 2) throw new AssetError(`${what}: not a 64-bit ELF file`);

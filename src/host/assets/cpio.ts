@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Writer for the "newc" cpio archive format (magic 070701), the format the Linux kernel
-// unpacks as an initramfs. Spec: linux Documentation/driver-api/early-userspace/buffer-format.rst.
+// unpacks as an initramfs (format: Linux, Documentation/driver-api/early-userspace/buffer-format.rst).
 // Supports directories, regular files, symbolic links and character/block device nodes
 // (so /dev/console exists without root privileges). Leaves out hard links and the CRC
 // variant (070702). Output is deterministic: fixed mtime, inode numbers in entry order.

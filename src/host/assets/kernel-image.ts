@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Checks a RISC-V Linux "Image" (the uncompressed boot image Debian ships as boot/vmlinux-<ver>)
 // and reads its header and version banner.
-// Spec: linux Documentation/arch/riscv/boot-image-header.rst. Leaves out the EFI PE/COFF stub.
+// Format: Linux, Documentation/arch/riscv/boot-image-header.rst. Leaves out the EFI PE/COFF stub.
 
 export interface RiscvImageInfo {
   textOffset: bigint;   // where the image wants to sit above the start of RAM

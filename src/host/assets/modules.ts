@@ -49,7 +49,10 @@ export function formatModulesDep(mods: readonly { path: string; depends: readonl
 
 export interface ModInfo { fields: Map<string, string[]>; depends: string[]; vermagic?: string; name?: string }
 
-/** Reads the .modinfo section of an uncompressed ELF64 little-endian module. */
+/**
+ * Reads the .modinfo section of an uncompressed ELF64 little-endian module.
+ * Spec: elf64-gabi "ELF Header", "Sections" (section header table, section name string table).
+ */
 export function readModinfo(elf: Uint8Array, what = 'module'): ModInfo {
   if (elf.length < 64 || elf[0] !== 0x7f || elf[1] !== 0x45 || elf[2] !== 0x4c || elf[3] !== 0x46) {
     throw new Error(`${what}: not an ELF file (still compressed?)`);
