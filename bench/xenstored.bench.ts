@@ -8,7 +8,7 @@
 // end). Each configuration alternates ours and C, best of BENCH_RUNS (default 3).
 // Run alone: node --import tsx bench/xenstored.bench.ts   (env BENCH_PAIRS, BENCH_RUNS, BENCH_CPU)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,13 +74,20 @@ async function waitSocket(path: string, proc: ChildProcess): Promise<void> {
   throw new Error(`no daemon on ${path}`);
 }
 
-interface Daemon { path: string; stop(): Promise<void> }
+interface Daemon { path: string; pid: number; stop(): Promise<void> }
+
+/** The daemon's user+system CPU seconds so far (/proc; taskset execs it, so the pid is its). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / 100;
+}
 
 async function startOurs(dir: string): Promise<Daemon> {
   const path = join(dir, 'ours.sock');
   const p = spawn('taskset', ['-c', CPU, process.execPath, join(ROOT, 'dist', 'xenstored.cjs'), '--socket', path], { stdio: 'ignore' });
   await waitSocket(path, p);
-  return { path, stop: () => kill(p) };
+  return { path, pid: p.pid!, stop: () => kill(p) };
 }
 
 async function startC(dir: string, so: string): Promise<Daemon> {
@@ -90,15 +97,16 @@ async function startC(dir: string, so: string): Promise<Daemon> {
   const p = spawn('taskset', ['-c', CPU, CXS, '-N'], { stdio: 'ignore', env: { ...process.env, XENSTORED_RUNDIR: run, LD_PRELOAD: so } });
   await waitSocket(path, p);
   execFileSync('xenstore-write', ['/local/domain/0/name', 'Domain-0'], { env: { ...process.env, XENSTORED_PATH: path } });
-  return { path, stop: () => kill(p) };
+  return { path, pid: p.pid!, stop: () => kill(p) };
 }
 
 function kill(p: ChildProcess): Promise<void> {
   return new Promise((res) => { if (p.exitCode !== null) { res(); return; } p.on('exit', () => res()); p.kill('SIGKILL'); });
 }
 
-/** Pairs per second with `clients` concurrent clients. */
-async function measure(d: Daemon, clients: number, script: string): Promise<number> {
+/** Pairs per second with `clients` concurrent clients, and the daemon's CPU us per pair. */
+async function measure(d: Daemon, clients: number, script: string): Promise<[number, number]> {
+  const cpu0 = cpuSeconds(d.pid);
   const per = Math.max(1000, Math.floor(PAIRS / clients));
   const outs = await Promise.all(Array.from({ length: clients }, (_, k) => new Promise<string>((res, rej) => {
     const c = spawn('taskset', ['-c', CPU, PY, script, d.path, String(per), `/bench/c${k}`], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -108,7 +116,9 @@ async function measure(d: Daemon, clients: number, script: string): Promise<numb
   })));
   const t = outs.map((o) => o.trim().split(' ').map(Number) as [number, number, number]);
   const span = Math.max(...t.map((x) => x[1])) - Math.min(...t.map((x) => x[0]));
-  return t.reduce((n, x) => n + x[2], 0) / span;
+  const pairs = t.reduce((n, x) => n + x[2], 0);
+  // CPU per pair includes each client's 500-pair warm-up.
+  return [pairs / span, (cpuSeconds(d.pid) - cpu0) * 1e6 / (pairs + 500 * clients)];
 }
 
 async function main(): Promise<void> {
@@ -121,16 +131,19 @@ async function main(): Promise<void> {
   writeFileSync(script, CLIENT);
   const rows: string[] = [];
   for (const clients of [1, 8]) {
-    let ours = 0, c = 0;
+    let ours = 0, c = 0, oursCpu = Infinity, cCpu = Infinity;
     for (let r = 0; r < RUNS; r++) {
       const o = await startOurs(dir);
-      try { ours = Math.max(ours, await measure(o, clients, script)); } finally { await o.stop(); }
+      try { const [p, u] = await measure(o, clients, script); ours = Math.max(ours, p); oursCpu = Math.min(oursCpu, u); } finally { await o.stop(); }
       const x = await startC(dir, so);
-      try { c = Math.max(c, await measure(x, clients, script)); } finally { await x.stop(); }
+      try { const [p, u] = await measure(x, clients, script); c = Math.max(c, p); cCpu = Math.min(cCpu, u); } finally { await x.stop(); }
     }
-    rows.push(`xenstored write+read, ${clients} client${clients > 1 ? 's' : ' '}: tsxen ${ours.toFixed(0).padStart(6)} pairs/s, ` +
+    const n = `${clients} client${clients > 1 ? 's' : ' '}`;
+    rows.push(`xenstored write+read, ${n}: tsxen ${ours.toFixed(0).padStart(6)} pairs/s, ` +
       `cxenstored 4.17 ${c.toFixed(0).padStart(6)} pairs/s, ratio ${(ours / c).toFixed(2)}x`);
-    process.stdout.write(rows.at(-1) + '\n');
+    rows.push(`  daemon CPU per pair,   ${n}: tsxen ${oursCpu.toFixed(1).padStart(6)} us, cxenstored 4.17 ${cCpu.toFixed(1).padStart(6)} us, ` +
+      `C/tsxen ${(cCpu / oursCpu).toFixed(2)}x`);
+    process.stdout.write(rows.slice(-2).join('\n') + '\n');
   }
   process.stdout.write(`(taskset -c ${CPU}, ${PAIRS} pairs per configuration, best of ${RUNS}; goal >= 1.5x, first bar 0.5x)\n`);
 }
