@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The structural view of a domain that event channels and grant tables need. The core's
+// Domain/Vcpu (src/hypervisor/domain/) satisfy it; tests build it from real parts (FramePool,
+// P2m, Harts). Kept small so event/ and grant/ do not depend on the core's classes.
+import type { FramePool } from '../mm/frame-pool.ts';
+import type { P2m } from '../mm/p2m.ts';
+
+export interface EvtchnVcpu {
+  readonly id: number;
+  /**
+   * Machine byte offset of this vCPU's vcpu_info in the frame pool, or -1 while it has none
+   * (docs/abi.md §5: vCPU 0's is in shared_info; others after VCPUOP_register_vcpu_info). [HV]
+   */
+  readonly vcpuInfoOffset: number;
+  /** evtchn_upcall_pending was newly set: make the vCPU notice (SEIP follows the byte, docs/abi.md §6). */
+  kick(): void;
+}
+
+export interface EvtchnDomain {
+  readonly domid: number;
+  /** vCPUs by id; a hole (undefined) is a vCPU that does not exist. Length = max_vcpus. */
+  readonly vcpus: ReadonlyArray<EvtchnVcpu | undefined>;
+  /** Machine byte offset of shared_info in the frame pool, or -1 (dom0: the host process). */
+  readonly sharedInfoOffset: number;
+  /** Second-stage map, or null for dom0 (the host process has no guest-physical space). */
+  readonly p2m: P2m | null;
+  /** dom0 / the toolstack: may name other domains in alloc_unbound, status, setup_table, ... (XSM_TARGET). */
+  readonly isPrivileged: boolean;
+  /** Being destroyed: no new ports or grant mappings. */
+  readonly isDying: boolean;
+  /** Paused by the toolstack (evtchn_reset of another domain requires it, event_channel.c). */
+  readonly controllerPaused?: boolean;
+}
+
+/** Finds live domains by id (real ids only; DOMID_SELF is resolved by the caller). */
+export interface DomainLookup {
+  readonly pool: FramePool;
+  domain(domid: number): EvtchnDomain | undefined;
+}
+
+/**
+ * Hypercall-side access to guest memory through a vCPU's handles (the core's GuestAccess,
+ * docs/design/hypervisor.md §3): null / false is -EFAULT, and nothing was written on failure.
+ */
+export interface GuestCopy<V> {
+  copyFromGuest(vcpu: V, gva: number, len: number): Uint8Array | null;
+  copyToGuest(vcpu: V, gva: number, bytes: Uint8Array): boolean;
+}
