@@ -92,6 +92,10 @@ test('stops: WFI with nothing enabled is idle; a tight loop hits the instruction
   spin.b.load({ kernel: words([0x0000006f]) }); // j .
   assert.deepEqual(spin.b.run(5000), { kind: 'limit' });
   assert.equal(spin.b.instructions, 5000);
+  const spin2 = board({ harts: 3 });
+  spin2.b.load({ kernel: words([0x0000006f]) });
+  assert.deepEqual(spin2.b.run(5000, 1000), { kind: 'limit' });
+  assert.equal(spin2.b.instructions, 5000, 'the limit counts all harts together, exactly');
 });
 
 test('load errors name the image', () => {

@@ -179,13 +179,14 @@ export class BareBoard {
   }
 
   /**
-   * One round: each hart that is not waiting runs up to `slice` instructions. A hart that
-   * executed WFI waits until one of its enabled interrupts is pending. Sets `idle`.
+   * One round: each hart that is not waiting runs up to `slice` instructions, all of them
+   * together at most `budget`. A hart that executed WFI waits until one of its enabled
+   * interrupts is pending. Sets `idle`.
    */
-  runRound(slice: number): void {
+  runRound(slice: number, budget = Infinity): void {
     this.aclint.tick();
-    let longest = 0, ran = false;
-    for (let i = 0; i < this.harts.length && this.stopped === null; i++) {
+    let longest = 0, ran = false, used = 0;
+    for (let i = 0; i < this.harts.length && this.stopped === null && used < budget; i++) {
       const h = this.harts[i];
       if (h.isStopped()) continue;
       if (this.waiting[i]) {
@@ -194,8 +195,9 @@ export class BareBoard {
       }
       this.cur = h;
       this.sliceStart = h.instructions;
-      const code = h.step(slice);
+      const code = h.step(Math.min(slice, budget - used));
       const n = h.instructions - this.sliceStart;
+      used += n;
       this.cur = null;
       if (n > longest) longest = n;
       if (code === EXIT_WFI) this.waiting[i] = 1;
@@ -250,7 +252,7 @@ export class BareBoard {
     while (this.stopped === null) {
       const left = maxInsns - (this.instructions - this.insnsAtStart);
       if (left <= 0) return { kind: 'limit' };
-      this.runRound(Math.min(slice, left));
+      this.runRound(slice, left);
       if (this.idle && this.stopped === null && !this.wakeable()) {
         if (this.deterministic) { if (!this.skipToDeadline()) return { kind: 'idle' }; }
         else if (this.nextDeadline() === Infinity) return { kind: 'idle' };
