@@ -79,6 +79,7 @@ export class BareBoard {
   idle = false;
   private readonly waiting: Uint8Array;
   private readonly deterministic: boolean;
+  private readonly onTransmit: (byte: number) => void;
   // Deterministic time: instructions of completed rounds, the running hart's slice start,
   // and ticks skipped while idle.
   private vInsns = 0;
@@ -111,8 +112,6 @@ export class BareBoard {
     this.waiting = new Uint8Array(n);
     this.onTransmit = cfg.onTransmit;
   }
-
-  private readonly onTransmit: (byte: number) => void;
 
   private virtualTicks(): number {
     const running = this.cur ? this.cur.instructions - this.sliceStart : 0;
