@@ -11,6 +11,7 @@ import { setQuota } from '../toolstack/xenstored/domain.ts';
 import { restoreState } from '../toolstack/xenstored/lu.ts';
 import { liveUpdate, receiveHandover } from './xenstored-lu.ts';
 import { DEFAULT_RUNDIR, SocketConnection, listen, socketPath } from './xenstored-socket.ts';
+import { runSupervised, supervise, supervisedLiveUpdate } from './xenstored-supervisor.ts';
 
 const USAGE = `usage: xenstored [options]
 
@@ -39,6 +40,9 @@ Options:
                               (default 1024); 0 = unlimited. Dom0 is exempt from all.
   -T, --trace-file FILE       log every request and reply to FILE
   -V, --verbose               log to stderr
+      --supervise             crash recovery: a supervisor process keeps the socket and the
+                              client connections and restarts the daemon from its journal
+                              if it dies (see docs/design/xenstored.md for the limits)
   -U, --live-update           (internal) take over from the old daemon during a live update
 
 Control (any dom0 client, e.g. xenstore-control): help, log on|off, print TEXT, check,
@@ -47,11 +51,11 @@ memreport, quota [set NAME N|DOMID], live-update [-f SCRIPT] [-c ARGS] -s [-t SE
 
 interface Opts {
   socket?: string; pidFile?: string; daemon: boolean; traceFile?: string; verbose: boolean;
-  lu: boolean; quotas: string[]; args: string[];
+  lu: boolean; quotas: string[]; args: string[]; supervise: boolean; supervised: boolean;
 }
 
 function parse(argv: string[]): Opts | string {
-  const o: Opts = { daemon: false, verbose: false, lu: false, quotas: [], args: [] };
+  const o: Opts = { daemon: false, verbose: false, lu: false, quotas: [], args: [], supervise: false, supervised: false };
   const letters: Record<string, string> = { '-E': 'nodes', '--entry-nb': 'nodes', '-S': 'node-size', '--entry-size': 'node-size',
     '-W': 'watches', '--watch-nb': 'watches', '-t': 'transactions', '--transaction': 'transactions',
     '-A': 'permissions', '--perm-nb': 'permissions' };
@@ -64,6 +68,8 @@ function parse(argv: string[]): Opts | string {
       else if (a === '-F' || a === '--pid-file') o.pidFile = val();
       else if (a === '-N' || a === '--no-fork' || a === '-D' || a === '--no-domain-init') { /* foreground is the default; no hypervisor */ }
       else if (a === '--daemon') { o.daemon = true; continue; }
+      else if (a === '--supervise') o.supervise = true;
+      else if (a === '--supervised') o.supervised = true;
       else if (a === '-T' || a === '--trace-file') o.traceFile = val();
       else if (a === '-V' || a === '--verbose') o.verbose = true;
       else if (a === '-U' || a === '--live-update') { o.lu = true; continue; }
@@ -72,7 +78,7 @@ function parse(argv: string[]): Opts | string {
       else return `unknown option '${a}' (try --help)`;
     } catch (e) { return (e as Error).message; }
   }
-  o.args = argv.filter((x) => x !== '-U' && x !== '--live-update' && x !== '--daemon');
+  o.args = argv.filter((x) => !['-U', '--live-update', '--daemon', '--supervise', '--supervised'].includes(x));
   return o;
 }
 
@@ -103,11 +109,17 @@ async function main(argv: string[]): Promise<number> {
     if (o.traceFile) appendFileSync(o.traceFile, l);
     if (o.verbose || !o.traceFile) process.stderr.write(l);
   };
+  if (o.supervise) {
+    await supervise({ path: socketPath(o.socket), script: process.argv[1]!, args: o.args, log });
+    writePid(o.pidFile);
+    return -1;
+  }
   let server!: net.Server;
   const core = new Xenstored({
     log,
-    liveUpdate: (c, conn, reqId, txId, opts) =>
-      liveUpdate({ server, script: process.argv[1]!, args: o.args }, c, conn, reqId, txId, opts),
+    liveUpdate: (c, conn, reqId, txId, opts) => o.supervised
+      ? supervisedLiveUpdate(c, conn, reqId, txId, opts)
+      : liveUpdate({ server, script: process.argv[1]!, args: o.args }, c, conn, reqId, txId, opts),
   });
   for (const q of o.quotas) {
     const err = setQuota(core.quotas, q);
@@ -116,6 +128,10 @@ async function main(argv: string[]): Promise<number> {
   if (o.traceFile) core.trace = true;
   const accept = (sock: net.Socket): void => core.attach(new SocketConnection(core.newConnId(), sock));
 
+  if (o.supervised) {
+    await runSupervised(core, log);
+    return -1;
+  }
   if (o.lu) {
     const h = await receiveHandover();
     server = h.server;

@@ -22,6 +22,10 @@ const EMPTY = new Uint8Array(0);
 
 export class SocketConnection extends Connection {
   private paused = false;
+  /** Called after a chunk's requests ran and before their replies are written (the journal). */
+  static beforeWrite: (() => void) | undefined;
+  /** Called when the client goes away. */
+  onClosed?: () => void;
   /** Reads go to a reusable buffer (no stream buffering to drain). */
   private userBuffer = false;
 
@@ -40,6 +44,7 @@ export class SocketConnection extends Connection {
       this.feed(chunk);
       const b = this.batch;
       this.batch = null;
+      SocketConnection.beforeWrite?.();
       if (b.length === 1) this.write(b[0]!);
       else if (b.length > 1) this.write(Buffer.concat(b));
     };
@@ -82,7 +87,7 @@ export class SocketConnection extends Connection {
 
   pendingOutput(): Uint8Array { return EMPTY; }
   outstanding(): number { return 0; }
-  shutdown(): void { this.socket.destroy(); }
+  shutdown(): void { this.socket.destroy(); this.onClosed?.(); }
   spec(): { fd: number } { return { fd: this.id }; }
 
   /** Stop reading for a hand-over: bytes Node already read go to the frame reader. */

@@ -36,6 +36,10 @@ export interface LiveUpdateOptions { binary?: string; cmdline?: string; force: b
 
 const OK = latin1('OK', true);
 
+const READ_ONLY: Record<number, boolean> = {
+  [XS_READ]: true, [XS_DIRECTORY]: true, [XS_DIRECTORY_PART]: true, [XS_GET_PERMS]: true, 10: true, 17: true,
+};
+
 /** The node-size quota: a record of `limit` bytes or more is refused (R47 `>=`); 0 = unlimited. */
 function tooBig(limit: number, size: number): boolean {
   return limit !== 0 && size >= limit;
@@ -60,6 +64,8 @@ export class Xenstored implements ConnectionSink {
   /** Live update in progress: no request is processed. */
   frozen = false;
   trace = false;
+  /** Bumped by every request that may change state (read-only requests do not). */
+  changes = 0;
   lu: LiveUpdateOptions = { force: false, timeout: 60 };
 
   constructor(readonly host: XenstoredHost) {}
@@ -78,6 +84,7 @@ export class Xenstored implements ConnectionSink {
   drop(conn: Connection, reason: string): void {
     if (conn.closed) return;
     conn.closed = true;
+    this.changes++;
     if (reason) this.host.log(`conn ${conn.id} (dom${conn.domid}): dropped: ${reason}`);
     this.watches.removeOwner(conn);
     conn.txs.clear();
@@ -121,6 +128,7 @@ export class Xenstored implements ConnectionSink {
   process(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): boolean {
     if (this.frozen || conn.closed) return false;
     if (!conn.privileged && this.quotas.outstanding !== 0 && conn.outstanding() >= this.quotas.outstanding) return false;
+    if (txId !== 0 || !READ_ONLY[type]) this.changes++;
     if (this.trace) this.host.log(`IN  conn ${conn.id} ${XS_TYPE_NAMES[type] ?? type} (${fromLatin1(p).replace(/\0/g, ' ')})`);
     try {
       this.dispatch(conn, type, reqId, txId, p);
