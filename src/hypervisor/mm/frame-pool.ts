@@ -19,6 +19,8 @@ export const FRAME_XEN = 0x7ff2; // DOMID_XEN
 export class FramePool {
   readonly memory: SharedArrayBuffer;
   readonly bytes: Uint8Array;
+  /** Little-endian access to machine memory (the hypervisor's own structure updates). */
+  readonly view: DataView;
   readonly nrFrames: number;
   /** Owning domid of each frame, FRAME_FREE, or FRAME_XEN. */
   readonly owner: Int32Array;
@@ -32,6 +34,7 @@ export class FramePool {
     this.nrFrames = nrFrames;
     this.memory = new SharedArrayBuffer(nrFrames * PAGE_SIZE);
     this.bytes = new Uint8Array(this.memory);
+    this.view = new DataView(this.memory);
     this.owner = new Int32Array(new SharedArrayBuffer(nrFrames * 4)).fill(FRAME_FREE);
     this.owner[0] = FRAME_XEN;
     this.freeStack = new Int32Array(nrFrames);

@@ -63,6 +63,8 @@ export class P2m implements PhysTranslation {
   onChange: () => void = () => {};
   ioreq: IoreqRouter = NO_IOREQ;
   private entries = 0;
+  /** Highest gfn ever given an entry (Xen's p2m->max_mapped_gfn: it never decreases); 0 if none. */
+  maxGfn = 0;
 
   constructor(readonly pool: FramePool) {
     this.memory = pool.memory;
@@ -89,6 +91,7 @@ export class P2m implements PhysTranslation {
     const l = this.leaf(gfn, true)!;
     const i = gfn & LEAF_MASK;
     if (l.type[i] === P2M_INVALID && type !== P2M_INVALID) this.entries++;
+    if (type !== P2M_INVALID && gfn > this.maxGfn) this.maxGfn = gfn;
     if (l.type[i] !== P2M_INVALID && type === P2M_INVALID) this.entries--;
     l.mfn1[i] = type === P2M_INVALID || mfn < 0 ? 0 : mfn + 1;
     l.type[i] = type;

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A virtual CPU: a Hart in guest mode whose physical memory is the domain's p2m, plus what Xen
+// keeps in struct vcpu: runstate with time accounting, the vcpu_info location, the singleshot
+// timer, the poll set and the blocked reason. The scheduler (sched/) decides when it runs.
+// Xen: xen/include/xen/sched.h (struct vcpu), xen/common/schedule.c (vcpu_runstate_change),
+// xen/include/public/vcpu.h (runstates)
+import type { IrqLine } from '../../hardware/bus/mmio.ts';
+import { Hart } from '../../hardware/riscv/hart.ts';
+import { IRQ_SEI, MIE } from '../../hardware/riscv/hart-state.ts';
+import { GuestAccess } from '../hypercall/guest-access.ts';
+import { HcArgs } from '../hypercall/table.ts';
+import { RUNSTATE_blocked, RUNSTATE_offline, RUNSTATE_runnable, RUNSTATE_running } from '../public/vcpu.ts';
+import { SI_VCPU_INFO, VCPU_INFO_SIZE, VI_EVTCHN_UPCALL_PENDING } from '../public/shared-info.ts';
+import type { Domain } from './domain.ts';
+
+/** Why a vCPU is blocked (none: it is not). */
+export const BLOCK_NONE = 0;
+/** SCHEDOP_block: until an event is pending for it or its timer fires. */
+export const BLOCK_EVENT = 1;
+/** SCHEDOP_poll: until one of its poll ports is pending, or the poll timeout. */
+export const BLOCK_POLL = 2;
+/** WFI: until the hart has an enabled interrupt pending (timer, IPI, upcall). */
+export const BLOCK_WFI = 3;
+
+export class Vcpu {
+  readonly hart: Hart;
+  readonly guest: GuestAccess;
+  /** Scratch arguments for hypercalls from this vCPU (reused: no allocation per call). */
+  readonly args = new HcArgs();
+  private readonly sei: IrqLine;
+
+  runstate = RUNSTATE_offline;
+  /** Domain system time (ns) of the last runstate change. */
+  stateEntryNs = 0;
+  /** ns spent in each runstate (running, runnable, blocked, offline). */
+  readonly runstateTime = new Float64Array(4);
+
+  /** Machine byte offset of this vCPU's vcpu_info, or -1 (not placed yet: no events, no time). */
+  vcpuInfoOff = -1;
+  /** True once VCPUOP_register_vcpu_info has moved it (it cannot move again). */
+  vcpuInfoRegistered = false;
+  /** VCPUOP_initialise has given it a context (vCPU 0: the builder). */
+  initialised = false;
+  /** Context set by VCPUOP_initialise applied when HSM starts the hart (sp, satp as halves). */
+  pendingSp: [number, number] | null = null;
+  pendingSatp: [number, number] | null = null;
+  /** Entry pc and a1 from VCPUOP_initialise (VCPUOP_up starts the hart there). */
+  entryPc = 0;
+  entryA1: [number, number] = [0, 0];
+
+  /** Singleshot timer deadline in domain system time ns (Infinity: stopped). */
+  timerNs = Infinity;
+  /** VIRQ_TIMER deliveries (also counted when the event-channel layer is absent). */
+  timerFires = 0;
+
+  blocked = BLOCK_NONE;
+  /** SCHEDOP_poll: the ports polled and the timeout (domain ns; Infinity = none). */
+  pollPorts: Uint32Array | null = null;
+  pollDeadlineNs = Infinity;
+
+  /** Scheduler bookkeeping (sched/): on the run queue. */
+  queued = false;
+
+  constructor(readonly domain: Domain, readonly id: number) {
+    const hv = domain.hv;
+    this.hart = new Hart({ hartId: id, phys: domain.p2m, clock: hv.clock.timebase, guestMode: true, resetPc: 0 });
+    this.guest = new GuestAccess(this);
+    this.sei = this.hart.irqLine(IRQ_SEI);
+    if (id < 1 /* XEN_LEGACY_MAX_VCPUS */ && domain.sharedInfoMfn >= 0) {
+      this.vcpuInfoOff = domain.sharedInfoMfn * 4096 + SI_VCPU_INFO + id * VCPU_INFO_SIZE;
+    }
+  }
+
+  /** Change runstate, accounting the time spent in the old one (Xen's vcpu_runstate_change). */
+  setRunstate(state: number): void {
+    if (state === this.runstate) return;
+    const now = this.domain.systemTimeNs();
+    const delta = now - this.stateEntryNs;
+    if (delta > 0) this.runstateTime[this.runstate]! += delta;
+    this.stateEntryNs = now;
+    this.runstate = state;
+  }
+
+  /** evtchn_upcall_pending of its vcpu_info (0 when it has none). */
+  upcallPending(): boolean {
+    const o = this.vcpuInfoOff;
+    return o >= 0 && this.domain.hv.pool.bytes[o + VI_EVTCHN_UPCALL_PENDING] !== 0;
+  }
+
+  /**
+   * The event upcall (docs/abi.md §6): SEIP follows evtchn_upcall_pending. Sampled before every
+   * run of the vCPU and after every hypercall; part B's kick() also calls it.
+   */
+  syncUpcall(): void {
+    this.sei.set(this.upcallPending());
+  }
+
+  /** True when the hart has an interrupt it would take or wake from WFI for (mip & mie). */
+  interruptPending(): boolean {
+    return (this.hart.mipValue() & this.hart.s[MIE]!) !== 0;
+  }
+
+  get isBlocked(): boolean {
+    return this.blocked !== BLOCK_NONE;
+  }
+
+  /** Block: leaves the run queue until wake(). */
+  block(reason: number): void {
+    this.blocked = reason;
+    this.domain.hv.scheduler.sleep(this);
+    this.setRunstate(RUNSTATE_blocked);
+  }
+
+  /** End a block (event, timer, kick); the scheduler makes it runnable if it may run. */
+  unblock(): void {
+    if (this.blocked === BLOCK_NONE) return;
+    this.blocked = BLOCK_NONE;
+    this.pollPorts = null;
+    this.pollDeadlineNs = Infinity;
+    this.domain.hv.wakeVcpu(this);
+  }
+
+  /** Mark runnable/running for the scheduler's accounting. */
+  markRunnable(): void {
+    this.setRunstate(RUNSTATE_runnable);
+  }
+  markRunning(): void {
+    this.setRunstate(RUNSTATE_running);
+  }
+  markOffline(): void {
+    this.setRunstate(RUNSTATE_offline);
+  }
+}
