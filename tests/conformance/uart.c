@@ -24,9 +24,14 @@
 static volatile unsigned char *const U = (volatile unsigned char *)UART_BASE;
 static unsigned rd(int r) { return U[r]; }
 static void wr(int r, unsigned v) { U[r] = (unsigned char)v; }
+/* Waits are bounded by time (QEMU paces the line by the divisor, and its timers may run late
+   on a loaded host): 2 s of the 10 MHz timebase. */
 static int wait_lsr(unsigned bits) {
-  for (long i = 0; i < 1000000; i++) if ((rd(LSR) & bits) == bits) return 1;
+  for (u64 end = csr_read(time) + 20000000UL; csr_read(time) < end;) if ((rd(LSR) & bits) == bits) return 1;
   return 0;
+}
+static void pause_ticks(u64 ticks) {
+  for (u64 end = csr_read(time) + ticks; csr_read(time) < end;) for (volatile int i = 0; i < 256; i++) {}
 }
 
 int main(void) {
@@ -90,7 +95,7 @@ int main(void) {
   CHECK(wait_lsr(0x01));
   wait_lsr(0x60);
   wr(THR, '2');
-  for (volatile long i = 0; i < 200000; i++) {}
+  pause_ticks(200000);                              /* 20 ms: the byte has arrived by then */
   unsigned lsr1 = rd(LSR), lsr2 = rd(LSR), rbr = rd(RBR);
   wr(MCR, 0x00);
   CHECK_EQ(lsr1 & 0x03, 0x03);                      /* DR and OE */
