@@ -136,3 +136,13 @@ test('socket path rules: XENSTORED_RUNDIR/socket, and --help documents them', as
   assert.match(help, /XENSTORED_RUNDIR=DIR/);
   assert.match(help, /\/var\/run\/xenstored\/socket/);
 });
+
+test('quota flags: -E and -Q set the limits xenstore-control reports', async () => {
+  const q = await startDaemon(['-E', '77', '-Q', 'outstanding=9', '-W', '5']);
+  try {
+    const out = (await run('/usr/lib/xen-4.17/bin/xenstore-control', ['quota'], { env: { ...process.env, XENSTORED_PATH: q.path } })).stdout;
+    assert.match(out, /nodes\s+77/);
+    assert.match(out, /outstanding\s+9/);
+    assert.match(out, /watches\s+5/);
+  } finally { await q.stop(); }
+});

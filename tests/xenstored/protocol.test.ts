@@ -270,3 +270,17 @@ test('CONTROL: help, quota, check, print, log; dom0 only', () => {
   assert.equal(c.ask(CONTROL, 'live-update\0-s\0'), 'Live update not supported by this host\0');
   assert.equal(new MemConn(core, 3).ask(CONTROL, 'help\0'), 'ERROR:EACCES\0');
 });
+
+test('@releaseDomain fires once when a domain shuts down, again only after RESUME', async () => {
+  const { domainShutdown } = await import('../../src/toolstack/xenstored/domain-ops.ts');
+  const { core } = newCore();
+  const d0 = new MemConn(core);
+  d0.ask(INTRODUCE, '3\x001\x001\0');
+  d0.req(WATCH, '@releaseDomain\0r\0');
+  domainShutdown(core, 3);
+  domainShutdown(core, 3);
+  assert.equal(d0.take().length, 1, 'state-sensitive: once per shutdown');
+  assert.equal(d0.ask(RESUME, '3\0'), 'OK\0');
+  domainShutdown(core, 3);
+  assert.equal(d0.take().length, 1);
+});

@@ -195,3 +195,16 @@ test('a guest in a worker thread talks to the daemon over the shared page', asyn
     assert.deepEqual(replies[2 * i + 1], [2 * i + 1, 'v' + i]);
   }
 });
+
+test('SET_TARGET applies to the domain\'s ring connection (a device model acting for its guest)', () => {
+  const { guest, ring, dom0 } = world();
+  dom0.ask(WRITE, '/local/domain/7/secret\0s');
+  dom0.ask(14, '/local/domain/7/secret\0n7\0');
+  const got: Frame[] = [];
+  send(guest, ring, frame(READ, 1, 0, '/local/domain/7/secret\0'), got);
+  assert.equal(got.pop()!.payload.toString(), 'EACCES\0');
+  assert.equal(dom0.ask(19, '5\x007\0'), 'OK\0');
+  assert.equal(ring.target, 7);
+  send(guest, ring, frame(READ, 2, 0, '/local/domain/7/secret\0'), got);
+  assert.equal(got.pop()!.payload.toString(), 's');
+});
