@@ -27,8 +27,6 @@ function put64(dv: DataView, off: number, v: number): void {
 
 export function buildPvDomain(d: Domain, c: ValidConfig): void {
   const ramPages = c.memoryPages;
-  if (c.maxPages < ramPages + MAGIC_PAGES)
-    throw new DomainBuildError(d.domid, `maxmem ${c.maxPages / 256} MiB leaves no room for the ${MAGIC_PAGES} special pages beside ${ramPages / 256} MiB of RAM`);
   const ramGfn = GUEST_RAM_BASE / PAGE;
   if (!d.populate(ramGfn, ramPages, P2M_RAM_RW)) throw new DomainBuildError(d.domid, `out of memory for ${ramPages} RAM pages (pool has ${d.hv.pool.freeFrames} free frames)`);
   const magicGfn = GUEST_MAGIC_BASE / PAGE;

@@ -40,6 +40,12 @@ export interface ValidConfig {
   name: string;
 }
 
+/**
+ * Pages max_pages allows beyond maxmem, for the special pages and grant frames: libxl adds
+ * LIBXL_MAXMEM_CONSTANT (1 MiB) the same way (tools/libxl/libxl_internal.h).
+ */
+export const MAXMEM_SLACK_PAGES = 256;
+
 /** Most vCPUs a domain may have (Xen's MAX_VIRT_CPUS for ARM is 128). */
 export const MAX_VIRT_CPUS = 128;
 /** Largest memory= accepted (MiB): 64 GiB, far beyond what one Node process can back. */
@@ -67,7 +73,7 @@ export function validateConfig(c: DomainConfig): ValidConfig {
   return {
     type: c.type,
     memoryPages: c.memoryMiB * 256,
-    maxPages: maxMem * 256,
+    maxPages: maxMem * 256 + MAXMEM_SLACK_PAGES,
     vcpus,
     maxVcpus,
     kernel: c.kernel,
