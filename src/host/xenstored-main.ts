@@ -155,6 +155,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const stop = (): void => {
     server.close();
+    // A server received in a hand-over does not unlink its path on close: do it here.
+    try { unlinkSync(socketPath(o.socket)); } catch { /* gone */ }
     if (o.pidFile) try { unlinkSync(o.pidFile); } catch { /* gone */ }
     process.exit(0);
   };
