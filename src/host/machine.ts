@@ -145,8 +145,13 @@ async function run(args: MachineArgs, images: BootImages): Promise<number> {
 }
 
 /** `tsxen machine ...`: returns the exit status. */
-export async function machineCommand(argv: readonly string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) { process.stdout.write(MACHINE_USAGE + '\n'); return 0; }
+export async function machineCommand(argvIn: readonly string[]): Promise<number> {
+  // Linux Images and virt flags (-initrd, -append, -drive, ...) go to the virt board
+  // (src/host/virt-cli.ts); ELF/raw bare-metal programs, or -machine bare, with ELF kernels, or -machine bare, stay here.
+  const virt = await import('./virt-cli.ts');
+  if (argvIn.includes('--help') || argvIn.includes('-h')) { process.stdout.write(virt.VIRT_USAGE_ALL + '\n\n' + MACHINE_USAGE + '\n'); return 0; }
+  if (virt.machineBoard(argvIn) === 'virt') return virt.virtMachineCommand(argvIn);
+  const argv = virt.withoutMachineFlag(argvIn);
   try {
     const args = parseMachineArgs(argv);
     const images: BootImages = {
