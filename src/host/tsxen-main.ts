@@ -4,9 +4,9 @@
 const USAGE = `usage: tsxen <command> [options]
 
 commands:
-  machine   run a bare RISC-V machine (no hypervisor), QEMU-style flags
+  machine   run a virt board (Linux, vSBI or --bios) or a bare RISC-V machine, QEMU-style flags
   assets    build/fetch the Debian riscv64 guest kernel + initramfs, print their paths
-  demo      the built-in demo (what \`npm start\` runs)
+  demo      Debian Linux on the virt board, console here (what \`npm start\` runs); --minimark
   help      this text
 `;
 
@@ -14,7 +14,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   machine: async () => (await import('./machine.ts')).machineCommand,
-  demo: async () => (await import('./machine.ts')).demoCommand,
+  demo: async () => (await import('./virt-cli.ts')).demoCommand,
   assets: async () => (await import('./assets/cli.ts')).assetsCommand,
 };
 
