@@ -147,7 +147,7 @@ async function run(args: MachineArgs, images: BootImages): Promise<number> {
 /** `tsxen machine ...`: returns the exit status. */
 export async function machineCommand(argvIn: readonly string[]): Promise<number> {
   // Linux Images and virt flags (-initrd, -append, -drive, ...) go to the virt board
-  // (src/host/virt-cli.ts); ELF/raw bare-metal programs, or -machine bare, with ELF kernels, or -machine bare, stay here.
+  // (src/host/virt-cli.ts); ELF programs (bare metal, ISA tests) and -machine bare stay here.
   const virt = await import('./virt-cli.ts');
   if (argvIn.includes('--help') || argvIn.includes('-h')) { process.stdout.write(virt.VIRT_USAGE_ALL + '\n\n' + MACHINE_USAGE + '\n'); return 0; }
   if (virt.machineBoard(argvIn) === 'virt') return virt.virtMachineCommand(argvIn);
