@@ -81,7 +81,7 @@ export function peek32(d: Domain, gpa: number): number {
 
 /**
  * Make hypercall `nr` from vCPU v as its guest would: a0..a5 = args, a6 = nr, a7 = the Xen EID,
- * an `ecall` written at its pc, one run through Hypervisor.runVcpu (the real exit path).
+ * an `ecall` (and a `j .` after it) written at its pc, one run through Hypervisor.runVcpu (the real exit path).
  * Returns a0 as a signed bigint.
  */
 export function hypercall(v: Vcpu, nr: number | bigint, ...args: Array<number | bigint>): bigint {
@@ -89,7 +89,10 @@ export function hypercall(v: Vcpu, nr: number | bigint, ...args: Array<number | 
   for (let k = 0; k < 6; k++) setx(h, 10 + k, BigInt(args[k] ?? 0));
   setx(h, 16, BigInt(nr));
   setx(h, 17, BigInt(XEN_SBI_EID));
-  poke(v.domain, h.getPc(), [0x73, 0, 0, 0]); // ecall
+  // ecall, then a spin (`j .`) so that later runs of the vCPU stay put after the call.
+  poke(v.domain, h.getPc(), [0x73, 0, 0, 0, 0x6f, 0, 0, 0]);
+  // Code written behind the hart's back: drop translated blocks (the hart's FENCE.I, when it has a JIT).
+  (h as { flushICache?: () => void }).flushICache?.();
   const before = h.getPc();
   v.domain.hv.runVcpu(v, 1);
   if (h.getPc() !== before + 4) throw new Error(`vCPU did not complete the ecall (pc 0x${h.getPc().toString(16)})`);
