@@ -97,8 +97,9 @@ export class Domain {
   /** Return one of this domain's frames to the pool (scrubbed before reuse). */
   freeFrame(mfn: number): void {
     if (this.hv.pool.owner[mfn] !== this.domid) throw new Error(`d${this.domid}: freeFrame(${mfn}) of a frame it does not own`);
-    this.hv.pool.free(mfn);
     this.totPages--;
+    if (this.gnttab?.deferFree?.(mfn)) return; // still granted to another domain: freed at its last unmap
+    this.hv.pool.free(mfn);
   }
   /** Populate [gfn, gfn + count) with fresh RAM; false (nothing changed) if any is mapped or memory is short. */
   populate(gfn: number, count: number, type: number): boolean {

@@ -29,6 +29,12 @@ export interface GrantTableOps {
   frameMapped?(idx: number, gfn: number): void;
   /** True when `mfn` is one of the table's own frames (decrease_reservation must not free it). */
   ownsFrame?(mfn: number): boolean;
+  /**
+   * One of the domain's frames is being freed: true when grants keep it (another domain still
+   * maps it, or it is a table frame); the grant code frees it at its last unmap (Xen frees a
+   * page at its last reference), so no domain ever reaches a reused frame through a grant.
+   */
+  deferFree?(mfn: number): boolean;
   /** Soft reset / destroy: unmap every grant the domain holds and release the table's frames. */
   destroy?(): void;
 }
