@@ -123,7 +123,10 @@ export class Domain {
 
   // ─── console ───────────────────────────────────────────────────────────────────────────
   consoleWrite(bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length; i++) {
+    // Only the last CONSOLE_LOG_BYTES can survive in the ring.
+    const skip = Math.max(0, bytes.length - CONSOLE_LOG_BYTES);
+    this.conPos += skip;
+    for (let i = skip; i < bytes.length; i++) {
       this.conring[this.conPos % CONSOLE_LOG_BYTES] = bytes[i]!;
       this.conPos++;
     }
