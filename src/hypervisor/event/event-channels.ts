@@ -14,7 +14,7 @@ import {
 } from '../public/event-channel.ts';
 import { DOMID_SELF, NR_VIRQS, VIRQ_DEBUG, VIRQ_TIMER, VIRQ_XENOPROF, VIRQ_XENPMU } from '../public/xen.ts';
 import { clearPending2l, isMasked2l, isPending2l, setPending2l, unmask2l } from './two-level.ts';
-import type { DomainLookup, EvtchnDomain, EvtchnVcpu } from './types.ts';
+import type { DomainLookup, EvtchnDomain } from './types.ts';
 
 // Port states (Xen's ECS_*; internal, status() maps them to EVTCHNSTAT_*).
 export const ECS_FREE = 0;
@@ -81,9 +81,14 @@ export class EventChannels {
   validPorts = 0;
   /** The largest port the domain may use (max_event_channels, d->max_evtchn_port). */
   maxPort: number;
-  /** Int32 view holding shared_info, and shared_info's int32 index in it. */
-  readonly mem: Int32Array;
-  readonly si: number;
+  /** Int32 view holding shared_info, and shared_info's int32 index in it (see bitmaps()). */
+  mem: Int32Array;
+  si = 0;
+  /** The shared_info offset mem/si were derived from (-2: not yet). */
+  private siOffset = -2;
+  private readonly poolMem: Int32Array;
+  /** dom0 (the host process) has no shared_info: its bitmaps are private shared memory. */
+  private readonly privateMem = new Int32Array(new SharedArrayBuffer(SHINFO_SIZE));
   /**
    * Called after a port became pending (for SCHEDOP_poll wakeups and, for dom0, the host
    * process's backends, which have no vcpu_info to be kicked through).
@@ -94,20 +99,26 @@ export class EventChannels {
     this.ports = new Int32Array(new SharedArrayBuffer(EVTCHN_2L_NR_CHANNELS * STRIDE * 4));
     this.virqToPort = new Int32Array(new SharedArrayBuffer(Math.max(1, d.vcpus.length) * NR_VIRQS * 4));
     this.maxPort = Math.min(Math.max(0, maxEventChannels | 0), EVTCHN_2L_NR_CHANNELS - 1);
-    if (d.sharedInfoOffset >= 0) {
-      if (d.sharedInfoOffset % 4096 !== 0) throw new Error(`evtchn: shared_info offset ${d.sharedInfoOffset} is not a frame`);
-      this.mem = new Int32Array(host.lookup.pool.memory);
-      this.si = d.sharedInfoOffset >> 2;
-    } else {
-      // dom0 is the host process: its bitmaps are private shared memory, read by its backends.
-      this.mem = new Int32Array(new SharedArrayBuffer(SHINFO_SIZE));
-      this.si = 0;
-    }
+    this.poolMem = new Int32Array(host.lookup.pool.memory);
+    this.mem = this.privateMem;
+    this.bitmaps();
     this.validPorts = EVTCHNS_PER_BUCKET;
     this.ports[0 * STRIDE + F_STATE] = ECS_RESERVED; // evtchn_init: port 0 is never handed out
   }
 
   // ─── helpers ───────────────────────────────────────────────────────────────────────
+  /**
+   * Follow the domain's shared_info (the builder places it after the domain is created). A
+   * domain without one (dom0) uses private bitmaps; so does a guest until it has one.
+   */
+  bitmaps(): void {
+    const off = this.d.sharedInfoOffset;
+    if (off === this.siOffset) return;
+    if (off >= 0 && off % 4096 !== 0) throw new Error(`evtchn: shared_info offset ${off} is not a frame`);
+    this.siOffset = off;
+    this.mem = off >= 0 ? this.poolMem : this.privateMem;
+    this.si = off >= 0 ? off >> 2 : 0;
+  }
   portIsValid(port: number): boolean {
     return Number.isInteger(port) && port >= 0 && port < this.validPorts;
   }
@@ -145,19 +156,21 @@ export class EventChannels {
 
   /** free_evtchn: clear pending, back to free, notify vCPU 0. */
   private freePort(port: number): void {
+    this.bitmaps();
     clearPending2l(this.mem, this.si, port);
     this.setState(port, ECS_FREE, 0, 0, 0);
   }
 
   /** evtchn_port_set_pending through the 2-level ABI, then the kick and the pending hook. */
   setPending(vcpuId: number, port: number): void {
+    this.bitmaps();
     if (setPending2l(this.mem, this.si, this.vi(vcpuId), port)) this.d.vcpus[vcpuId]?.kick();
     this.onPending?.(port);
   }
 
   // ─── operations (arguments already decoded; DOMID_SELF resolved here) ──────────────
   /** EVTCHNOP_alloc_unbound, made by `caller`: a port in `dom` that `remoteDom` may bind. */
-  allocUnbound(caller: EvtchnDomain, dom: number, remoteDom: number): number {
+  allocUnboundOp(caller: EvtchnDomain, dom: number, remoteDom: number): number {
     const target = dom === DOMID_SELF ? this.host.get(caller.domid) : this.host.get(dom);
     if (target === undefined) return -ESRCH;
     const port = target.getFreePort();
@@ -289,6 +302,7 @@ export class EventChannels {
   unmask(port: number): number {
     if (!this.portIsValid(port)) return -EINVAL;
     const v = this.ports[port * STRIDE + F_VCPU];
+    this.bitmaps();
     if (unmask2l(this.mem, this.si, this.vi(v), port)) this.d.vcpus[v]?.kick();
     return 0;
   }
@@ -326,6 +340,12 @@ export class EventChannels {
     return 0;
   }
 
+  /** EvtchnOps.destroy: domain destruction drops the table (peers become unbound); soft reset only closes every port. */
+  destroy(): void {
+    if (this.d.isDying) this.host.destroy(this.d.domid);
+    else this.closeAll();
+  }
+
   closeAll(): void {
     for (let p = 1; p < this.validPorts; p++) {
       const s = this.ports[p * STRIDE + F_STATE];
@@ -335,7 +355,7 @@ export class EventChannels {
 
   // ─── Xen-internal senders (EvtchnOps for the core) ─────────────────────────────────
   /** send_guest_vcpu_virq / send_guest_global_virq: raise `virq` (timer, console, ...) if bound. */
-  sendVirq(vcpu: EvtchnVcpu | number, virq: number): void {
+  sendVirq(vcpu: { readonly id: number } | number, virq: number): void {
     const id = typeof vcpu === 'number' ? vcpu : vcpu.id;
     if (!(virq >= 0 && virq < NR_VIRQS)) throw new Error(`evtchn: VIRQ ${virq} out of range`);
     if (virqIsGlobal(virq)) {
@@ -348,14 +368,30 @@ export class EventChannels {
     }
   }
 
+  /** send_global_virq for a global VIRQ bound in this domain (VIRQ_DOM_EXC on dom0, ...). */
+  sendGlobalVirq(virq: number): void {
+    if (!virqIsGlobal(virq)) throw new Error(`evtchn: VIRQ ${virq} is per-vCPU`);
+    this.sendVirq(0, virq);
+  }
+
+  /** The builder/toolstack: an unbound port of this domain for `remoteDomid` (start_info's store/console channels). */
+  allocUnbound(remoteDomid: number): number {
+    const port = this.getFreePort();
+    if (port < 0) return port;
+    this.setState(port, ECS_UNBOUND, 0, remoteDomid, 0);
+    return port;
+  }
+
   /** The notify vCPU of a port (Xen's notify_vcpu_id). */
   notifyVcpu(port: number): number {
     return this.portIsValid(port) ? this.ports[port * STRIDE + F_VCPU] : -1;
   }
   isPending(port: number): boolean {
+    this.bitmaps();
     return this.portIsValid(port) && isPending2l(this.mem, this.si, port);
   }
   isMasked(port: number): boolean {
+    this.bitmaps();
     return this.portIsValid(port) && isMasked2l(this.mem, this.si, port);
   }
 }

@@ -26,20 +26,21 @@ function targetChannels(host: EventHost, caller: EvtchnDomain, dom: number): Eve
   return ec;
 }
 
-export function eventChannelOp<V>(host: EventHost, mem: GuestCopy<V>, caller: EvtchnDomain, vcpu: V, cmd: number, arg: number): number {
+/** `arg` is the guest handle as int32 halves (argLo, argHi). */
+export function eventChannelOp<V>(host: EventHost, mem: GuestCopy<V>, caller: EvtchnDomain, vcpu: V, cmd: number, argLo: number, argHi: number): number {
   const self = host.get(caller.domid);
   if (self === undefined) return -ESRCH;
   const read = (size: number): DataView | null => {
-    const b = mem.copyFromGuest(vcpu, arg, size);
+    const b = mem.copyFromGuest(vcpu, argLo, argHi, size);
     return b === null ? null : view(b);
   };
-  const write = (dv: DataView): boolean => mem.copyToGuest(vcpu, arg, new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength));
+  const write = (dv: DataView): boolean => mem.copyToGuest(vcpu, argLo, argHi, new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength));
 
   switch (cmd) {
     case EVTCHNOP_alloc_unbound: {
       const a = read(ALLOC_UNBOUND.size);
       if (a === null) return -EFAULT;
-      const port = self.allocUnbound(caller, a.getUint16(ALLOC_UNBOUND.dom, true), a.getUint16(ALLOC_UNBOUND.remote_dom, true));
+      const port = self.allocUnboundOp(caller, a.getUint16(ALLOC_UNBOUND.dom, true), a.getUint16(ALLOC_UNBOUND.remote_dom, true));
       if (port < 0) return port;
       a.setUint32(ALLOC_UNBOUND.port, port, true);
       return write(a) ? 0 : -EFAULT;

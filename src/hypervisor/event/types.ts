@@ -40,9 +40,18 @@ export interface DomainLookup {
 
 /**
  * Hypercall-side access to guest memory through a vCPU's handles (the core's GuestAccess,
- * docs/design/hypervisor.md §3): null / false is -EFAULT, and nothing was written on failure.
+ * docs/design/hypervisor.md §3). Addresses are guest-virtual as int32 halves (lo, hi), so
+ * sign-extended kernel addresses above 2^53 stay exact. null / false is -EFAULT, and nothing
+ * was written on failure.
  */
 export interface GuestCopy<V> {
-  copyFromGuest(vcpu: V, gva: number, len: number): Uint8Array | null;
-  copyToGuest(vcpu: V, gva: number, bytes: Uint8Array): boolean;
+  copyFromGuest(vcpu: V, lo: number, hi: number, len: number): Uint8Array | null;
+  copyToGuest(vcpu: V, lo: number, hi: number, bytes: Uint8Array): boolean;
+}
+
+const TWO32 = 4294967296;
+/** (lo, hi) + byte offset, as int32 halves (element i of a guest array). */
+export function gvaAdd(lo: number, hi: number, add: number): [number, number] {
+  const s = (lo >>> 0) + add;
+  return [(s % TWO32) | 0, (hi + Math.floor(s / TWO32)) | 0];
 }

@@ -18,11 +18,13 @@ import {
   GNTST_permission_denied, GRANT_ENTRIES_PER_FRAME_V1, GTF_permit_access, GTF_reading, GTF_readonly, GTF_sub_page,
   GTF_type_mask, GTF_writing, MAPTRACK_PER_FRAME,
 } from '../public/grant-table.ts';
-import { DOMID_SELF } from '../public/xen.ts';
+import { DOMID_INVALID, DOMID_SELF } from '../public/xen.ts';
 import { CheckedRwLock, type GrantRwLock } from './rwlock.ts';
 
 /** First GFN of the grant-table frames in the magic region (docs/abi.md §4: 0x7FF0_4000). */
 export const GNTTAB_MAGIC_GFN = 0x7ff04;
+/** pool.owner of a frame kept alive for other domains' mappings after its owner let it go. */
+export const ZOMBIE_OWNER = DOMID_INVALID;
 /** A GFN that maps nothing (INVALID_GFN as a u64 ~0 is written by the hypercall layer). */
 export const NO_GFN = -1;
 
@@ -100,18 +102,23 @@ export class GrantHost {
   }
 
   /**
-   * The core frees each frame of a destroyed domain through this (after destroyDomain): a frame
-   * another domain still maps is kept until its last unmap; grant-table frames are the grant
-   * code's. Returns true if the frame was freed now.
+   * The core is about to free one of a domain's frames (decrease_reservation, teardown): true
+   * when the grant code keeps it instead. A frame another domain still has pinned becomes a
+   * zombie (owned by DOMID_INVALID, so nobody treats it as the domain's) and is freed at its
+   * last unpin, as Xen frees a page at its last reference; grant-table frames are freed by
+   * the grant code when their table goes.
    */
-  freeDomainFrame(mfn: number): boolean {
-    if (this.tableFrames.has(mfn)) return false;
+  deferFree(mfn: number): boolean {
+    if (this.tableFrames.has(mfn)) return true;
     if (this.framePins[mfn] > 0) {
+      this.lookup.pool.owner[mfn] = ZOMBIE_OWNER;
       this.zombieFrames.add(mfn);
-      return false;
+      return true;
     }
-    this.lookup.pool.free(mfn);
-    return true;
+    return false;
+  }
+  isTableFrame(mfn: number): boolean {
+    return this.tableFrames.has(mfn);
   }
 
   /** Frames kept alive for other domains' mappings after their owner died. */
@@ -219,6 +226,39 @@ export class GrantTable {
     } finally {
       this.lock.writeUnlock();
     }
+  }
+
+  /** GrantTableOps.destroy: destruction (mappings released, table freed once unpinned); soft reset releases the mappings only. */
+  destroy(): void {
+    if (this.d.isDying) this.host.destroyDomain(this.d.domid);
+    else this.releaseMappings();
+  }
+
+  // ─── GrantTableOps for the core (domain/hooks.ts) ──────────────────────────────────
+  /** gnttab_map_frame for add_to_physmap(XENMAPSPACE_grant_table): grow to idx + 1; -EINVAL past the limit. */
+  frameMfn(idx: number, status: boolean): number {
+    if (status || !(Number.isInteger(idx) && idx >= 0 && idx < this.maxFrames)) return -EINVAL; // no v2 status frames
+    this.lock.writeLock();
+    try {
+      if (this.version === 0) this.version = 1;
+      if (idx >= this.nrFrames && !this.grow(idx + 1)) return -ENOMEM;
+      return this.frames[idx];
+    } finally {
+      this.lock.writeUnlock();
+    }
+  }
+  /** The core mapped frame idx at gfn: forget (and unmap) where it was before. */
+  frameMapped(idx: number, gfn: number): void {
+    const old = this.frameGfn[idx], p2m = this.d.p2m;
+    if (old !== NO_GFN && old !== gfn && p2m !== null && p2m.mfnOf(old) === this.frames[idx]) p2m.clear(old);
+    this.frameGfn[idx] = gfn;
+  }
+  ownsFrame(mfn: number): boolean {
+    for (let i = 0; i < this.nrFrames; i++) if (this.frames[i] === mfn) return true;
+    return false;
+  }
+  deferFree(mfn: number): boolean {
+    return this.host.deferFree(mfn);
   }
 
   /** GNTTABOP_setup_table on this (target) table: grow to nr frames; their GFNs (mapped in the magic region if unmapped). */

@@ -3,7 +3,7 @@
 // per element, -EFAULT for a bad handle (xen/common/grant_table.c do_grant_table_op). Elements
 // before a faulting one have taken effect, as in Xen. Provided: map_grant_ref, unmap_grant_ref,
 // setup_table, copy, query_size, set_version (1 only), get_version; others are -ENOSYS.
-import type { EvtchnDomain, GuestCopy } from '../event/types.ts';
+import { gvaAdd, type EvtchnDomain, type GuestCopy } from '../event/types.ts';
 import { EFAULT, EINVAL, ENOSYS, EPERM, ESRCH } from '../public/errno.ts';
 import {
   COPY, GET_VERSION, GNTST_bad_domain, GNTST_bad_virt_addr, GNTST_general_error, GNTST_okay, GNTST_permission_denied,
@@ -19,43 +19,47 @@ function u64(dv: DataView, off: number): number {
   return Number(dv.getBigUint64(off, true)); // exact below 2^53; anything larger is out of every range anyway
 }
 
-export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: EvtchnDomain, vcpu: V, cmdIn: number, uop: number, countIn: number): number {
+/** `uop` is the guest handle as int32 halves (uopLo, uopHi); count the low 32 bits of a2. */
+export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: EvtchnDomain, vcpu: V, cmdIn: number, uopLo: number, uopHi: number, countIn: number): number {
   const count = countIn >>> 0;
   if ((count | 0) < 0) return -EINVAL; // (int)count < 0
   const cmd = (cmdIn >>> 0) & GNTTABOP_CMD_MASK;
   if (cmd !== GNTTABOP_cache_flush && (cmdIn >>> 0) !== cmd) return -ENOSYS; // continuation bits on a non-continuable op
   const self = host.get(caller.domid);
   if (self === undefined) return -ESRCH;
-  const read = (gva: number, size: number): DataView | null => {
-    const b = mem.copyFromGuest(vcpu, gva, size);
+  /** Guest address `off` bytes into the handle. */
+  const at = (base: [number, number], off: number): [number, number] => gvaAdd(base[0], base[1], off);
+  const uop: [number, number] = [uopLo, uopHi];
+  const read = (g: [number, number], size: number): DataView | null => {
+    const b = mem.copyFromGuest(vcpu, g[0], g[1], size);
     return b === null ? null : new DataView(b.buffer, b.byteOffset, b.byteLength);
   };
-  const write = (gva: number, dv: DataView): boolean => mem.copyToGuest(vcpu, gva, new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength));
+  const write = (g: [number, number], dv: DataView): boolean => mem.copyToGuest(vcpu, g[0], g[1], new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength));
 
   switch (cmd) {
     case GNTTABOP_map_grant_ref:
       for (let i = 0; i < count; i++) {
-        const at = uop + i * MAP_GRANT_REF.size, a = read(at, MAP_GRANT_REF.size);
+        const g = at(uop, i * MAP_GRANT_REF.size), a = read(g, MAP_GRANT_REF.size);
         if (a === null) return -EFAULT;
         const r = self.map(u64(a, MAP_GRANT_REF.host_addr), a.getUint32(MAP_GRANT_REF.flags, true), a.getUint32(MAP_GRANT_REF.ref, true), a.getUint16(MAP_GRANT_REF.dom, true));
         a.setInt16(MAP_GRANT_REF.status, r.status, true);
         a.setUint32(MAP_GRANT_REF.handle, r.handle, true);
         if (r.status === GNTST_okay) a.setBigUint64(MAP_GRANT_REF.dev_bus_addr, BigInt(r.devBusAddr), true);
-        if (!write(at, a)) return -EFAULT;
+        if (!write(g, a)) return -EFAULT;
       }
       return 0;
     case GNTTABOP_unmap_grant_ref:
       for (let i = 0; i < count; i++) {
-        const at = uop + i * UNMAP_GRANT_REF.size, a = read(at, UNMAP_GRANT_REF.size);
+        const g = at(uop, i * UNMAP_GRANT_REF.size), a = read(g, UNMAP_GRANT_REF.size);
         if (a === null) return -EFAULT;
         const st = self.unmap(u64(a, UNMAP_GRANT_REF.host_addr), u64(a, UNMAP_GRANT_REF.dev_bus_addr), a.getUint32(UNMAP_GRANT_REF.handle, true));
         a.setInt16(UNMAP_GRANT_REF.status, st, true);
-        if (!write(at, a)) return -EFAULT;
+        if (!write(g, a)) return -EFAULT;
       }
       return 0;
     case GNTTABOP_copy:
       for (let i = 0; i < count; i++) {
-        const at = uop + i * COPY.size, a = read(at, COPY.size);
+        const g = at(uop, i * COPY.size), a = read(g, COPY.size);
         if (a === null) return -EFAULT;
         const flags = a.getUint16(COPY.flags, true);
         const side = (base: number, gref: boolean) => ({
@@ -65,7 +69,7 @@ export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: Evtc
         });
         const st = self.copy(side(COPY.source, (flags & 1) !== 0), side(COPY.dest, (flags & 2) !== 0), a.getUint16(COPY.len, true), flags);
         a.setInt16(COPY.status, st, true);
-        if (!write(at, a)) return -EFAULT;
+        if (!write(g, a)) return -EFAULT;
       }
       return 0;
     case GNTTABOP_setup_table: {
@@ -82,16 +86,17 @@ export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: Evtc
         else {
           const r = t.setup(nr);
           status = r.status;
-          const list = u64(a, SETUP_TABLE.frame_list), one = new DataView(new ArrayBuffer(8));
+          const list: [number, number] = [a.getInt32(SETUP_TABLE.frame_list, true), a.getInt32(SETUP_TABLE.frame_list + 4, true)];
+          const one = new DataView(new ArrayBuffer(8));
           for (let i = 0; i < r.gfns.length; i++) {
             one.setBigUint64(0, r.gfns[i] === NO_GFN ? INVALID_GFN : BigInt(r.gfns[i]), true);
-            if (!write(list + i * 8, one)) status = GNTST_bad_virt_addr;
+            if (!write(at(list, i * 8), one)) status = GNTST_bad_virt_addr;
           }
         }
       }
       const s = new DataView(new ArrayBuffer(2));
       s.setInt16(0, status, true);
-      return write(uop + SETUP_TABLE.status, s) ? 0 : -EFAULT;
+      return write(at(uop, SETUP_TABLE.status), s) ? 0 : -EFAULT;
     }
     case GNTTABOP_query_size: {
       if (count !== 1) return -EINVAL;
@@ -122,7 +127,7 @@ export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: Evtc
       if (t === 'denied') return -EPERM;
       const v = new DataView(new ArrayBuffer(4));
       v.setUint32(0, t.version, true);
-      return write(uop + GET_VERSION.version, v) ? 0 : -EFAULT;
+      return write(at(uop, GET_VERSION.version), v) ? 0 : -EFAULT;
     }
     default:
       return -ENOSYS;
