@@ -132,7 +132,9 @@ struct grant_entry_v1 { u16 flags; u16 domid; u32 frame; };
 #define GNTCOPY_dest_gref 2
 #define GNTTAB_NR_RESERVED_ENTRIES 8
 #define GNTST_okay 0
+#define GNTST_general_error (-1)
 #define GNTST_permission_denied (-8)
+#define GNTST_bad_copy_arg (-10)
 struct gnttab_setup_table { u16 dom; u16 pad; u32 nr_frames; s16 status; u16 pad2[3]; u64 frame_list; };  /* 24 */
 struct gnttab_query_size { u16 dom; u16 pad; u32 nr_frames; u32 max_nr_frames; s16 status; u16 pad2; };   /* 16 */
 struct gnttab_map_grant_ref { u64 host_addr; u32 flags; grant_ref_t ref; u16 dom; s16 status; u32 handle; u64 dev_bus_addr; }; /* 32 */
