@@ -173,7 +173,7 @@ export function parseVirtArgs(argv: readonly string[]): VirtArgs {
       case '--mem': {
         const v = need(), m = /^(?:size=)?([^,]+)(?:,.*)?$/.exec(v);
         a.memBytes = parseSize(m ? m[1]! : v);
-        if (a.memBytes < 16 * 1024 * 1024) throw new UsageError(`--mem: ${v} is too small for the virt board (at least 16M)`);
+        if (a.memBytes < 16 * 1024 * 1024) throw new UsageError(`-m: ${v} is too small for the virt board (at least 16M)`);
         break;
       }
       case '--smp': {

@@ -70,7 +70,7 @@ export function checkInitrd(f: BootFile): void {
 function checkKernel(f: BootFile, firmware: boolean): void {
   const b = f.bytes;
   if (!firmware || (b.length >= 64 && startsWith(b.subarray(56), [0x52, 0x53, 0x43, 0x05]))) {
-    parseLinuxImage(b, `kernel '${f.name}'`); // BootImageError: truncated, not an Image, ELF...
+    parseLinuxImage(b, f.name); // BootImageError: truncated, not an Image, ELF...
   } else if (startsWith(b, [0x7f, 0x45, 0x4c, 0x46])) {
     throw new InputError(`kernel '${f.name}' is an ELF file: the virt board loads raw images (use -machine bare for ELF programs)`);
   } else if (b.length === 0) {
