@@ -10,8 +10,10 @@ import { BUILD, ROOT, crossBuild, runQemu, runTsxen } from './toolchain.ts';
 import { randomProgram } from './random-program.ts';
 
 const SEEDS = (process.env.RANDOM_SEEDS ?? '1,2,3,4,5,6,7,8').split(',').map(Number);
-/** Seeds run again in S-mode under Sv39 (the buffer through a three-level walk). */
+/** Seeds run in S-mode under Sv39 (the buffer through a three-level walk). */
 const PAGED_SEEDS = (process.env.RANDOM_PAGED_SEEDS ?? '101,102,103,104').split(',').map(Number);
+/** Seeds run with timer interrupts every 10 us, in M-mode (odd seeds) or S-mode under Sv39 (even). */
+const IRQ_SEEDS = (process.env.RANDOM_IRQ_SEEDS ?? '201,202,203,204').split(',').map(Number);
 const LENGTH = Number(process.env.RANDOM_LENGTH ?? 1500);
 const LD = join(ROOT, 'tests/conformance/common/htif.ld');
 
@@ -23,20 +25,30 @@ function slotName(i: number): string {
   return `buf[${i - 66}]`;
 }
 
-const cases = [...SEEDS.map((seed) => ({ seed, paging: false })), ...PAGED_SEEDS.map((seed) => ({ seed, paging: true }))];
-for (const { seed, paging } of cases) {
-  test(`random program, seed ${seed}${paging ? ', S-mode under Sv39' : ''}: QEMU and tsxen agree on every register and memory word`, () => {
+const cases = [
+  ...SEEDS.map((seed) => ({ seed, paging: false, interrupts: false })),
+  ...PAGED_SEEDS.map((seed) => ({ seed, paging: true, interrupts: false })),
+  ...IRQ_SEEDS.map((seed) => ({ seed, paging: seed % 2 === 0, interrupts: true })),
+];
+for (const { seed, paging, interrupts } of cases) {
+  const what = `${paging ? ', S-mode under Sv39' : ''}${interrupts ? ', timer interrupts' : ''}`;
+  test(`random program, seed ${seed}${what}: QEMU and tsxen agree on every register and memory word`, () => {
     const dir = join(BUILD, 'conformance', 'random');
     mkdirSync(dir, { recursive: true });
-    const name = `random-${seed}-${LENGTH}${paging ? '-sv39' : ''}`;
+    const name = `random-${seed}-${LENGTH}${paging ? '-sv39' : ''}${interrupts ? '-irq' : ''}`;
     const src = join(dir, `${name}.S`);
-    writeFileSync(src, randomProgram(seed, LENGTH, paging));
+    writeFileSync(src, randomProgram(seed, LENGTH, { paging, interrupts }));
     const elf = crossBuild(`conformance/random/${name}.elf`, [src],
       ['-march=rv64gc', '-mabi=lp64d', '-nostdlib', '-static', '-Wl,--build-id=none', '-T', LD]);
     const q = runQemu(elf);
     assert.equal(q.status, 0, 'QEMU runs the program to the finisher');
     const t = runTsxen(elf);
     assert.deepEqual(t.stop, { kind: 'pass' });
+    if (interrupts) {
+      const count = t.board.readU64(t.board.elf!.symbol('irqcount')!);
+      assert.ok(count > 5n, `the timer interrupted the code (${count} times on tsxen)`);
+      if (process.env.RANDOM_VERBOSE) console.log(`seed ${seed}: ${count} timer interrupts on tsxen`);
+    }
     const ql = q.stdout.trimEnd().split('\n'), tl = t.out.trimEnd().split('\n');
     assert.equal(ql.length, 66 + 256);
     const diffs: string[] = [];

@@ -13,7 +13,7 @@
 // derived from executed instructions ('deterministic': 10 instructions per tick, harts of a
 // round count as running in parallel, and idle time skipped to the next timer deadline).
 import { PhysBus } from '../bus/phys-bus.ts';
-import { Aclint, ACLINT_CLINT_SIZE, type TimeBase } from '../devices/aclint.ts';
+import { Aclint, ACLINT_CLINT_SIZE, ACLINT_MTIME, ACLINT_MTIMECMP_BASE, type TimeBase } from '../devices/aclint.ts';
 import { Ns16550a } from '../devices/ns16550a.ts';
 import { SifiveTest, type FinisherEvent } from '../devices/sifive-test.ts';
 import { LoadError, isElf, loadElf, loadRaw, parseElf, type ElfImage } from '../loader/elf.ts';
@@ -102,7 +102,17 @@ export class BareBoard {
     this.uart = new Ns16550a({ onTransmit: cfg.onTransmit });
     this.test = new SifiveTest((ev) => this.finish(ev));
     this.bus.addMmio(BARE_TEST_BASE, 0x1000, this.test);
-    this.bus.addMmio(BARE_CLINT_BASE, ACLINT_CLINT_SIZE, this.aclint);
+    // A new mtimecmp ends the running slice (within the hart's check interval) so that
+    // runRound() can shorten the next slice to the new deadline.
+    const aclint = this.aclint;
+    this.bus.addMmio(BARE_CLINT_BASE, ACLINT_CLINT_SIZE, {
+      name: aclint.name,
+      read: (off, size) => aclint.read(off, size),
+      write: (off, size, value) => {
+        aclint.write(off, size, value);
+        if (off >= ACLINT_MTIMECMP_BASE && off < ACLINT_MTIME) this.cur?.requestExit();
+      },
+    });
     this.bus.addMmio(BARE_UART_BASE, BARE_UART_SIZE, this.uart);
     for (let h = 0; h < n; h++) {
       const hart = new Hart({ hartId: h, phys: this.bus, clock: this.aclint.clock, resetPc: BARE_RAM_BASE });
@@ -184,6 +194,11 @@ export class BareBoard {
    */
   runRound(slice: number, budget = Infinity): void {
     this.aclint.tick();
+    // MTIP changes only when tick() runs, between slices: end the slice near the next ACLINT
+    // deadline so a machine timer interrupt is not held back for a whole slice (exact in
+    // deterministic mode; at a nominal 100 MIPS with the host's clock).
+    const dl = this.aclint.nextDeadline();
+    if (dl !== Infinity) slice = Math.max(1, Math.min(slice, Math.ceil((dl - this.now()) * INSNS_PER_TICK)));
     let longest = 0, ran = false, used = 0;
     for (let i = 0; i < this.harts.length && this.stopped === null && used < budget; i++) {
       const h = this.harts[i];
