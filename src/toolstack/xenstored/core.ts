@@ -6,7 +6,7 @@
 // DIRECTORY_PART, EPERM and errno-from-parents). Pure TypeScript: transports are plugged in.
 import { CONN_SOCKET, type Connection, type ConnectionSink } from './connection.ts';
 import { runControl } from './control.ts';
-import { domainOp } from './domain-ops.ts';
+import { atoiDomid, domainOp } from './domain-ops.ts';
 import { DEFAULT_QUOTAS, Domain, over, type Quotas } from './domain.ts';
 import { canonicalize, childPath, domainPath, parentOf } from './paths.ts';
 import {
@@ -296,11 +296,11 @@ export class Xenstored implements ConnectionSink {
 
   private doDirectoryPart(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const t = this.tree(conn, txId);
-    const { strs, rest } = splitStrings(p);
-    if (strs.length !== 2 || rest !== p.length || !/^\d+$/.test(strs[1]!)) fail('EINVAL');
+    const { strs } = splitStrings(p);
+    if (strs.length !== 2) fail('EINVAL');
     const path = canonicalize(strs[0]!, conn.domid);
     const n = this.getNode(conn, t, path, PERM_READ, REC_C);
-    const off = Number(strs[1]);
+    const off = atoiDomid(strs[1]!) | 0; // cxenstored: atoi()
     // The generation identifies this children list; clients restart when it changes.
     const sn = this.store.get(path);
     const gen = latin1(String(sn?.cgen ?? 0), true);
@@ -326,19 +326,15 @@ export class Xenstored implements ConnectionSink {
 
   private doGetPerms(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const t = this.tree(conn, txId);
-    const path = canonicalize(oneArg(p), conn.domid, true);
-    let perms: Perms;
-    if (path.charCodeAt(0) === 64) {
-      perms = this.special.get(path) ?? fail('ENOENT');
-      if ((permFor(conn, perms) & PERM_READ) === 0) fail('EACCES');
-    } else perms = this.getNode(conn, t, path, PERM_READ, 0).perms;
+    // cxenstored 4.17 refuses "@" names here (SET_PERMS takes them).
+    const perms = this.getNode(conn, t, canonicalize(oneArg(p), conn.domid), PERM_READ, 0).perms;
     this.reply(conn, type, reqId, txId, latin1(formatPerms(perms)));
   }
 
   private doSetPerms(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const t = this.tree(conn, txId);
-    const { strs, rest } = splitStrings(p);
-    if (strs.length < 2 || rest !== p.length) fail('EINVAL');
+    const { strs } = splitStrings(p); // bytes after the last NUL are ignored, as in cxenstored
+    if (strs.length < 2) fail('EINVAL');
     const path = canonicalize(strs[0]!, conn.domid, true);
     const perms: Perm[] = strs.slice(1).map(parsePerm);
     if (!conn.privileged && over(this.quotas.permissions, perms.length)) fail('ENOSPC');
@@ -365,7 +361,7 @@ export class Xenstored implements ConnectionSink {
 
   private doWatch(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const { strs } = splitStrings(p);
-    if (strs.length < 2) fail('EINVAL');
+    if (strs.length !== 2) fail('EINVAL'); // no watch depth (HEAD's WATCHDEPTH feature)
     const raw = strs[0]!;
     const path = canonicalize(raw, conn.domid, true);
     const token = strs[1]!;
@@ -381,7 +377,7 @@ export class Xenstored implements ConnectionSink {
 
   private doUnwatch(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const { strs } = splitStrings(p);
-    if (strs.length < 2) fail('EINVAL');
+    if (strs.length !== 2) fail('EINVAL');
     const path = canonicalize(strs[0]!, conn.domid, true);
     const w = this.watches.find(conn, path, strs[1]!) ?? fail('ENOENT');
     this.watches.remove(w);

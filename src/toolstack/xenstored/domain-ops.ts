@@ -22,6 +22,13 @@ export function parseDomid(s: string): number {
   return d;
 }
 
+/** C's atoi() as cxenstored uses it for domids: leading digits, anything else is 0. */
+export function atoiDomid(s: string): number {
+  const m = /^\s*([+-]?)(\d*)/.exec(s)!;
+  const v = m[2] ? Number(m[2].slice(0, 10)) : 0;
+  return (m[1] === '-' ? -v : v) >>> 0;
+}
+
 function args(p: Uint8Array, n: number): string[] {
   const { strs } = splitStrings(p);
   if (strs.length < n) fail('EINVAL');
@@ -83,6 +90,7 @@ export function domainOp(core: Xenstored, conn: Connection, type: number, reqId:
     case XS_RELEASE: {
       privileged(conn);
       const domid = parseDomid(args(p, 1)[0]!);
+      if (domid === 0) fail('EINVAL');
       if (!core.domains.has(domid)) fail('ENOENT');
       core.domains.delete(domid);
       const c = domainConn(core, domid);
@@ -92,12 +100,12 @@ export function domainOp(core: Xenstored, conn: Connection, type: number, reqId:
       return true;
     }
     case XS_GET_DOMAIN_PATH: {
-      const domid = parseDomid(oneArg(p));
+      const domid = atoiDomid(oneArg(p));
       core.reply(conn, type, reqId, txId, latin1(domainPath(domid), true));
       return true;
     }
     case XS_IS_DOMAIN_INTRODUCED: {
-      const domid = parseDomid(oneArg(p));
+      const domid = atoiDomid(oneArg(p));
       core.reply(conn, type, reqId, txId, latin1(domid === 0 || core.domains.has(domid) ? 'T' : 'F', true));
       return true;
     }

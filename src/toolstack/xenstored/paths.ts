@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Node names: validity (`is_valid_nodename`), relative-path resolution and parent/leaf helpers.
 // Spec: xen-4.7 docs/misc/xenstore.txt "Paths" (xen-digest §1.5): characters [A-Za-z0-9-/_@],
-// no double or trailing '/', absolute length <= 3072 and, under /local/domain/<id>/, the
-// remainder <= 2048. Special watch names start with '@' and are not store paths.
+// no double or trailing '/', length <= 3072, and at most 2048 characters after
+// "/local/domain/<id>/" (or in the whole path elsewhere), as R47's is_valid_nodename. Special watch names start with '@' and are not store paths.
 import { XENSTORE_ABS_PATH_MAX, XENSTORE_REL_PATH_MAX, fail } from './wire.ts';
 
 const VALID = new Uint8Array(128);
@@ -24,13 +24,16 @@ export function isValidNodename(p: string): boolean {
   if (n > 1 && p.charCodeAt(n - 1) === 47) return false;
   if (p.includes('//')) return false;
   if (n > XENSTORE_ABS_PATH_MAX) return false;
-  if (p.startsWith(LOCAL)) {
-    // sscanf("/local/domain/%5u/%n"): up to 5 digits then a '/'.
+  // The part after "/local/domain/<id>/" (sscanf "%5u/%n"), or the whole path elsewhere, may
+  // not exceed XENSTORE_REL_PATH_MAX: 2048 outside a domain's home, 3072 at most inside.
+  let localOff = 0;
+  if (n > XENSTORE_REL_PATH_MAX && p.startsWith(LOCAL)) {
     let i = LOCAL.length;
     const d0 = i;
     while (i < n && i - d0 < 5 && p.charCodeAt(i) >= 48 && p.charCodeAt(i) <= 57) i++;
-    if (i > d0 && i < n && p.charCodeAt(i) === 47 && n - (i + 1) > XENSTORE_REL_PATH_MAX) return false;
+    if (i > d0 && i < n && p.charCodeAt(i) === 47) localOff = i + 1;
   }
+  if (n > localOff + XENSTORE_REL_PATH_MAX) return false;
   return validChars(p);
 }
 
