@@ -29,7 +29,8 @@ export interface GuestPhysMap {
 export class GuestMemory {
   /** The whole machine memory, viewed once; index it with hostOffset() results only. */
   readonly bytes: Uint8Array;
-  private readonly view: DataView;
+  /** Little-endian view of the same memory, for structures located with hostOffset(). */
+  readonly view: DataView;
   private readonly u16: Uint16Array;
   private readonly size: number;
 

@@ -77,6 +77,26 @@ test('indirect descriptors are followed, including after a direct prefix', () =>
   assert.equal(chain.writableLen, 16);
 });
 
+test('an indirect table need not be aligned, even across discontiguous pages', () => {
+  for (const scramble of [false, true]) {
+    const ram = new TestRam(1 << 16, scramble);
+    const dq = new DriverQueue(new MmioDriver(ram), 0, 8, false);
+    const vq = new Virtqueue(ram.mem, 16);
+    vq.size = 8; vq.desc = dq.desc; vq.driver = dq.avail; vq.device = dq.used; vq.indirect = true;
+    assert.ok(vq.enable());
+    const table = RAM_BASE + 3 * 4096 - 24; // entry 1 straddles the page boundary
+    const b = ram.alloc(64);
+    dq.writeDesc(table, 0, b, 8, N, 1);
+    dq.writeDesc(table, 1, b + 8, 24, W | N, 2);
+    dq.writeDesc(table, 2, b + 32, 4, W, 0);
+    dq.writeDesc(dq.desc, 0, table, 48, I, 0);
+    dq.publish(0);
+    const c = new DescChain(16);
+    assert.equal(vq.pop(c), POP_CHAIN, `scramble ${scramble}`);
+    assert.deepEqual([c.count, c.readableLen, c.writableLen, c.addr[1]], [3, 8, 28, b + 8]);
+  }
+});
+
 /** Each hostile chain breaks the queue exactly once and leaves RAM's guards intact. */
 function expectBroken(build: (s: ReturnType<typeof setup>) => void, opts?: { indirect?: boolean }) {
   const s = setup(8, opts);

@@ -120,6 +120,8 @@ export class Virtqueue {
   private pendingUsedIdx = 0;
   private signalledUsed = 0;
   private signalledValid = false;
+  private readonly descScratch = new Uint8Array(DESC_SIZE);
+  private readonly descView = new DataView(this.descScratch.buffer);
 
   constructor(private readonly mem: GuestMemory, readonly maxSize: number) {
     this.size = maxSize;
@@ -211,12 +213,23 @@ export class Virtqueue {
     c.readableLen = c.writableLen = 0;
     if (head >= tableSize) return false;
     for (;;) {
+      // One translation per descriptor. The ring's table is 16-aligned (checked at enable), so
+      // its entries never cross a page; an indirect table need not be aligned, and an entry
+      // that straddles discontiguous frames is copied out first.
       const d = table + DESC_SIZE * idx;
-      const addr = mem.readU64(d);
-      const len = mem.readU32(d + 8);
-      const flags = mem.readU16(d + 12);
-      const next = mem.readU16(d + 14);
-      if (addr < 0 || len < 0 || flags < 0 || next < 0) return false;
+      let view = mem.view;
+      let o = mem.hostOffset(d, DESC_SIZE, GM_ACCESS_R);
+      if (o < 0) {
+        if (!mem.read(d, this.descScratch)) return false;
+        view = this.descView;
+        o = 0;
+      }
+      const addrHi = view.getUint32(o + 4, true);
+      if (addrHi >= 0x200000) return false; // not below 2^53: no RAM there
+      const addr = addrHi * 0x1_0000_0000 + view.getUint32(o, true);
+      const len = view.getUint32(o + 8, true);
+      const flags = view.getUint16(o + 12, true);
+      const next = view.getUint16(o + 14, true);
       if (flags & VIRTQ_DESC_F_INDIRECT) {
         // "The driver MUST NOT set the VIRTQ_DESC_F_INDIRECT flag within an indirect
         // descriptor", nor with NEXT, nor unless VIRTIO_F_INDIRECT_DESC was negotiated.
