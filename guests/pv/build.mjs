@@ -6,7 +6,7 @@
 // Usage: node guests/pv/build.mjs [--force]   (prints the ELF's path)
 // From code: import { buildPvKernel } from '../../guests/pv/build.mjs'; buildPvKernel() → path.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,10 +40,13 @@ export function buildPvKernel({ force = false, out = PV_KERNEL_ELF } = {}) {
   }
   mkdirSync(dirname(out), { recursive: true });
   const args = [...CFLAGS, '-I', join(here, 'include'), '-T', join(here, 'link.ld'), '-Wl,--build-id=none', '-Wl,-z,noexecstack',
-    '-o', out, ...sources(), '-lgcc'];
+    '-o', `${out}.${process.pid}.tmp`, ...sources(), '-lgcc'];
   try {
     execFileSync(`${CROSS}gcc`, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Atomic: a concurrent test process never reads a half-written ELF.
+    renameSync(`${out}.${process.pid}.tmp`, out);
   } catch (e) {
+    rmSync(`${out}.${process.pid}.tmp`, { force: true });
     const err = /** @type {{ stderr?: Buffer, message: string }} */ (e);
     throw new Error(`PV kernel build failed: ${CROSS}gcc ${args.map((a) => relative(root, a) || a).join(' ')}\n${err.stderr?.toString() ?? err.message}`);
   }

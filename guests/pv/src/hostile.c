@@ -28,6 +28,8 @@
 
 #define SCRATCH_BYTES (256UL * 1024)
 #define MUTATE_WINDOW (16UL * 1024)
+/* Bytes scrubbed at each pointer argument: the largest argument structure (a multicall entry). */
+#define STRUCT_WINDOW 64
 
 extern char _end[];
 
@@ -132,7 +134,7 @@ static bool sanitize(u64 nr, u64 *a)
 {
 	u32 cmd = (u32)a[0];
 	for (int i = 0; i < 6; i++)
-		scrub_at(a[i], 256);
+		scrub_at(a[i], STRUCT_WINDOW);
 	switch (nr) {
 	case __HYPERVISOR_sched_op:
 		if (cmd == SCHEDOP_block || cmd == SCHEDOP_poll || cmd == SCHEDOP_shutdown || cmd == SCHEDOP_watchdog)
