@@ -82,8 +82,15 @@ export const PMPCFG = 198;
 /** pmpaddr0..63, 64-bit each (128 words). */
 export const PMPADDR = 214;
 
+/**
+ * Guest mode: an interrupt source sampled from memory (docs/abi.md §6, the Xen event upcall):
+ * machine-memory byte offset + 1 of a byte; while that byte is non-zero, SEIP is pending.
+ * 0 = none. Set by the owner (the hypervisor: vcpu_info.evtchn_upcall_pending).
+ */
+export const UPCALL_BYTE = 342;
+
 /** Total Int32 words in a hart's state block. */
-export const HART_STATE_WORDS = 342;
+export const HART_STATE_WORDS = 344;
 export const HART_STATE_BYTES = HART_STATE_WORDS * 4;
 
 // ─── Privilege levels ──────────────────────────────────────────────────────────────────

@@ -78,6 +78,9 @@ export function takeTrap(h: Hart, isInt: boolean, cause: number, tvalLo: number,
 export function effectiveMip(h: Hart): number {
   const s = h.s;
   let mip = Atomics.load(s, S.MIP_SW) | Atomics.load(s, S.IRQ_LINES);
+  // A memory-sampled SEIP source (hart-state.ts UPCALL_BYTE; the hypervisor's event upcall).
+  const ub = s[S.UPCALL_BYTE];
+  if (ub !== 0 && ((h.m32[(ub - 1) >> 2] >>> (((ub - 1) & 3) * 8)) & 0xff) !== 0) mip |= S.MIP_SEIP;
   // Spec: riscv-priv-20240411 §11 "Sstc" Extension for Supervisor-mode Timer Interrupts: with menvcfg.STCE set, STIP reflects
   // time >= stimecmp and is read-only in mip/sip.
   if (s[S.MENVCFG + 1] < 0) {
