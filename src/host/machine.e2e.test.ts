@@ -57,7 +57,8 @@ test('--max-insns stops a runaway guest with exit 1', () => {
   const spin = join(BUILD, 'machine', 'spin.bin');
   mkdirSync(join(BUILD, 'machine'), { recursive: true });
   writeFileSync(spin, new Uint8Array(new Uint32Array([0x0000006f]).buffer)); // j .
-  oneLineError(tsxen(['--kernel', spin, '--max-insns', '100000']), /^tsxen machine: stopped after 100000 instructions \(--max-insns\)$/);
+  // a raw image that is not a Linux Image needs -machine bare (non-ELF kernels go to the virt board)
+  oneLineError(tsxen(['-machine', 'bare', '--kernel', spin, '--max-insns', '100000']), /^tsxen machine: stopped after 100000 instructions \(--max-insns\)$/);
 });
 
 test('bad input: one line naming the problem, exit 1', () => {
