@@ -9,6 +9,7 @@
 // plus tsxen's own --clock, --max-insns, --stats. Every problem is a UsageError with one line
 // naming the flag and value. `selectBoard` decides between this board and the bare one.
 import { UsageError, parseSize } from './machine-args.ts';
+import type { VirtClock } from './virt-runner.ts';
 
 export interface DriveArg {
   file: string;
@@ -38,14 +39,14 @@ export interface VirtArgs {
   virtioConsole: boolean;
   noReboot: boolean;
   maxInsns: number;
-  clock: 'realtime' | 'deterministic';
+  clock: VirtClock;
   stats: boolean;
 }
 
 export const VIRT_USAGE = `usage: tsxen machine [-machine virt] -kernel IMAGE [-initrd FILE] [-append CMDLINE]
                      [-smp N] [-m SIZE] [-bios FILE] [-drive file=IMG,format=raw[,readonly=on]]
                      [-nic switch[,mac=MAC]] [-device virtio-rng-device] [-no-reboot]
-                     [--clock realtime|deterministic] [--max-insns N] [--stats]
+                     [--clock realtime|host|deterministic] [--max-insns N] [--stats]
   -machine virt   the virt board (QEMU's riscv virt memory map; default for Linux Images)
   -machine bare   the bare board for bare-metal ELF programs (default for ELF kernels)
   -kernel IMAGE   a RISC-V Linux Image (e.g. Debian's /boot/vmlinux-*), at RAM + 2 MiB
@@ -60,7 +61,9 @@ export const VIRT_USAGE = `usage: tsxen machine [-machine virt] -kernel IMAGE [-
                   (-netdev switch,id=N -device virtio-net-device,netdev=N[,mac=MAC] too)
   -device virtio-rng-device | virtio-blk-device,drive=ID | virtconsole
   -no-reboot      a guest reboot ends the run (exit 0) instead of restarting
-  --clock         'realtime' (host clock, default) or 'deterministic' (time from instructions)
+  --clock         'realtime' (default: host time, paced by the instructions run, idle skipped
+                  while the guest lags), 'host' (the host clock as is, like QEMU without
+                  -icount) or 'deterministic' (10 instructions per tick, idle skipped)
   --max-insns N   stop (exit 1) after N instructions; --stats  instructions and MIPS on stderr
 -nographic is accepted (the serial console is always stdio). Console: Ctrl-] leaves.
 Exit status: 0 on guest poweroff, the fail code of the syscon device, 1 on errors.`;
@@ -209,7 +212,7 @@ export function parseVirtArgs(argv: readonly string[]): VirtArgs {
       case '--max-insns': a.maxInsns = parseCount('--max-insns', need(), 1, Number.MAX_SAFE_INTEGER); break;
       case '--clock': {
         const v = need();
-        if (v !== 'realtime' && v !== 'deterministic') throw new UsageError(`--clock: '${v}' is not realtime or deterministic`);
+        if (v !== 'realtime' && v !== 'host' && v !== 'deterministic') throw new UsageError(`--clock: '${v}' is not realtime, host or deterministic`);
         a.clock = v;
         break;
       }

@@ -9,9 +9,17 @@
 // a fresh board over the same disk images and switch ports. Nothing the guest does throws out
 // of here: guest crashes (a trap to the absent M-mode, an access to no memory) stop the
 // machine with a one-line reason.
-// Time: `realtime` = the host's monotonic clock at the virt board's 10 MHz timebase;
-// `deterministic` = ten instructions per tick (the harts of one round count as running in
-// parallel) with idle time skipped, so a run depends only on its inputs.
+// Time (the virt board's 10 MHz timebase; the RTC reads the host's wall clock at boot plus
+// the timebase's progress, so guest `date` and guest uptime agree):
+// - `realtime` (default): paced host time. While harts run, time advances with the
+//   instructions at a nominal 10 per tick (100 MIPS), never past the host's monotonic clock;
+//   idle time (every hart in WFI) is skipped deadline by deadline while the guest lags the host,
+//   then slept for real. A guest on a slow or loaded host thus sees a slower CPU, not time
+//   racing past its busy loops (no RCU stalls, soft lockups or crypto self-test timeouts), and
+//   catches up with the host clock whenever it idles; on a fast host it is plain host time.
+// - `host`: the host's monotonic clock, as QEMU without -icount.
+// - `deterministic`: ten instructions per tick (the harts of one round count as running in
+//   parallel) with idle time skipped, so a run depends only on its inputs.
 // Leaves out: pCPU worker threads (one thread runs every hart), save/restore of a running
 // machine, host-side network bridges (the switch is in-process).
 import { readFileSync } from 'node:fs';
@@ -59,8 +67,8 @@ export interface VirtMachineConfig {
   readonly rng?: boolean;
   /** A virtio-console (/dev/hvc0) whose output goes here. */
   readonly virtioConsole?: (bytes: Uint8Array) => void;
-  readonly clock?: 'realtime' | 'deterministic';
-  /** The host wall clock for the RTC, ns since the epoch (default: Date.now()). */
+  readonly clock?: VirtClock;
+  /** The RTC's wall clock, ns since the epoch (default: the host's at boot + timebase progress). */
   readonly wallclockNs?: () => bigint;
   /** Every byte the guest sends on ttyS0 (and through SBI DBCN). */
   readonly output: (byte: number) => void;
@@ -71,6 +79,11 @@ export interface VirtMachineConfig {
   /** Instructions per hart per turn (default: 100k with one hart, 10k with more). */
   readonly slice?: number;
 }
+
+export type VirtClock = 'realtime' | 'host' | 'deterministic';
+
+/** Instructions per timebase tick for paced and deterministic time (100 MIPS nominal). */
+export const INSNS_PER_TICK = 10;
 
 export type VirtStop =
   | { kind: 'poweroff' }
@@ -91,6 +104,8 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
 export class VirtMachine {
   readonly cfg: VirtMachineConfig;
   readonly deterministic: boolean;
+  /** Paced host time (the default clock). */
+  readonly paced: boolean;
   board!: VirtBoard<Hart>;
   /** The vSBI (vsbi mode only). */
   vsbi: Vsbi | null = null;
@@ -116,6 +131,7 @@ export class VirtMachine {
   constructor(cfg: VirtMachineConfig) {
     this.cfg = cfg;
     this.deterministic = cfg.clock === 'deterministic';
+    this.paced = (cfg.clock ?? 'realtime') === 'realtime';
     this.slice = cfg.slice ?? (cfg.smp > 1 ? 10_000 : 100_000);
     this.boot();
   }
@@ -133,14 +149,15 @@ export class VirtMachine {
     const firmware = cfg.bios !== undefined;
     this.tbT0 = performance.now();
     this.virtualTicks = 0;
-    const timebase = this.deterministic
+    const timebase = this.deterministic || this.paced
       ? { now: () => this.virtualTicks, frequency: TIMEBASE_HZ }
-      : { now: () => Math.floor((performance.now() - this.tbT0) * (TIMEBASE_HZ / 1000)), frequency: TIMEBASE_HZ };
+      : { now: () => this.hostTicks(), frequency: TIMEBASE_HZ };
+    const wallAtBoot = BigInt(Date.now()) * 1_000_000n;
     this.finish = null;
     this.srst = null;
     const board = new VirtBoard<Hart>({
       hartCount: cfg.smp, ramSize: cfg.memBytes, mode: firmware ? 'firmware' : 'vsbi', timebase,
-      wallclockNs: cfg.wallclockNs ?? (() => BigInt(Date.now()) * 1_000_000n),
+      wallclockNs: cfg.wallclockNs ?? (() => wallAtBoot + BigInt(timebase.now()) * 100n),
       uartTx: cfg.output,
       onFinish: (e) => { this.finish ??= e; for (const h of this.board.harts) h.requestExit(); },
       createHart: (p) => new Hart({ ...p, resetPc: RAM_BASE }),
@@ -193,6 +210,11 @@ export class VirtMachine {
       this.vsbi = createVsbi(this.platform);
       enterKernel(this.platform.hart(plan.entry.hartId), plan.entry);
     }
+  }
+
+  /** Host monotonic time since this boot, in timebase ticks. */
+  private hostTicks(): number {
+    return Math.floor((performance.now() - this.tbT0) * (TIMEBASE_HZ / 1000));
   }
 
   /** Wake the driver if it sleeps (an interrupt line rose, a frame or input arrived). */
@@ -270,7 +292,8 @@ export class VirtMachine {
         }
         if (this.finish || this.srst || this.stopped) break;
       }
-      if (this.deterministic) this.virtualTicks += Math.ceil(roundMax / 10);
+      if (this.deterministic) this.virtualTicks += Math.ceil(roundMax / INSNS_PER_TICK);
+      else if (this.paced) this.virtualTicks = Math.max(this.virtualTicks, Math.min(this.hostTicks(), this.virtualTicks + Math.ceil(roundMax / INSNS_PER_TICK)));
       board.tick();
       if (this.stopped) return RUN_STOPPED;
       if (this.finish || this.srst) {
@@ -287,6 +310,7 @@ export class VirtMachine {
           return RUN_STOPPED;
         }
         if (this.deterministic && this.skipToDeadline()) continue;
+        if (this.paced && this.catchUp()) continue;
         return RUN_IDLE;
       }
       if (performance.now() >= until) return RUN_BUSY;
@@ -330,7 +354,33 @@ export class VirtMachine {
     return true;
   }
 
-  /** Milliseconds until the next deadline (realtime), capped; 0 if one has passed. */
+  /**
+   * Paced time, every hart idle: while the guest lags the host clock, jump to the next deadline
+   * (true: run again); otherwise move to host time and let the driver sleep (false).
+   */
+  private catchUp(): boolean {
+    const host = this.hostTicks();
+    const next = this.nextDeadline();
+    const dist = Number.isFinite(next) ? Math.max(1, next - this.board.clock.now()) : Infinity;
+    if (this.virtualTicks + dist <= host) {
+      this.virtualTicks += dist;
+      this.board.tick();
+      return true;
+    }
+    if (host > this.virtualTicks) {
+      this.virtualTicks = host;
+      this.board.tick();
+      return this.anyWakeable();
+    }
+    return false;
+  }
+
+  private anyWakeable(): boolean {
+    for (let i = 0; i < this.board.harts.length; i++) if (this.sleeping[i] && this.wakeable(i)) return true;
+    return false;
+  }
+
+  /** Milliseconds until the next deadline (host or paced time), capped; 0 if one has passed. */
   idleMs(cap: number): number {
     if (this.kicked) return 0;
     const next = this.nextDeadline();
