@@ -42,8 +42,12 @@ for (const { seed, paging, interrupts } of cases) {
       ['-march=rv64gc', '-mabi=lp64d', '-nostdlib', '-static', '-Wl,--build-id=none', '-T', LD]);
     const q = runQemu(elf);
     assert.equal(q.status, 0, 'QEMU runs the program to the finisher');
+    // default slices, then 7-instruction slices: execution must not depend on where step() stops
     const t = runTsxen(elf);
     assert.deepEqual(t.stop, { kind: 'pass' });
+    const t7 = runTsxen(elf, { slice: 7 });
+    assert.deepEqual(t7.stop, { kind: 'pass' });
+    assert.equal(t7.out, t.out, 'same dump with 7-instruction slices');
     if (interrupts) {
       const count = t.board.readU64(t.board.elf!.symbol('irqcount')!);
       assert.ok(count > 5n, `the timer interrupted the code (${count} times on tsxen)`);
