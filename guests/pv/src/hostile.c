@@ -110,14 +110,14 @@ static void scrub_at(u64 p, u64 len)
 
 static u32 read_u32(u64 p, u32 dflt)
 {
-	if (p < scratch || p + 4 > scratch_end || (p & 3))
+	if (p < scratch || p >= scratch_end - 4 || (p & 3))
 		return dflt;
 	return *(u32 *)p;
 }
 
 static u16 read_u16(u64 p, u16 dflt)
 {
-	if (p < scratch || p + 2 > scratch_end || (p & 1))
+	if (p < scratch || p >= scratch_end - 2 || (p & 1))
 		return dflt;
 	return *(u16 *)p;
 }
@@ -157,8 +157,12 @@ static bool sanitize(u64 nr, u64 *a)
 	}
 	case __HYPERVISOR_multicall: {
 		a[1] = rnd() % 8;
-		if (a[0] < scratch || a[0] + a[1] * 64 > scratch_end || (a[0] & 7))
-			return false;
+		if (a[0] < scratch || a[0] >= scratch_end)
+			return false; /* not its memory: the hypervisor must answer -EFAULT */
+		/* Entries it can sanitise: 8-aligned, all 8 possible ones inside scratch. */
+		a[0] &= ~7UL;
+		if (a[0] > scratch_end - 8 * 64)
+			a[0] = scratch_end - 8 * 64;
 		for (u64 i = 0; i < a[1]; i++) {
 			u64 *e = (u64 *)(a[0] + i * 64); /* multicall_entry_t { op, result, args[6] } */
 			if (unsafe_family(e[0]) || unsafe_family((u32)e[0]))
