@@ -4,9 +4,8 @@
 // timer, the poll set and the blocked reason. The scheduler (sched/) decides when it runs.
 // Xen: xen/include/xen/sched.h (struct vcpu), xen/common/schedule.c (vcpu_runstate_change),
 // xen/include/public/vcpu.h (runstates)
-import type { IrqLine } from '../../hardware/bus/mmio.ts';
 import { Hart } from '../../hardware/riscv/hart.ts';
-import { IRQ_SEI, MIE } from '../../hardware/riscv/hart-state.ts';
+import { MIE, UPCALL_BYTE } from '../../hardware/riscv/hart-state.ts';
 import { GuestAccess } from '../hypercall/guest-access.ts';
 import { HcArgs } from '../hypercall/table.ts';
 import { RUNSTATE_blocked, RUNSTATE_offline, RUNSTATE_runnable, RUNSTATE_running } from '../public/vcpu.ts';
@@ -27,7 +26,6 @@ export class Vcpu {
   readonly guest: GuestAccess;
   /** Scratch arguments for hypercalls from this vCPU (reused: no allocation per call). */
   readonly args = new HcArgs();
-  private readonly sei: IrqLine;
 
   runstate = RUNSTATE_offline;
   /** Domain system time (ns) of the last runstate change. */
@@ -65,7 +63,6 @@ export class Vcpu {
     const hv = domain.hv;
     this.hart = new Hart({ hartId: id, phys: domain.p2m, clock: hv.clock.timebase, guestMode: true, resetPc: 0 });
     this.guest = new GuestAccess(this);
-    this.sei = this.hart.irqLine(IRQ_SEI);
     if (id < 1 /* XEN_LEGACY_MAX_VCPUS */ && domain.sharedInfoMfn >= 0) {
       this.vcpuInfoOff = domain.sharedInfoMfn * 4096 + SI_VCPU_INFO + id * VCPU_INFO_SIZE;
     }
@@ -88,11 +85,12 @@ export class Vcpu {
   }
 
   /**
-   * The event upcall (docs/abi.md §6): SEIP follows evtchn_upcall_pending. Sampled before every
-   * run of the vCPU and after every hypercall; part B's kick() also calls it.
+   * The event upcall (docs/abi.md §6): SEIP follows evtchn_upcall_pending. The hart samples the
+   * byte itself (hart-state.ts UPCALL_BYTE) at every interrupt check, so clearing it in the
+   * guest drops the interrupt at once; this points the hart at the current vcpu_info.
    */
   syncUpcall(): void {
-    this.sei.set(this.upcallPending());
+    this.hart.s[UPCALL_BYTE] = this.vcpuInfoOff >= 0 ? this.vcpuInfoOff + VI_EVTCHN_UPCALL_PENDING + 1 : 0;
   }
 
   /** True when the hart has an interrupt it would take or wake from WFI for (mip & mie). */

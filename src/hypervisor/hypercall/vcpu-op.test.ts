@@ -119,3 +119,30 @@ test('register_vcpu_info: validation, then the vcpu_info moves and asks for a re
   assert.equal(reg(0x80151, 0), BigInt(-E.EINVAL)); // only once
   void xr;
 });
+
+test('the event upcall: a blocked vCPU is woken by kick() and takes SEI exactly once per evtchn_upcall_pending', () => {
+  const { hv } = makeHv();
+  // Handler at 0x80000800: count++ at DATA, clear evtchn_upcall_pending (shared_info byte 0), sret.
+  const SI = 0x7ff01000;
+  const handler = [...li(5, DATA), A.ld(6, 5, 0), A.addi(6, 6, 1), A.sd(6, 5, 0), ...li(7, SI), A.sb(0, 7, 0), A.sret()];
+  // Main: stvec = handler, sie.SEIE, sstatus.SIE, then SCHEDOP_block in a loop.
+  const main = [...li(5, 0x80000800), A.csrrw(0, 0x105, 5), ...li(6, 1 << 9), A.csrrs(0, 0x104, 6), A.csrrsi(0, 0x100, 2)];
+  const blockLoop = [...li(16, X.HYPERVISOR_sched_op), ...li(17, X.XEN_SBI_EID), ...li(10, X.SCHEDOP_block), A.ecall()];
+  const code = [...main, ...blockLoop, A.jal(0, -4 * blockLoop.length)];
+  while (code.length < 0x200) code.push(A.addi(0, 0, 0));
+  code.push(...handler);
+  const d = pvDomain(hv, code);
+  const v = d.vcpus[0]!;
+  assert.equal(hv.run(5), 'idle');
+  assert.equal(v.isBlocked, true);
+  // Part B's send: set the pending byte, then kick the vCPU.
+  hv.pool.bytes[d.sharedInfoMfn * 4096] = 1;
+  hv.kick(v);
+  assert.equal(v.isBlocked, false);
+  assert.equal(hv.run(5), 'idle'); // handled, blocked again
+  assert.equal(peek64(d, DATA), 1n);
+  hv.pool.bytes[d.sharedInfoMfn * 4096] = 1;
+  hv.kick(v);
+  hv.run(5);
+  assert.equal(peek64(d, DATA), 2n);
+});
