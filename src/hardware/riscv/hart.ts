@@ -18,6 +18,7 @@ import { divOp, divuOp, mul64, mulh64, mulhsu64, mulhu64, r64 } from './int64.ts
 import { fetchSlow, fpLoad, fpStore, loadSlow, storeValue } from './mem-access.ts';
 import { CTX_M, CTX_S, CTX_SUM, CTX_U, TLB_ENTRIES, TLB_MASK, TLB_N } from './mmu.ts';
 import { Pmp } from './pmp.ts';
+import { type Block, blockValid, compileBlock, type JitRuntime } from './jit.ts';
 import { RVC_TABLE } from './rvc.ts';
 import { effectiveMip, pendingInterrupt, takeTrap, toPc, pcFits, trapReturn } from './trap.ts';
 
@@ -39,6 +40,10 @@ export interface HartOptions {
    * device tree's mmu-type = "riscv,sv39").
    */
   maxVaBits?: 39 | 48 | 57;
+  /** Translate hot basic blocks to JavaScript functions (default false: see docs/design/hart.md). */
+  jit?: boolean;
+  /** Executions of a branch target before its block is translated (default 256). */
+  jitThreshold?: number;
 }
 
 const TWO32 = 4294967296;
@@ -49,6 +54,21 @@ const MSTATUS_ = S.MSTATUS, MSTATUS_FS_ = S.MSTATUS_FS, FCSR_ = S.FCSR;
 const R64 = r64, RVC = RVC_TABLE;
 const mul64_ = mul64, mulh64_ = mulh64, mulhsu64_ = mulhsu64, mulhu64_ = mulhu64, divOp_ = divOp, divuOp_ = divuOp;
 const loadSlow_ = loadSlow, storeValue_ = storeValue, fetchSlow_ = fetchSlow, amo_ = amo;
+/** Executions of a branch target before its block is translated; and "not translatable". */
+const JIT_THRESHOLD = 256;
+const JIT_NEVER = -0x40000000;
+const MULS = [mul64, mulh64, mulhsu64, mulhu64, (a: number, b: number, c: number, d: number) => divOp(a, b, c, d, false),
+  (a: number, b: number, c: number, d: number) => divuOp(a, b, c, d, false),
+  (a: number, b: number, c: number, d: number) => divOp(a, b, c, d, true),
+  (a: number, b: number, c: number, d: number) => divuOp(a, b, c, d, true)];
+/** What translated blocks call out to. */
+const JIT_RT: JitRuntime = {
+  loadSlow: loadSlow as JitRuntime['loadSlow'],
+  storeValue: storeValue as JitRuntime['storeValue'],
+  mul: (k, al, ah, bl, bh) => MULS[k](al, ah, bl, bh),
+  r64,
+};
+const DUMMY_BLOCK: Block = { n: 0, run: () => NaN, off: 0, src: new Uint16Array(0), epoch: -1 };
 /** Instructions between checks of interrupts, the exit request and the Sstc timer. */
 const CHUNK = 1024;
 
@@ -117,6 +137,15 @@ export class Hart {
   private instretBase = 0;
   ctrLo = 0;
   ctrHi = 0;
+  /** Block translation on? Translated blocks, by id (0 unused), and per-frame id tables. */
+  readonly jit: boolean;
+  private readonly jitThreshold: number;
+  private jitBlocks: Block[] = [DUMMY_BLOCK];
+  private jitPages: (Int32Array | undefined)[] = [];
+  /** Instructions a block executed before it left through a trap (set by the block). */
+  jitN = 0;
+  /** FENCE.I epoch: blocks from an older one are checked against memory before use. */
+  private jitEpoch = 0;
 
   constructor(o: HartOptions) {
     this.hartId = o.hartId;
@@ -124,6 +153,8 @@ export class Hart {
     this.clock = o.clock;
     this.guestMode = o.guestMode === true;
     this.resetPc = o.resetPc;
+    this.jit = o.jit ?? false;
+    this.jitThreshold = Math.max(1, o.jitThreshold ?? JIT_THRESHOLD);
     this.maxSatpMode = o.maxVaBits === 39 ? 8 : o.maxVaBits === 48 ? 9 : 10;
     this.state = o.state ?? S.newHartState();
     this.s = new Int32Array(this.state, 0, S.HART_STATE_WORDS);
@@ -159,6 +190,7 @@ export class Hart {
     }
     fixSd(s);
     this.pmp?.rebuild();
+    this.dropTranslations();
     this.setPc(this.resetPc);
     this.setPriv(this.guestMode ? S.PRV_S : S.PRV_M);
     this.cycleBase = this.icountNow;
@@ -177,6 +209,29 @@ export class Hart {
     this.tlbTag.fill(NaN);
     this.superCount = 0;
     this.fPage = NaN;
+  }
+
+  /**
+   * Drop every translated block. FENCE.I does this; an owner must call it after writing
+   * code into memory the hart may already have run (e.g. loading a new image, or remote
+   * FENCE.I requests from SBI).
+   */
+  flushICache(): void {
+    this.jitEpoch++;
+  }
+
+  /** Drop every translation (reset). */
+  private dropTranslations(): void {
+    this.jitBlocks.length = 1;
+    this.jitPages = [];
+  }
+
+  /** The block-id table of the code frame at machine offset `off` (created on first use). */
+  private jitTable(off: number): Int32Array {
+    const f = off >>> 12;
+    let t = this.jitPages[f];
+    if (t === undefined) { t = new Int32Array(2048); this.jitPages[f] = t; }
+    return t;
   }
 
   /** Ask a running step() to return EXIT_REQUESTED soon (safe from any thread). */
@@ -370,6 +425,8 @@ export class Hart {
     const m8 = this.m8, mu8 = this.mu8, m16 = this.m16, mu16 = this.mu16, m32 = this.m32;
     const tag = this.tlbTag, toff = this.tlbOff;
     const rvc = RVC;
+    const jitOn = this.jit, jitThreshold = this.jitThreshold;
+    const blocks = this.jitBlocks;
     this.exitCode = -1;
     this.jumpTo(s[S.PC], s[S.PC + 1]);
     let pc = this.pcCur;
@@ -391,6 +448,9 @@ export class Hart {
       let left = chunk;
       const lB = this.lBase, sB = this.sBase;
       let fPage = this.fPage, fOff = this.fOff; // fetch page cache (VA of the page, its frame offset)
+      // Translated blocks of the current code page (null: translation off or no page).
+      let jt = jitOn && fPage === fPage ? this.jitTable(fOff) : null;
+      let jumped = true; // at a branch target: look for a translated block
       const icBase = this.icountNow;
       inner: while (left > 0) {
         left--;
@@ -399,6 +459,32 @@ export class Hart {
         const po = pc - fPage;
         if (po >= 0 && po < 4094) {
           const hw = (fOff + po) >> 1;
+          if (jumped && jt !== null) {
+            jumped = false;
+            const e = jt[hw & 2047];
+            if (e > 0) {
+              const b = blocks[e];
+              if (b.epoch !== this.jitEpoch) {
+                if (blockValid(b, mu16)) b.epoch = this.jitEpoch;
+                else { jt[hw & 2047] = 0; blocks[e] = DUMMY_BLOCK; }
+              }
+              if (b.n <= left + 1 && b.epoch === this.jitEpoch) {
+                const npc = b.run(this, x, m8, mu8, m16, mu16, m32, tag, toff, lB, sB, pc, JIT_RT);
+                if (npc === npc) { left -= b.n - 1; pc = npc; jumped = true; continue; }
+                // a trap (or a jump beyond 2^53) inside the block
+                left -= this.jitN - 1;
+                pc = this.pcCur;
+                break inner;
+              }
+            } else if (e > JIT_NEVER) {
+              if (e > -jitThreshold) jt[hw & 2047] = e - 1;
+              else {
+                const blk = compileBlock(mu16, hw << 1, fOff + 4096, this.jitEpoch);
+                if (blk === null) jt[hw & 2047] = JIT_NEVER;
+                else { jt[hw & 2047] = blocks.length; blocks.push(blk); }
+              }
+            }
+          }
           raw = mu16[hw];
           if ((raw & 3) === 3) raw |= mu16[hw + 1] << 16;
         } else {
@@ -407,6 +493,7 @@ export class Hart {
           raw = fetchSlow_(this, pc);
           if (this.fetchFault) { pc = this.pcCur; break inner; }
           fPage = this.fPage; fOff = this.fOff;
+          jt = jitOn && fPage === fPage ? this.jitTable(fOff) : null;
         }
         // raw keeps the fetched bits for mtval; 16-bit instructions run as their expansion.
         if ((raw & 3) !== 3) { insn = rvc[raw]; len = 2; } else insn = raw;
@@ -427,6 +514,7 @@ export class Hart {
             const imm = ((insn >> 31) << 20) | (insn & 0xff000) | (((insn >> 20) & 1) << 11) | (((insn >> 21) & 0x3ff) << 1);
             if (rd !== 0) { const l = pc + len; x[rd] = l | 0; x[rd + 1] = Math.floor(l / TWO32) | 0; }
             pc += imm;
+            jumped = true;
             continue;
           }
           case 0x19: { // JALR
@@ -435,7 +523,7 @@ export class Hart {
             const lo = (a + imm) & ~1;
             const hi = (x[rs1 + 1] + (imm >> 31) + (((a + imm) >>> 0) < (a >>> 0) ? 1 : 0)) | 0;
             if (rd !== 0) { const l = pc + len; x[rd] = l | 0; x[rd + 1] = Math.floor(l / TWO32) | 0; }
-            if (hi >= -0x200000 && hi < 0x200000) { pc = hi * TWO32 + (lo >>> 0); continue; }
+            if (hi >= -0x200000 && hi < 0x200000) { pc = hi * TWO32 + (lo >>> 0); jumped = true; continue; }
             this.jumpTo(lo, hi);
             pc = NaN;
             continue;
@@ -454,6 +542,7 @@ export class Hart {
             }
             if (t) {
               pc += ((insn >> 31) << 12) | (((insn >> 7) & 1) << 11) | (((insn >> 25) & 63) << 5) | (((insn >> 8) & 15) << 1);
+              jumped = true;
               continue;
             }
             break;
@@ -622,9 +711,10 @@ export class Hart {
             x[rd] = v; x[rd + 1] = v >> 31;
             break;
           }
-          case 0x03: { // MISC-MEM: FENCE (and PAUSE), FENCE.I. No decoded-instruction cache to drop.
+          case 0x03: { // MISC-MEM: FENCE (and PAUSE) are no-ops; FENCE.I drops translated blocks.
             const f3 = (insn >> 12) & 7;
             if (f3 !== 0 && f3 !== 1) { bad = 1; break dispatch; }
+            if (f3 === 1) this.flushICache();
             break;
           }
           case 0x1c: { // SYSTEM
