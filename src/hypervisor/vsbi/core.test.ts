@@ -55,13 +55,13 @@ test('BASE: version 2.0, implementation "Xen Project" (7), impl version, machine
   assert.equal(v(7).a0, BigInt(D.SBI_ERR_NOT_SUPPORTED));
 });
 
-test('BASE probe: the extensions Linux needs are there; PMU, legacy, SUSP-without-platform and the Xen EID without a handler are not', () => {
+test('BASE probe: the extensions Linux needs are there (PMU included); legacy, SUSP-without-platform and the Xen EID without a handler are not', () => {
   const m = new TestMachine();
   const probe = (eid: bigint | number) => m.call(0, D.SBI_EXT_BASE, D.SBI_BASE_PROBE_EXTENSION, eid).a1;
-  for (const eid of [D.SBI_EXT_BASE, D.SBI_EXT_TIME, D.SBI_EXT_IPI, D.SBI_EXT_RFENCE, D.SBI_EXT_HSM, D.SBI_EXT_SRST, D.SBI_EXT_DBCN]) {
+  for (const eid of [D.SBI_EXT_BASE, D.SBI_EXT_TIME, D.SBI_EXT_IPI, D.SBI_EXT_RFENCE, D.SBI_EXT_HSM, D.SBI_EXT_SRST, D.SBI_EXT_DBCN, D.SBI_EXT_PMU]) {
     assert.equal(probe(eid), 1n, `0x${eid.toString(16)}`);
   }
-  for (const eid of [D.SBI_EXT_PMU, 0x01, 0x08, D.SBI_EXT_SUSP, D.SBI_EXT_XEN, 0x0a000000, -1]) assert.equal(probe(eid), 0n);
+  for (const eid of [0x01, 0x08, D.SBI_EXT_SUSP, D.SBI_EXT_XEN, 0x0a000000, -1]) assert.equal(probe(eid), 0n);
   assert.equal(probe((1n << 32n) | BigInt(D.SBI_EXT_TIME)), 0n, 'an a0 that is no sign-extended 32-bit EID');
   const full = new TestMachine({ suspend: true, hypercall: () => 0 });
   assert.equal(full.call(0, D.SBI_EXT_BASE, D.SBI_BASE_PROBE_EXTENSION, D.SBI_EXT_SUSP).a1, 1n);
@@ -72,7 +72,7 @@ test('"An ECALL with an unsupported SBI extension ID (EID) or an unsupported SBI
   const m = new TestMachine();
   const NS = BigInt(D.SBI_ERR_NOT_SUPPORTED);
   assert.equal(m.call(0, 0x12345678, 0).a0, NS);
-  assert.equal(m.call(0, D.SBI_EXT_PMU, 0).a0, NS);
+  assert.equal(m.call(0, D.SBI_EXT_PMU, 99).a0, NS, 'an unknown PMU FID');
   assert.equal(m.call(0, 0x01, 0, 0x41).a0, NS, 'legacy console_putchar');
   assert.equal(m.call(0, (1n << 40n) | BigInt(D.SBI_EXT_BASE), 0).a0, NS, 'EID with garbage above bit 31');
   assert.equal(m.call(0, D.SBI_EXT_BASE, (1n << 33n) | 0n).a0, NS, 'FID with garbage above bit 31');

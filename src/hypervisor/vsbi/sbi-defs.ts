@@ -87,7 +87,7 @@ export const SBI_SRST_RESET_TYPE_WARM_REBOOT = 2;
 export const SBI_SRST_RESET_REASON_NONE = 0;
 export const SBI_SRST_RESET_REASON_SYSFAIL = 1;
 
-// Spec: riscv-sbi-2.0 §11 "Performance Monitoring Unit Extension (EID #0x504D55 "PMU")" — not provided.
+// Spec: riscv-sbi-2.0 §11 "Performance Monitoring Unit Extension (EID #0x504D55 "PMU")" — minimal, pmu.ts.
 export const SBI_EXT_PMU = 0x504d55;
 
 // Spec: riscv-sbi-2.0 §12 "Debug Console Extension (EID #0x4442434E "DBCN")"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Entry point of the hypervisor's SBI for guests: createVsbi() builds a Vsbi with every standard
 // extension tsxen provides (BASE, TIME, IPI, RFENCE, HSM, SRST, DBCN; SUSP and the Xen hypercall
-// EID when the platform supports them). Not provided: PMU (probe 0), the v0.1 legacy
+// EID when the platform supports them) and a minimal PMU (cycle, instret). Not provided: the v0.1 legacy
 // extensions, CPPC, NACL, STA. See docs/design/vsbi.md.
 
 import { Vsbi } from './core.ts';
@@ -9,6 +9,7 @@ import { baseExtension } from './base.ts';
 import { dbcnExtension } from './dbcn.ts';
 import { hsmExtension } from './hsm.ts';
 import { ipiExtension } from './ipi.ts';
+import { pmuExtension } from './pmu.ts';
 import { rfenceExtension } from './rfence.ts';
 import { srstExtension } from './srst.ts';
 import { suspExtension } from './susp.ts';
@@ -38,6 +39,7 @@ export function createVsbi(platform: VsbiPlatform, options: VsbiOptions = {}): V
   v.register(hsmExtension(v));
   v.register(srstExtension(v));
   v.register(dbcnExtension(v));
+  v.register(pmuExtension(v));
   if (platform.systemSuspend !== undefined) v.register(suspExtension(v));
   const hc = platform.hypercall;
   if (hc !== undefined) v.register(xenExtension((call) => hc.call(platform, call)));
