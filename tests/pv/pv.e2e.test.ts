@@ -142,3 +142,26 @@ test('the hostile guest: 1,000,000 random hypercalls, errnos counted, no other f
   assert.ok(h.hv.pool.owner.some((o) => o === FRAME_FREE), 'free frames were checked too');
   process.stdout.write(`# hostile: ${n} calls (${skipped} skipped) in ${(ms / 1000).toFixed(1)} s, ok ${ok}, errno counts${errnos[1]}\n`);
 });
+
+test('xenstore ring client: read, write, directory, watch against the project xenstored', () => {
+  const h = makePvHost(16384, { xenstore: true });
+  const d = h.create('test=xenstore');
+  assert.ok(h.runUntil(done(d), 60_000));
+  assert.match(h.text(d), new RegExp(`^xenstore: domid ${d.domid} ok$`, 'm'), h.text(d));
+  assert.equal(d.shutdownCode, SHUTDOWN_poweroff);
+});
+
+test('ping-pong and grants with the rendezvous through xenstore (no ports or refs on the command line)', () => {
+  const h = makePvHost(16384, { xenstore: true });
+  const ping = h.create('test=pingpong role=ping peer=2 rounds=200');
+  const pong = h.create(`test=pingpong role=pong peer=${ping.domid} rounds=200`);
+  const a = h.create('test=grant role=granter peer=4');
+  const b = h.create(`test=grant role=mapper peer=${a.domid}`);
+  assert.deepEqual([ping.domid, pong.domid, a.domid, b.domid], [1, 2, 3, 4]);
+  assert.ok(h.runUntil(done(ping, pong, a, b), 300_000));
+  assert.match(h.text(ping), /pingpong: done rounds=200 /, h.text(ping));
+  assert.match(h.text(pong), /pingpong: pong done rounds=200 events=201/, h.text(pong));
+  assert.match(h.text(a), /^grant: ok$/m, h.text(a));
+  assert.match(h.text(b), /^grant: mapper ok$/m, h.text(b));
+  for (const d of [ping, pong, a, b]) assert.equal(d.shutdownCode, SHUTDOWN_poweroff);
+});
