@@ -3,7 +3,8 @@
 // Bundles each command entry point (src/host/*-main.ts) into dist/<name>.cjs with esbuild.
 // Kconfig: every CONFIG_* flag in scripts/kconfig.json becomes an esbuild --define, so code
 // behind a false flag is absent from the bundle. `--config CONFIG_X=n` overrides a flag.
-import { readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,10 +17,25 @@ export function kconfig(overrides = {}) {
   return define;
 }
 
+/**
+ * The build id xen_version(XENVER_build_id) reports: SHA-1 over every src/**\/*.ts file (path,
+ * NUL, contents, NUL, in sorted path order), so two bundles share an id exactly when they were
+ * built from the same sources. Bundled as the TSXEN_BUILD_ID define (src/hypervisor/build-id.ts).
+ */
+export function sourceBuildId() {
+  const files = [];
+  const walk = (d) => { for (const n of readdirSync(d)) { const p = join(d, n); if (statSync(p).isDirectory()) walk(p); else if (n.endsWith('.ts')) files.push(p); } };
+  walk(join(root, 'src'));
+  const h = createHash('sha1');
+  for (const f of files.sort()) h.update(f.slice(root.length + 1)).update('\0').update(readFileSync(f)).update('\0');
+  return h.digest('hex');
+}
+
 export async function build({ outdir = join(root, 'dist'), overrides = {}, quiet = false } = {}) {
   const esbuild = await import('esbuild');
   const hostDir = join(root, 'src', 'host');
   const entries = readdirSync(hostDir).filter((f) => f.endsWith('-main.ts'));
+  const buildId = sourceBuildId();
   await Promise.all(entries.map((f) => esbuild.build({
     entryPoints: [join(hostDir, f)],
     outfile: join(outdir, f.replace(/-main\.ts$/, '.cjs')),
@@ -28,7 +44,7 @@ export async function build({ outdir = join(root, 'dist'), overrides = {}, quiet
     target: 'node20',
     format: 'cjs',
     sourcemap: 'linked',
-    define: kconfig(overrides),
+    define: { ...kconfig(overrides), TSXEN_BUILD_ID: JSON.stringify(buildId) },
     logLevel: quiet ? 'error' : 'warning',
   })));
   return entries.length;
