@@ -8,6 +8,7 @@ import type { HartClock } from '../hardware/riscv/hart-api.ts';
 import { EXIT_ECALL, EXIT_PHYS_FAULT, EXIT_TRAP_M, EXIT_WFI } from '../hardware/riscv/hart-api.ts';
 import { EXIT_CAUSE, EXIT_GPA } from '../hardware/riscv/hart-state.ts';
 import { buildPvDomain } from './build/pv-builder.ts';
+import { bundledBuildId } from './build-id.ts';
 import { buildHvmDomain, type HvmDeviceModel } from './build/hvm-builder.ts';
 import { validateConfig, type DomainConfig } from './domain/config.ts';
 import { Domain } from './domain/domain.ts';
@@ -33,7 +34,7 @@ export interface HypervisorOptions {
   timebase: HartClock;
   /** Host wall time in ns since the epoch (default Date.now()). */
   wall?: WallSource;
-  /** The build id xen_version(XENVER_build_id) reports (the host passes its bundle's SHA-1). */
+  /** The build id xen_version(XENVER_build_id) reports; default: the bundle's (build-id.ts). */
   buildId?: Uint8Array;
   /** Xen's command line (XENVER_commandline). */
   commandLine?: string;
@@ -70,7 +71,7 @@ export class Hypervisor {
     this.pool = new FramePool(o.frames);
     this.clock = new SystemClock(o.timebase, o.wall);
     this.scheduler = o.scheduler ?? new RoundRobin();
-    this.buildId = o.buildId ?? new Uint8Array(0);
+    this.buildId = o.buildId ?? bundledBuildId();
     this.commandLine = o.commandLine ?? '';
     this.dom0 = new Domain(this, 0, null);
     this.dom0.privileged = true;
