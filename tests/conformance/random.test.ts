@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD, ROOT, crossBuild, runQemu, runTsxen } from './toolchain.ts';
 import { randomProgram } from './random-program.ts';
+import { randomDecodeProgram } from './random-decode.ts';
 
 const SEEDS = (process.env.RANDOM_SEEDS ?? '1,2,3,4,5,6,7,8').split(',').map(Number);
 /** Seeds run in S-mode under Sv39 (the buffer through a three-level walk). */
@@ -58,5 +59,38 @@ for (const { seed, paging, interrupts } of cases) {
     const diffs: string[] = [];
     for (let i = 0; i < ql.length; i++) if (ql[i] !== tl[i]) diffs.push(`${slotName(i)}: QEMU ${ql[i]} tsxen ${tl[i]}`);
     assert.deepEqual(diffs, [], `source: ${src}`);
+  });
+}
+
+/** Seeds of random encodings (random-decode.ts): every word either executes or traps, as on QEMU. */
+const DECODE_SEEDS = (process.env.RANDOM_DECODE_SEEDS ?? '1,2,3,4').split(',').map(Number);
+const DECODE_LENGTH = Number(process.env.RANDOM_DECODE_LENGTH ?? 2000);
+const RV64GC_QEMU = ['-cpu', 'rv64,zba=false,zbb=false,zbc=false,zbs=false'];
+
+function decodeSlot(i: number): string {
+  if (i < 66) return slotName(i);
+  if (i === 66) return 'trap count';
+  const k = i - 67;
+  return `trap ${k >> 1} ${k & 1 ? 'mtval' : 'mcause'}`;
+}
+
+for (const seed of DECODE_SEEDS) {
+  test(`random encodings, seed ${seed}: the same words execute or trap (cause, mtval) as on QEMU, same results`, () => {
+    const dir = join(BUILD, 'conformance', 'random');
+    mkdirSync(dir, { recursive: true });
+    const name = `decode-${seed}-${DECODE_LENGTH}`;
+    const src = join(dir, `${name}.S`);
+    writeFileSync(src, randomDecodeProgram(seed, DECODE_LENGTH));
+    const elf = crossBuild(`conformance/random/${name}.elf`, [src],
+      ['-march=rv64gc', '-mabi=lp64d', '-nostdlib', '-static', '-Wl,--build-id=none', '-T', LD]);
+    const q = runQemu(elf, { extra: RV64GC_QEMU });
+    assert.equal(q.status, 0, 'QEMU runs the program to the finisher');
+    const t = runTsxen(elf);
+    assert.deepEqual(t.stop, { kind: 'pass' });
+    const ql = q.stdout.trimEnd().split('\n'), tl = t.out.trimEnd().split('\n');
+    const diffs: string[] = [];
+    for (let i = 0; i < Math.max(ql.length, tl.length); i++) if (ql[i] !== tl[i]) diffs.push(`${decodeSlot(i)}: QEMU ${ql[i]} tsxen ${tl[i]}`);
+    assert.deepEqual(diffs.slice(0, 12), [], `source: ${src}`);
+    assert.ok(Number.parseInt(ql[66], 16) > 0, 'some encodings trapped');
   });
 }
