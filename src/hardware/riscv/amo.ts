@@ -7,12 +7,21 @@
 // the shared memory; .D ones are read-modify-write on two words, atomic only among harts that
 // share a thread (multi-threaded vCPUs will need a 64-bit path). Misaligned addresses raise
 // the address-misaligned exception; AMOs on MMIO raise a store/AMO access fault.
-import { ACCESS_R, ACCESS_W } from './hart-api.ts';
-import * as S from './hart-state.ts';
+import { ACCESS_R as ACCESS_R_, ACCESS_W as ACCESS_W_ } from './hart-api.ts';
+import * as HS from './hart-state.ts';
 import type { Hart } from './hart.ts';
-import { xlate } from './mem-access.ts';
-import { memFault, XL_MMIO, XL_TRAP } from './mmu.ts';
-import { takeTrap } from './trap.ts';
+import { xlate as xlate_ } from './mem-access.ts';
+import { memFault as memFault_, XL_MMIO as XL_MMIO_, XL_TRAP as XL_TRAP_ } from './mmu.ts';
+import { takeTrap as takeTrap_ } from './trap.ts';
+// Module-local copies of imports: a loader (tsx) may turn imported bindings into getters.
+const ACCESS_R = ACCESS_R_;
+const ACCESS_W = ACCESS_W_;
+const S = { ...HS };
+const xlate = xlate_;
+const memFault = memFault_;
+const XL_MMIO = XL_MMIO_;
+const XL_TRAP = XL_TRAP_;
+const takeTrap = takeTrap_;
 
 /** Execute an AMO-major-opcode instruction. Returns false on trap / exit / illegal (raised). */
 export function amo(h: Hart, insn: number): boolean {

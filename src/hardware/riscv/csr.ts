@@ -5,9 +5,12 @@
 // instruction. Spec: riscv-priv-20240411 §2 "Control and Status Registers (CSRs)",
 // §3.1 "Machine-Level CSRs", §10.1 "Supervisor CSRs"; riscv-unpriv-20240411 "Zicntr".
 // Leaves out: H, vector, Smstateen, Smcntrpmf, mseccfg, hpm events (counters read zero).
-import * as S from './hart-state.ts';
+import * as HS from './hart-state.ts';
 import type { Hart } from './hart.ts';
-import { Pmp } from './pmp.ts';
+import { Pmp as Pmp_ } from './pmp.ts';
+// Module-local copies of imports: a loader (tsx) may turn imported bindings into getters.
+const S = { ...HS };
+const Pmp = Pmp_;
 
 const TWO32 = 4294967296;
 

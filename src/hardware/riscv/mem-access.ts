@@ -6,11 +6,26 @@
 // Spec: riscv-unpriv-20240411 §2.6 "Load and Store Instructions" (misaligned accesses may be
 // handled by the execution environment); riscv-priv-20240411 §3.6 "Physical Memory Attributes".
 // Misaligned MMIO accesses raise an access fault (the spec allows it for I/O regions).
-import { ACCESS_R, ACCESS_W, ACCESS_X } from './hart-api.ts';
-import * as S from './hart-state.ts';
+import { ACCESS_R as ACCESS_R_, ACCESS_W as ACCESS_W_, ACCESS_X as ACCESS_X_ } from './hart-api.ts';
+import * as HS from './hart-state.ts';
 import type { Hart } from './hart.ts';
-import { memFault, T_FETCH, T_LOAD, T_STORE, TLB_MASK, TLB_N, translate, XL_MMIO, XL_TRAP } from './mmu.ts';
-import { takeTrap } from './trap.ts';
+import { memFault as memFault_, T_FETCH as T_FETCH_, T_LOAD as T_LOAD_, T_STORE as T_STORE_, TLB_MASK as TLB_MASK_, TLB_N as TLB_N_, translate as translate_, XL_MMIO as XL_MMIO_, XL_TRAP as XL_TRAP_ } from './mmu.ts';
+import { takeTrap as takeTrap_ } from './trap.ts';
+// Module-local copies of imports: a loader (tsx) may turn imported bindings into getters.
+const ACCESS_R = ACCESS_R_;
+const ACCESS_W = ACCESS_W_;
+const ACCESS_X = ACCESS_X_;
+const S = { ...HS };
+const memFault = memFault_;
+const T_FETCH = T_FETCH_;
+const T_LOAD = T_LOAD_;
+const T_STORE = T_STORE_;
+const TLB_MASK = TLB_MASK_;
+const TLB_N = TLB_N_;
+const translate = translate_;
+const XL_MMIO = XL_MMIO_;
+const XL_TRAP = XL_TRAP_;
+const takeTrap = takeTrap_;
 
 const TWO32 = 4294967296;
 

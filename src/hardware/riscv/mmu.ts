@@ -5,10 +5,21 @@
 // §10.6 "Sv57"; A/D bits: hardware update while menvcfg.ADUE = 1 (the reset value, as QEMU
 // does), Svade page faults when software clears ADUE. Leaves out: Svpbmt, Svnapot (PTEs that
 // use them fault, as the spec requires when the extension is absent), ASID-tagged entries.
-import { ACCESS_R, ACCESS_W, ACCESS_X, EXIT_PHYS_FAULT, PHYS_FAULT, PHYS_MMIO } from './hart-api.ts';
-import * as S from './hart-state.ts';
+import { ACCESS_R as ACCESS_R_, ACCESS_W as ACCESS_W_, ACCESS_X as ACCESS_X_, EXIT_PHYS_FAULT as EXIT_PHYS_FAULT_, PHYS_FAULT as PHYS_FAULT_, PHYS_MMIO as PHYS_MMIO_ } from './hart-api.ts';
+import * as HS from './hart-state.ts';
 import type { Hart } from './hart.ts';
-import { pcHi, pcLo, takeTrap } from './trap.ts';
+import { pcHi as pcHi_, pcLo as pcLo_, takeTrap as takeTrap_ } from './trap.ts';
+// Module-local copies of imports: a loader (tsx) may turn imported bindings into getters.
+const ACCESS_R = ACCESS_R_;
+const ACCESS_W = ACCESS_W_;
+const ACCESS_X = ACCESS_X_;
+const EXIT_PHYS_FAULT = EXIT_PHYS_FAULT_;
+const PHYS_FAULT = PHYS_FAULT_;
+const PHYS_MMIO = PHYS_MMIO_;
+const S = { ...HS };
+const pcHi = pcHi_;
+const pcLo = pcLo_;
+const takeTrap = takeTrap_;
 
 const TWO32 = 4294967296;
 /** Direct-mapped TLB entries per (context, access type). */

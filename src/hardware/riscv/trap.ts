@@ -5,9 +5,13 @@
 // Spec: riscv-priv-20240411 §3.1.8 "Machine Trap Delegation (medeleg and mideleg) Registers",
 // §3.1.9 "Machine Interrupt (mip and mie) Registers", §3.3.2 "Trap-Return Instructions".
 // Leaves out: the H extension (no VS traps), Smrnmi, double-trap (Ssdbltrp).
-import { EXIT_ECALL, EXIT_TRAP_M } from './hart-api.ts';
-import * as S from './hart-state.ts';
+import { EXIT_ECALL as EXIT_ECALL_, EXIT_TRAP_M as EXIT_TRAP_M_ } from './hart-api.ts';
+import * as HS from './hart-state.ts';
 import type { Hart } from './hart.ts';
+// Module-local copies of imports: a loader (tsx) may turn imported bindings into getters.
+const EXIT_ECALL = EXIT_ECALL_;
+const EXIT_TRAP_M = EXIT_TRAP_M_;
+const S = { ...HS };
 
 const TWO32 = 4294967296;
 
