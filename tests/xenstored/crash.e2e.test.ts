@@ -58,6 +58,7 @@ test('the supervisor restarts a killed daemon from its journal without losing st
     assert.equal(w.events.at(-1)!.payload.toString(), '/keep/txnode\0tok\0');
 
     // A live update under the supervisor: the daemon hands its image over and exits.
+    assert.equal(await a.ask(CONTROL, `live-update\0-f\0${join(ROOT, 'src/host/xenstored-main.ts')}\0`), 'OK\0');
     assert.equal(await a.ask(CONTROL, 'live-update\0-s\0'), 'OK\0');
     const d3 = await until(() => { const p = daemonOf(sup.pid!); return p && p !== d2 ? p : undefined; }, 'updated daemon');
     assert.notEqual(d3, d2);

@@ -69,6 +69,8 @@ test('live update under client load loses nothing', async () => {
 
     // A second update through our own CONTROL message from a raw client.
     await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await admin.ask(CONTROL, 'live-update\0-s\0'), 'Not in live-update session.\0');
+    assert.equal(await admin.ask(CONTROL, `live-update\0-f\0${join(ROOT, 'src/host/xenstored-main.ts')}\0`), 'OK\0');
     assert.equal(await admin.ask(CONTROL, 'live-update\0-s\0'), 'OK\0');
     const pid2 = Number(readFileSync(join(d.dir, 'pid'), 'utf8'));
     assert.notEqual(pid2, pid1);

@@ -258,7 +258,7 @@ test('CONTROL: help, quota, check, print, log; dom0 only', () => {
   const { core, logs } = newCore();
   const c = new MemConn(core);
   assert.match(c.ask(CONTROL, 'help\0'), /live-update/);
-  assert.match(c.ask(CONTROL, 'quota\0'), /nodes\s+1000/);
+  assert.match(c.ask(CONTROL, 'quota\0'), /^Quota settings:\nnodes            :     1000 Nodes per domain\n/);
   assert.equal(c.ask(CONTROL, 'quota\0set\0nodes\x0050\0'), 'OK\0');
   assert.equal(core.quotas.nodes, 50);
   assert.equal(c.ask(CONTROL, 'check\0'), 'OK\0');
@@ -268,7 +268,11 @@ test('CONTROL: help, quota, check, print, log; dom0 only', () => {
   c.ask(READ, '/tool\0');
   assert.ok(logs.some((l) => l.includes('IN  conn') && l.includes('READ')));
   assert.equal(c.ask(CONTROL, 'frobnicate\0'), 'ERROR:EINVAL\0');
+  assert.equal(c.ask(CONTROL, 'live-update\0-s\0'), 'Not in live-update session.\0');
+  assert.equal(c.ask(CONTROL, 'live-update\0-f\0/some/xenstored\0'), 'OK\0');
   assert.equal(c.ask(CONTROL, 'live-update\0-s\0'), 'Live update not supported by this host\0');
+  assert.equal(c.ask(CONTROL, 'live-update\0-a\0'), 'OK\0');
+  assert.equal(c.ask(CONTROL, 'check\0x\0'), 'ERROR:EINVAL\0');
   assert.equal(new MemConn(core, 3).ask(CONTROL, 'help\0'), 'ERROR:EACCES\0');
 });
 

@@ -5,19 +5,16 @@
 // (its reply travels in the migration record's pending output, as in HEAD).
 import type { Connection } from './connection.ts';
 import type { Xenstored } from './core.ts';
-import { QUOTA_HELP, QUOTA_NAMES, isQuotaName } from './domain.ts';
-import { parseDomid } from './domain-ops.ts';
+import { QUOTA_HELP, isQuotaName } from './domain.ts';
+import { atoiDomid } from './domain-ops.ts';
 import { XS_CONTROL, fail, latin1, splitStrings } from './wire.ts';
 
-const HELP = `Supported commands:
-  check
-  help
-  live-update [-c <cmdline>] [-f <binary>] [-s [-t <sec>] [-F]] [-a]
-  log [on|off]
-  memreport
-  print <string>
-  quota [set <name> <val>|<domid>]
-`;
+// The layout of cxenstored 4.17's help and quota replies ("name\targs" lines; "%-17s: %8d").
+const HELP = 'check\t\nlog\ton|off\nlive-update\t[-c <cmdline>] [-F] [-t <timeout>] <file>\n' +
+  '    Default timeout is 60 seconds.\nmemreport\t[<file>]\nprint\t<string>\n' +
+  'quota\t[set <name> <val>|<domid>]\nhelp\t\n';
+
+const QUOTA_ORDER = ['nodes', 'watches', 'transactions', 'outstanding', 'transaction-nodes', 'node-size', 'path-max', 'permissions'] as const;
 
 function text(core: Xenstored, conn: Connection, reqId: number, txId: number, s: string): void {
   core.reply(conn, XS_CONTROL, reqId, txId, latin1(s, true));
@@ -41,6 +38,7 @@ export function runControl(core: Xenstored, conn: Connection, reqId: number, txI
       core.host.log(args.join(' '));
       return text(core, conn, reqId, txId, 'OK');
     case 'check': {
+      if (args.length) fail('EINVAL');
       const bad = core.store.check();
       for (const b of bad) core.host.log(`check: ${b}`);
       return text(core, conn, reqId, txId, bad.length === 0 ? 'OK' : `${bad.length} inconsistencies:\n${bad.join('\n')}\n`);
@@ -53,8 +51,11 @@ export function runControl(core: Xenstored, conn: Connection, reqId: number, txI
     }
     case 'quota': {
       if (args.length === 0) {
-        let s = '';
-        for (const q of QUOTA_NAMES) s += `${q.padEnd(18)} ${String(core.quotas[q]).padStart(8)}  ${QUOTA_HELP[q]}\n`;
+        let s = 'Quota settings:\n';
+        for (const q of QUOTA_ORDER) {
+          const [v, h] = q === 'path-max' ? [2048, 'Max. length of a node path'] : [core.quotas[q], QUOTA_HELP[q]];
+          s += `${q.padEnd(17)}: ${String(v).padStart(8)} ${h}\n`;
+        }
         return text(core, conn, reqId, txId, s);
       }
       if (args[0] === 'set') {
@@ -63,11 +64,14 @@ export function runControl(core: Xenstored, conn: Connection, reqId: number, txI
         core.quotas[name] = Number(val);
         return text(core, conn, reqId, txId, 'OK');
       }
-      const domid = parseDomid(args[0]!);
-      let watches = 0, txs = 0;
-      for (const c of core.conns.values()) if (c.domid === domid) { watches += c.nWatches; txs += c.txs.size; }
-      return text(core, conn, reqId, txId,
-        `nodes: ${core.store.ownedBy(domid)}\nwatches: ${watches}\ntransactions: ${txs}\n`);
+      const domid = atoiDomid(args[0]!);
+      let watches = 0, txs = 0, outstanding = 0;
+      for (const c of core.conns.values()) {
+        if (c.domid === domid) { watches += c.nWatches; txs += c.txs.size; outstanding += c.outstanding(); }
+      }
+      const row = (k: string, v: number): string => `${k.padEnd(16)}: ${String(v).padStart(8)}\n`;
+      return text(core, conn, reqId, txId, `Domain ${domid}:\n` + row('nodes', core.store.ownedBy(domid)) +
+        row('watches', watches) + row('transactions', txs) + row('outstanding', outstanding));
     }
     case 'live-update':
       return liveUpdate(core, conn, reqId, txId, args);
@@ -77,19 +81,21 @@ export function runControl(core: Xenstored, conn: Connection, reqId: number, txI
 }
 
 function liveUpdate(core: Xenstored, conn: Connection, reqId: number, txId: number, args: string[]): void {
+  if (args.length === 0) fail('EINVAL');
   let start = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '-f') core.lu.binary = args[++i] ?? fail('EINVAL');
-    else if (a === '-c') core.lu.cmdline = args[++i] ?? fail('EINVAL');
+    if (a === '-f') { core.lu = { force: false, timeout: 60, binary: args[++i] ?? fail('EINVAL') }; core.luSession = true; }
+    else if (a === '-c') { if (!core.luSession) return text(core, conn, reqId, txId, 'Not in live-update session.'); core.lu.cmdline = args[++i] ?? fail('EINVAL'); }
     else if (a === '-t') { const t = args[++i]; if (!t || !/^\d+$/.test(t)) fail('EINVAL'); core.lu.timeout = Number(t); }
     else if (a === '-F') core.lu.force = true;
     else if (a === '-s') start = true;
-    else if (a === '-a') { core.lu = { force: false, timeout: 60 }; return text(core, conn, reqId, txId, 'OK'); }
-    else if (a === '-b' || a === '-d') return text(core, conn, reqId, txId, 'Binary upload is for a xenstore stub domain; use -f <binary>');
+    else if (a === '-a') { core.lu = { force: false, timeout: 60 }; core.luSession = false; return text(core, conn, reqId, txId, 'OK'); }
+    else if (a === '-b' || a === '-d') return text(core, conn, reqId, txId, 'Binary upload is for a xenstore stub domain; use -f <file>');
     else fail('EINVAL');
   }
   if (!start) return text(core, conn, reqId, txId, 'OK');
+  if (!core.luSession) return text(core, conn, reqId, txId, 'Not in live-update session.');
   const host = core.host;
   if (!host.liveUpdate) return text(core, conn, reqId, txId, 'Live update not supported by this host');
   core.frozen = true;

@@ -67,6 +67,8 @@ export class Xenstored implements ConnectionSink {
   /** Bumped by every request that may change state (read-only requests do not). */
   changes = 0;
   lu: LiveUpdateOptions = { force: false, timeout: 60 };
+  /** A live-update session was opened with `-f` (cxenstored: -s outside one is refused). */
+  luSession = false;
 
   constructor(readonly host: XenstoredHost) {}
 
@@ -368,7 +370,7 @@ export class Xenstored implements ConnectionSink {
     if (this.watches.find(conn, path, token)) fail('EEXIST');
     if (!conn.privileged && this.quotas.watches !== 0 && conn.nWatches >= this.quotas.watches) fail('E2BIG');
     const relPrefix = raw.charCodeAt(0) === 47 || raw.charCodeAt(0) === 64 ? '' : domainPath(conn.domid) + '/';
-    const w = { owner: conn, path, token, relPrefix };
+    const w = { owner: conn, path, token, relPrefix, seq: 0 };
     this.watches.add(w);
     conn.nWatches++;
     this.reply(conn, type, reqId, txId, OK);

@@ -27,13 +27,13 @@ export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
 export const QUOTA_NAMES = Object.keys(DEFAULT_QUOTAS) as (keyof Quotas)[];
 
 export const QUOTA_HELP: Record<keyof Quotas, string> = {
-  nodes: 'Nodes owned by a domain',
-  watches: 'Watches registered by a domain',
-  transactions: 'Transactions open on a connection',
-  'node-size': 'Size of a node record (header, perms, value, children)',
-  outstanding: 'Requests whose replies the domain has not consumed',
-  permissions: 'Permission entries of a node',
-  'transaction-nodes': 'Nodes a transaction may access',
+  nodes: 'Nodes per domain',
+  watches: 'Watches per domain',
+  transactions: 'Transactions per domain',
+  'node-size': 'Max. size of a node',
+  outstanding: 'Outstanding requests per domain',
+  permissions: 'Max. number of permissions per node',
+  'transaction-nodes': 'Max. number of accessed nodes per transaction',
 };
 
 export function isQuotaName(s: string): s is keyof Quotas {

@@ -21,6 +21,8 @@ export interface Watch {
   readonly token: string;
   /** Prefix stripped from event paths for a relative registration ("" for absolute). */
   readonly relPrefix: string;
+  /** Registration order (set by add). */
+  seq: number;
 }
 
 export class WatchTable {
@@ -33,9 +35,12 @@ export class WatchTable {
     return this.byPath.get(path)?.find((w) => w.owner === owner && w.token === token);
   }
 
-  add(w: Watch): void {
+  private nextSeq = 0;
+
+  add(w: Omit<Watch, 'seq'> & { seq?: number }): void {
+    (w as Watch).seq = this.nextSeq++;
     const l = this.byPath.get(w.path);
-    if (l) l.push(w); else this.byPath.set(w.path, [w]);
+    if (l) l.push(w as Watch); else this.byPath.set(w.path, [w as Watch]);
     this.nWatches++;
   }
 
@@ -67,24 +72,31 @@ export class WatchTable {
     return w.relPrefix && path.startsWith(w.relPrefix) ? path.slice(w.relPrefix.length) : path;
   }
 
-  private deliver(l: Watch[] | undefined, path: string, perms: Perms | null, epathIsWatch: boolean): void {
-    if (!l) return;
-    for (const w of l.slice()) {
-      if (perms && !w.owner.canRead(perms)) continue;
-      w.owner.sendEvent(epathIsWatch ? WatchTable.eventPath(w, w.path) : WatchTable.eventPath(w, path), w.token);
-    }
-  }
-
-  /** Fire for a change of `path` (with the node's perms, or null for "@" special events). */
+  /**
+   * Fire for a change of `path` (with the node's perms, or null for "@" special events).
+   * Order as cxenstored: for a recursive delete the watches below go first (they fire as the
+   * nodes go), then those on the path and its ancestors; within each, registration order.
+   */
   fire(path: string, perms: Perms | null, recursive: boolean): void {
     if (this.nWatches === 0) return;
-    if (path.charCodeAt(0) === 64) { this.deliver(this.byPath.get(path), path, perms, false); return; }
-    for (let a = path; ; a = parentOf(a)) {
-      this.deliver(this.byPath.get(a), path, perms, false);
-      if (a === '/') break;
+    const hits: Watch[] = [];
+    if (path.charCodeAt(0) === 64) {
+      const l = this.byPath.get(path);
+      if (l) hits.push(...l);
+    } else {
+      for (let a = path; ; a = parentOf(a)) {
+        const l = this.byPath.get(a);
+        if (l) hits.push(...l);
+        if (a === '/') break;
+      }
     }
     if (recursive) {
-      for (const [p, l] of this.byPath) if (p !== path && p.charCodeAt(0) === 47 && isAtOrBelow(p, path)) this.deliver(l, path, perms, true);
+      const below: Watch[] = [];
+      for (const [p, l] of this.byPath) if (p !== path && p.charCodeAt(0) === 47 && isAtOrBelow(p, path)) below.push(...l);
+      if (below.length > 1) below.sort((x, y) => x.seq - y.seq);
+      for (const w of below) if (!perms || w.owner.canRead(perms)) w.owner.sendEvent(WatchTable.eventPath(w, w.path), w.token);
     }
+    if (hits.length > 1) hits.sort((x, y) => x.seq - y.seq);
+    for (const w of hits) if (!perms || w.owner.canRead(perms)) w.owner.sendEvent(WatchTable.eventPath(w, path), w.token);
   }
 }
