@@ -446,7 +446,7 @@ export class Hart {
       }
       const chunk = remaining < CHUNK ? remaining : CHUNK;
       let left = chunk;
-      const lB = this.lBase, sB = this.sBase;
+      const lB = this.lBase, sB = this.sBase, fB = this.fBase;
       let fPage = this.fPage, fOff = this.fOff; // fetch page cache (VA of the page, its frame offset)
       // Translated blocks of the current code page (null: translation off or no page).
       let jt = jitOn && fPage === fPage ? this.jitTable(fOff) : null;
@@ -488,6 +488,18 @@ export class Hart {
           raw = mu16[hw];
           if ((raw & 3) === 3) raw |= mu16[hw + 1] << 16;
         } else {
+          // New code page: refill the fetch page cache straight from the fetch TLB if it
+          // can; otherwise the slow path (miss, straddling instruction, MMIO, far pc).
+          const vlo = pc | 0, vhi = Math.floor(pc / TWO32) | 0, pgo = vlo & 4095;
+          const ti = fB + ((vlo >>> 12) & TLBM);
+          if (pgo < 4094 && pc === pc && tag[ti] === vhi * 1048576 + (vlo >>> 12)) { // (NaN: a far pc)
+            fPage = pc - pgo; fOff = toff[ti];
+            this.fPage = fPage; this.fOff = fOff;
+            jt = jitOn ? this.jitTable(fOff) : null;
+            jumped = true;
+            left++;
+            continue;
+          }
           this.pcCur = pc;
           this.icountNow = icBase + (chunk - left);
           raw = fetchSlow_(this, pc);

@@ -261,3 +261,14 @@ test('an instruction that straddles two pages is fetched from both', () => {
   assert.equal(xr(hart, 9), 321n);
   assert.equal(hart.getPc(), 0x40002002);
 });
+
+test('a jump to a non-canonical address beyond 2^53 faults even when page 0 is mapped', () => {
+  const { hart, phys, pt } = setup();
+  pt.map(0n, RAM_BASE, V | R | X | AB);
+  phys.put(RAM_BASE, A.jalr(0, 5, 0));
+  setx(hart, 5, 0x8000_0000_0000_0000n);
+  hart.setPc(RAM_BASE);
+  hart.step(3);
+  assert.equal(mcause(hart), S.CAUSE_FETCH_PAGE_FAULT);
+  assert.equal(mtval(hart), 0x8000_0000_0000_0000n);
+});
