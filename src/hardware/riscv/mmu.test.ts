@@ -268,7 +268,7 @@ test('a jump to a non-canonical address beyond 2^53 faults even when page 0 is m
   phys.put(RAM_BASE, A.jalr(0, 5, 0));
   setx(hart, 5, 0x8000_0000_0000_0000n);
   hart.setPc(RAM_BASE);
-  hart.step(3);
+  hart.step(2);
   assert.equal(mcause(hart), S.CAUSE_FETCH_PAGE_FAULT);
   assert.equal(mtval(hart), 0x8000_0000_0000_0000n);
 });
