@@ -42,8 +42,11 @@ export interface HypervisorOptions {
 }
 
 export interface CreateOptions {
-  /** HVM only: the device model (from the toolstack) that emulates the domain's MMIO. */
-  deviceModel?: HvmDeviceModel;
+  /**
+   * HVM only: builds the device model (the toolstack's, e.g. build/hvm-devices.ts
+   * virtDeviceModel) once the domain's vCPUs exist; it emulates the domain's MMIO.
+   */
+  deviceModel?: (d: Domain) => HvmDeviceModel;
 }
 
 /** What one run() call ended with. */
@@ -109,7 +112,7 @@ export class Hypervisor {
       d.addVcpus(vc.maxVcpus);
       for (const h of this.createdHooks) h(d);
       if (vc.type === 'pv') buildPvDomain(d, vc);
-      else buildHvmDomain(d, vc, opts.deviceModel);
+      else buildHvmDomain(d, vc, opts.deviceModel?.(d));
       for (const v of d.vcpus) this.scheduler.insert(v);
       this.attachVsbi(d);
     } catch (e) {

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The device model of an HVM domain, assembled from the virt board's pieces (the same devices
+// and memory map the bare `virt` board uses): NS16550A UART, PLIC (one S-mode context per vCPU,
+// driving its SEIP), Goldfish RTC, the SiFive test/finisher (poweroff/reboot shut the domain
+// down) and the device tree for the guest. The domain's p2m marks these ranges
+// P2M_MMIO_EMUL; the hart calls the router synchronously (docs/design/hypervisor.md §2).
+// Xen: an ioreq server per device model (xen/arch/x86/hvm/ioreq.c); QEMU's hw/riscv/virt.c
+import type { MmioDevice } from '../../hardware/bus/mmio.ts';
+import { virtFdt } from '../../hardware/boards/virt-fdt.ts';
+import { VIRT_IRQ, VIRT_MEMMAP, VIRT_PLIC_MAX_PRIORITY, VIRT_PLIC_NUM_SOURCES } from '../../hardware/boards/virt-memmap.ts';
+import { GoldfishRtc } from '../../hardware/devices/goldfish-rtc.ts';
+import { Ns16550a } from '../../hardware/devices/ns16550a.ts';
+import { Plic, plicHartContexts } from '../../hardware/devices/plic.ts';
+import { SifiveTest } from '../../hardware/devices/sifive-test.ts';
+import { IRQ_SEI } from '../../hardware/riscv/hart-state.ts';
+import type { Domain } from '../domain/domain.ts';
+import type { IoreqRouter } from '../mm/p2m.ts';
+import { SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot } from '../public/xen.ts';
+import type { HvmDeviceModel } from './hvm-builder.ts';
+
+const PAGE = 4096;
+
+export interface VirtDeviceModelOptions {
+  /** Bytes the guest writes to its UART (xenconsoled's HVM console). */
+  uartTx: (byte: number) => void;
+  /** Host wall time for the RTC (ns since the epoch). */
+  wallclockNs?: () => bigint;
+  bootargs?: string;
+}
+
+export interface VirtDeviceModel extends HvmDeviceModel {
+  readonly uart: Ns16550a;
+  readonly plic: Plic;
+  readonly rtc: GoldfishRtc;
+}
+
+/** Build the virt device model for domain d (its vCPUs exist; RAM size from its config). */
+export function virtDeviceModel(d: Domain, o: VirtDeviceModelOptions): VirtDeviceModel {
+  const n = d.vcpus.length;
+  const contexts = plicHartContexts(n, 'S');
+  const plic = new Plic({
+    numSources: VIRT_PLIC_NUM_SOURCES, maxPriority: VIRT_PLIC_MAX_PRIORITY, contexts,
+    outputs: contexts.map((c) => {
+      const line = d.vcpus[c.hartId]!.hart.irqLine(IRQ_SEI);
+      // A device interrupt also ends a WFI block at once (Xen's vcpu_kick).
+      return { set: (level: boolean) => { line.set(level); if (level) d.hv.kick(d.vcpus[c.hartId]!); } };
+    }),
+  });
+  const uart = new Ns16550a({ irq: plic.source(VIRT_IRQ.uart0), onTransmit: o.uartTx });
+  const rtc = new GoldfishRtc({ wallclockNs: o.wallclockNs ?? (() => BigInt(Math.floor(d.hv.clock.wallNs()))), irq: plic.source(VIRT_IRQ.rtc) });
+  const test = new SifiveTest((ev) => {
+    d.hv.shutdownDomain(d, ev.kind === 'pass' ? SHUTDOWN_poweroff : ev.kind === 'reset' ? SHUTDOWN_reboot : SHUTDOWN_crash);
+  });
+  const m = VIRT_MEMMAP;
+  const devs: Array<{ base: number; size: number; dev: MmioDevice }> = [
+    { base: m.test.base, size: m.test.size, dev: test },
+    { base: m.rtc.base, size: m.rtc.size, dev: rtc },
+    { base: m.plic.base, size: m.plic.size, dev: plic },
+    { base: m.uart0.base, size: m.uart0.size, dev: uart },
+  ];
+  const find = (pa: number) => {
+    for (const r of devs) if (pa >= r.base && pa < r.base + r.size) return r;
+    return undefined;
+  };
+  const router: IoreqRouter = {
+    read: (pa, size) => { const r = find(pa); return r === undefined ? 0 : r.dev.read(pa - r.base, size); },
+    write: (pa, size, value) => { const r = find(pa); if (r !== undefined) r.dev.write(pa - r.base, size, value); },
+  };
+  const ramSize = (d.config?.memoryPages ?? 0) * PAGE;
+  const dtb = virtFdt({ hartCount: n, ramSize, mode: 'vsbi', bootargs: o.bootargs, clint: false });
+  return {
+    mmio: devs.map((r) => ({ base: r.base, size: Math.ceil(r.size / PAGE) * PAGE })),
+    router, dtb, uart, plic, rtc,
+  };
+}
