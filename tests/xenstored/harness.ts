@@ -92,8 +92,13 @@ export class SockClient {
       s.once('error', rej);
     });
   }
+  /** One request; a reply that does not come within 20 s fails the test instead of hanging it. */
   req(type: number, payload: string | Uint8Array, txId = 0, reqId = 0): Promise<Frame> {
-    return new Promise((res) => { this.waiters.push(res); this.sock.write(frame(type, reqId, txId, payload)); });
+    return new Promise((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`no reply to type ${type} ${JSON.stringify(String(payload).slice(0, 40))} within 20 s`)), 20_000);
+      this.waiters.push((f) => { clearTimeout(t); res(f); });
+      this.sock.write(frame(type, reqId, txId, payload));
+    });
   }
   async ask(type: number, payload: string | Uint8Array, txId = 0): Promise<string> {
     const f = await this.req(type, payload, txId);
