@@ -46,7 +46,8 @@ Options:
   -U, --live-update           (internal) take over from the old daemon during a live update
 
 Control (any dom0 client, e.g. xenstore-control): help, log on|off, print TEXT, check,
-memreport, quota [set NAME N|DOMID], live-update [-f SCRIPT] [-c ARGS] -s [-t SEC] [-F].
+memreport, quota [set NAME N|DOMID], live-update -f SCRIPT [-c ARGS], then live-update -s [-t SEC] [-F]
+(or: xenstore-control live-update SCRIPT).
 `;
 
 interface Opts {
