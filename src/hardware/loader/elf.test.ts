@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, crossBuild } from '../../../tests/conformance/toolchain.ts';
-import { LoadError, isElf, loadElf, loadRaw, parseElf } from './elf.ts';
+import { LoadError, isElf, loadElf, loadRaw, parseElf, type LoadTarget } from './elf.ts';
 import { PhysBus } from '../bus/phys-bus.ts';
 
 const DATA = join(ROOT, 'src/hardware/loader/testdata');
@@ -105,4 +105,37 @@ test('raw images load at the given address and must fit', () => {
   assert.deepEqual([...bus.ram.subarray(0x1ffd)], [1, 2, 3]);
   assert.throws(() => loadRaw(new Uint8Array(8193), 0x8000_0000, bus), /^LoadError: image of 8193 bytes at 0x80000000 does not fit in RAM \[0x80000000-0x80002000\)$/);
   assert.throws(() => loadRaw(new Uint8Array(0), 0x8000_0000, bus), LoadError);
+});
+
+test('mutated ELF files: only LoadError escapes, and nothing lands outside RAM', () => {
+  const good = readFileSync(elf64());
+  let x = 0x12345678;
+  const rnd = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+  let loaded = 0, refused = 0;
+  for (let i = 0; i < 2000; i++) {
+    const bytes = Uint8Array.from(good);
+    // flip 1-4 bytes in the headers (ELF header, program headers) or anywhere, or cut the file
+    for (let k = 1 + (rnd() % 4); k > 0; k--) {
+      const at = rnd() % 3 === 0 ? rnd() % bytes.length : rnd() % 240;
+      bytes[at] = rnd() & 0xff;
+    }
+    const input = rnd() % 5 === 0 ? bytes.subarray(0, rnd() % bytes.length) : bytes;
+    const bus = new PhysBus(0x8000_0000, 1 << 20);
+    const strict: LoadTarget = {
+      ramBase: bus.ramBase, ramSize: bus.ramSize,
+      writePhys: (pa, b) => { assert.ok(bus.writePhys(pa, b), `write outside RAM at 0x${pa.toString(16)}`); return true; },
+      zeroPhys: (pa, n) => { assert.ok(bus.zeroPhys(pa, n), `zero fill outside RAM at 0x${pa.toString(16)}`); return true; },
+    };
+    try {
+      const img = parseElf(input);
+      loadElf(input, img, strict);
+      img.symbol('tohost');
+      loaded++;
+    } catch (e) {
+      if (!(e instanceof LoadError)) throw e;
+      assert.doesNotMatch(e.message, /\n/, 'one line');
+      refused++;
+    }
+  }
+  assert.ok(loaded > 0 && refused > 0, `${loaded} loaded, ${refused} refused`);
 });
