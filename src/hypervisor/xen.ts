@@ -49,6 +49,12 @@ export interface CreateOptions {
   deviceModel?: (d: Domain) => HvmDeviceModel;
 }
 
+export interface DomainInfo {
+  domid: number; name: string; type: 'hvm' | 'pv'; state: string; paused: boolean; shutdownCode: number;
+  crashReason: string; totPages: number; maxPages: number; vcpus: number; vcpusOnline: number; cpuTimeNs: number;
+  handle: Uint8Array;
+}
+
 /** What one run() call ended with. */
 export type RunResult = 'budget' | 'idle';
 
@@ -159,6 +165,27 @@ export class Hypervisor {
 
   getDomain(domid: number): Domain | undefined {
     return this.domains.get(domid);
+  }
+
+  /** XEN_DOMCTL_getdomaininfo's answer (what `xl list` shows). */
+  domainInfo(d: Domain): DomainInfo {
+    let cpuNs = 0, online = 0;
+    for (const v of d.vcpus) {
+      v.setRunstate(v.runstate);
+      cpuNs += v.runstateTime[0]!;
+      if (d.vsbi?.harts.status(v.id) !== SBI_HSM_STATE_STOPPED) online++;
+    }
+    return {
+      domid: d.domid, name: d.name, type: d.config?.type ?? 'pv', state: d.state, paused: d.pauseCount > 0,
+      shutdownCode: d.shutdownCode, crashReason: d.crashReason, totPages: d.totPages, maxPages: d.maxPages,
+      vcpus: d.vcpus.length, vcpusOnline: online, cpuTimeNs: cpuNs, handle: d.handle.slice(),
+    };
+  }
+
+  /** XEN_DOMCTL_max_mem: a new max_pages; below tot_pages is allowed (Xen: the guest must balloon down). */
+  setMaxPages(d: Domain, pages: number): void {
+    if (!Number.isInteger(pages) || pages < 0) throw new RangeError(`max_pages ${pages}`);
+    d.maxPages = pages;
   }
 
   /** Xen's domain_pause_by_systemcontroller: counted; the vCPUs stop at the end of their slice. */

@@ -137,3 +137,25 @@ test('crash isolation: one domain faults (second-stage fault), the other keeps r
   hv.destroyDomain(bad);
   assert.equal(good.state, 'running');
 });
+
+test('toolstack: domainInfo, setMaxPages, and remote_shutdown from a privileged caller', async () => {
+  const { hv } = makeHv();
+  const { hypercall } = await import('../hypercall/test-support.ts');
+  const a = pvDomain(hv), b = pvDomain(hv);
+  hv.run(4);
+  const info = hv.domainInfo(a);
+  assert.equal(info.state, 'running');
+  assert.equal(info.totPages, a.totPages);
+  assert.equal(info.vcpusOnline, 1);
+  assert.ok(info.cpuTimeNs >= 0);
+  hv.setMaxPages(a, a.totPages);
+  assert.equal(a.allocFrames(1), null); // max_pages enforced
+  // Only a privileged caller (dom0 on Xen) may shut another domain down.
+  a.privileged = true;
+  poke(a, DATA, [b.domid, 0, 0, 0, SHUTDOWN_reboot, 0, 0, 0]);
+  assert.equal(hypercall(a.vcpus[0]!, HYPERVISOR_sched_op, 4 /* SCHEDOP_remote_shutdown */, DATA), 0n);
+  assert.equal(b.state, 'shutdown');
+  assert.equal(hv.domainInfo(b).shutdownCode, SHUTDOWN_reboot);
+  hv.resumeDomain(b);
+  assert.equal(b.state, 'running');
+});
