@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The control interface (libxc's role): the only toolstack code that reaches hypervisor
+// internals. A thin typed surface over one Hypervisor: domain create/destroy/pause/unpause/
+// shutdown, getinfo for `xl list`/`vcpu-list`, physinfo, the hypervisor console ring (dmesg),
+// settime, and the console ring pages xenconsoled services. Errors are CtrlErrors (protocol.ts).
+// Xen: tools/libxc/xc_domain.c, xc_misc.c (xc_physinfo, xc_readconsolering), xen/common/domctl.c
+import type { HartClock } from '../../hardware/riscv/hart-api.ts';
+import type { Domain } from '../../hypervisor/domain/domain.ts';
+import type { DomainEvent } from '../../hypervisor/domain/hooks.ts';
+import { attachEvtchnGnttab, type EvtchnGnttab } from '../../hypervisor/event/attach.ts';
+import { XEN_CAPABILITIES, XEN_EXTRAVERSION, XEN_MAJOR, XEN_MINOR } from '../../hypervisor/hypercall/xen-version.ts';
+import { GUEST_MAGIC_BASE, MAGIC_CONSOLE, MAGIC_START_INFO, STI_CONSOLE_EVTCHN, STI_STORE_EVTCHN, STI_STORE_MFN } from '../../hypervisor/public/shared-info.ts';
+import { RUNSTATE_blocked, RUNSTATE_offline, RUNSTATE_running } from '../../hypervisor/public/vcpu.ts';
+import {
+  SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot, SHUTDOWN_soft_reset, SHUTDOWN_suspend, SHUTDOWN_watchdog,
+} from '../../hypervisor/public/xen.ts';
+import { Hypervisor } from '../../hypervisor/xen.ts';
+import { resolveBuild, formatUuid, type FileLoader } from './build-desc.ts';
+import { CtrlError, type DomainInfo, type PhysInfo, type VcpuInfo } from './protocol.ts';
+
+export const SHUTDOWN_NAMES: Record<string, number> = {
+  poweroff: SHUTDOWN_poweroff, reboot: SHUTDOWN_reboot, suspend: SHUTDOWN_suspend,
+  crash: SHUTDOWN_crash, watchdog: SHUTDOWN_watchdog, soft_reset: SHUTDOWN_soft_reset,
+};
+const reasonName = (r: number): string => Object.keys(SHUTDOWN_NAMES).find((k) => SHUTDOWN_NAMES[k] === r) ?? (r < 0 ? '' : `unknown(${r})`);
+
+export interface CtrlOptions {
+  /** Machine memory in MiB. */
+  memoryMiB: number;
+  /** pCPUs reported by physinfo (the run loop is one thread until issue 7). */
+  nrCpus: number;
+  timebase: HartClock;
+  /** Wall time in ns since the epoch. */
+  wall?: () => number;
+  commandLine?: string;
+  /** Reads a host file for a build description's kernel/ramdisk paths. */
+  loadFile: FileLoader;
+  random: (n: number) => Uint8Array;
+  hostName?: string;
+  pid?: number;
+}
+
+/** What xenconsoled needs of a PV domain's console: the ring page and a way to kick the guest. */
+export interface ConsoleRing {
+  page: Uint8Array;
+  gfn: number;
+  port: number;
+  notify(): void;
+}
+
+/** What the toolstack writes to xenstore for a PV domain (start_info's store ring). */
+export interface StoreRing {
+  gfn: number;
+  port: number;
+}
+
+/** The hypervisor console ring (Xen's conring, 16 KiB default; we keep 64 KiB). */
+const DMESG_BYTES = 65536;
+
+export class Ctrl {
+  readonly hv: Hypervisor;
+  readonly eg: EvtchnGnttab;
+  private readonly o: CtrlOptions;
+  private readonly startNs: number;
+  private dmesg = '';
+  private readonly lineStart = new Map<number, boolean>();
+  private readonly consolePorts = new Map<number, number>();
+  readonly domainListeners: Array<(e: DomainEvent) => void> = [];
+  /** Guest console_io output (per domain, raw), for xenconsoled's HVM/early path. */
+  onConsoleIo: ((domid: number, bytes: Uint8Array) => void) | null = null;
+
+  constructor(o: CtrlOptions) {
+    this.o = o;
+    const wall = o.wall;
+    this.hv = new Hypervisor({
+      frames: o.memoryMiB * 256,
+      timebase: o.timebase,
+      ...(wall !== undefined ? { wall } : {}),
+      commandLine: o.commandLine ?? '',
+    });
+    this.eg = attachEvtchnGnttab(this.hv);
+    this.startNs = this.hv.clock.nowNs();
+    const dec = new TextDecoder();
+    this.hv.onConsole = (d, bytes) => {
+      this.log(d.domid, dec.decode(bytes));
+      this.onConsoleIo?.(d.domid, bytes);
+    };
+    this.hv.eventHooks.push((e) => {
+      if (e.kind === 'destroyed') {
+        this.consolePorts.delete(e.domid);
+        this.lineStart.delete(e.domid);
+      }
+      for (const l of this.domainListeners) l(e);
+    });
+    this.log(-1, `Xen version ${XEN_MAJOR}.${XEN_MINOR}${XEN_EXTRAVERSION} (tsxen) on ${o.nrCpus} pCPU(s), ${o.memoryMiB} MiB\n`);
+    this.log(-1, `Command line: ${o.commandLine ?? ''}\n`);
+  }
+
+  /** Append to the hypervisor console: "(XEN) " for the hypervisor, "(d<N>) " for guests. */
+  private log(domid: number, text: string): void {
+    const prefix = domid < 0 ? '(XEN) ' : `(d${domid}) `;
+    let at = this.lineStart.get(domid) ?? true;
+    let out = '';
+    for (const ch of text) {
+      if (at) out += prefix;
+      out += ch;
+      at = ch === '\n';
+    }
+    this.lineStart.set(domid, at);
+    this.dmesg += out;
+    if (this.dmesg.length > DMESG_BYTES) this.dmesg = this.dmesg.slice(this.dmesg.length - DMESG_BYTES);
+  }
+  xenLog(text: string): void {
+    this.log(-1, text.endsWith('\n') ? text : text + '\n');
+  }
+
+  readDmesg(clear = false): string {
+    const t = this.dmesg;
+    if (clear) this.dmesg = '';
+    return t;
+  }
+
+  // ─── domains ───────────────────────────────────────────────────────────────────────────
+  domain(domid: unknown): Domain {
+    if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0) throw new CtrlError('EINVAL', `invalid domain id ${JSON.stringify(domid)}`);
+    const d = this.hv.getDomain(domid);
+    if (d === undefined) throw new CtrlError('ESRCH', `domain ${domid} does not exist`);
+    return d;
+  }
+  /** A guest (not dom0). */
+  private guest(domid: unknown, what: string): Domain {
+    const d = this.domain(domid);
+    if (d.domid === 0) throw new CtrlError('EINVAL', `cannot ${what} Domain-0`);
+    return d;
+  }
+
+  lookup(name: unknown): number {
+    if (typeof name !== 'string') throw new CtrlError('EINVAL', 'name: need a string');
+    if (name === 'Domain-0') return 0;
+    for (const d of this.hv.domains.values()) if (d.domid !== 0 && d.name === name) return d.domid;
+    throw new CtrlError('ESRCH', `domain '${name}' does not exist`);
+  }
+
+  create(desc: unknown): Domain {
+    const b = resolveBuild(desc, this.o.loadFile, this.o.random);
+    for (const d of this.hv.domains.values())
+      if (d.domid !== 0 && d.name === b.name) throw new CtrlError('EEXIST', `domain with name "${b.name}" already exists`, 'name');
+    if (b.type === 'hvm') throw new CtrlError('ENOSYS', 'invalid build description: type: "hvm" domains need a device model, which this host does not provide yet', 'type');
+    let d: Domain;
+    try {
+      d = this.hv.createDomain({
+        type: b.type, name: b.name, memoryMiB: b.memory, maxMemoryMiB: b.maxmem, vcpus: b.vcpus, maxVcpus: b.maxvcpus,
+        kernel: b.kernel, cmdline: b.cmdline, ...(b.ramdisk !== undefined ? { ramdisk: b.ramdisk } : {}),
+      });
+    } catch (e) {
+      const m = e instanceof Error ? e.message : String(e);
+      if (e instanceof Error && e.name === 'DomainConfigError') throw new CtrlError('EINVAL', `invalid build description: ${m}`, (e as Error & { field: string }).field);
+      if (/out of memory/.test(m)) throw new CtrlError('ENOMEM', `cannot create domain "${b.name}": ${m}`);
+      throw new CtrlError('EINVAL', `cannot build domain "${b.name}": ${m}`, 'kernel');
+    }
+    d.handle.set(b.uuid);
+    if (b.paused) this.hv.pauseDomain(d);
+    this.log(-1, `d${d.domid}: created "${b.name}" (${b.type}, ${b.memory} MiB, ${b.vcpus} vCPU(s))\n`);
+    return d;
+  }
+
+  destroy(domid: unknown): void {
+    const d = this.guest(domid, 'destroy');
+    this.hv.destroyDomain(d);
+    this.log(-1, `d${d.domid}: destroyed\n`);
+  }
+  pause(domid: unknown): void {
+    this.hv.pauseDomain(this.guest(domid, 'pause'));
+  }
+  unpause(domid: unknown): void {
+    const d = this.guest(domid, 'unpause');
+    if (!this.hv.unpauseDomain(d)) throw new CtrlError('EINVAL', `domain ${d.domid} is not paused`);
+  }
+  shutdown(domid: unknown, reason: unknown): void {
+    const d = this.guest(domid, 'shut down');
+    if (typeof reason !== 'string' || !Object.hasOwn(SHUTDOWN_NAMES, reason))
+      throw new CtrlError('EINVAL', `invalid shutdown reason ${JSON.stringify(reason)} (one of ${Object.keys(SHUTDOWN_NAMES).join(', ')})`);
+    this.hv.shutdownDomain(d, SHUTDOWN_NAMES[reason]!);
+  }
+
+  setWallclock(sec: unknown, nsec: unknown = 0): void {
+    if (typeof sec !== 'number' || !Number.isInteger(sec) || sec < 0) throw new CtrlError('EINVAL', 'sec: need a non-negative integer');
+    if (typeof nsec !== 'number' || !Number.isInteger(nsec) || nsec < 0 || nsec > 999999999) throw new CtrlError('EINVAL', 'nsec: need 0 to 999999999');
+    this.hv.setWallclock(sec, nsec);
+  }
+
+  // ─── information ───────────────────────────────────────────────────────────────────────
+  private vcpuTimeNs(d: Domain, i: number): number {
+    const v = d.vcpus[i]!;
+    let t = v.runstateTime[RUNSTATE_running]!;
+    if (v.runstate === RUNSTATE_running) t += d.systemTimeNs() - v.stateEntryNs;
+    return t;
+  }
+
+  info(d: Domain): DomainInfo {
+    const dom0 = d.domid === 0;
+    const online = d.vcpus.filter((v) => v.runstate !== RUNSTATE_offline);
+    const blocked = online.length > 0 && online.every((v) => v.runstate === RUNSTATE_blocked);
+    const crashed = d.state === 'shutdown' && d.shutdownCode === SHUTDOWN_crash;
+    const shutdown = d.state === 'shutdown' && !crashed;
+    const paused = d.pauseCount > 0;
+    const dying = d.state === 'dying';
+    const running = !dom0 && d.state === 'running' && !paused && online.length > 0 && !blocked;
+    let cpu = 0;
+    for (let i = 0; i < d.vcpus.length; i++) cpu += this.vcpuTimeNs(d, i);
+    const flag = (b: boolean, c: string): string => (b ? c : '-');
+    const info: DomainInfo = {
+      domid: d.domid,
+      name: dom0 ? 'Domain-0' : d.name,
+      uuid: formatUuid(d.handle),
+      type: dom0 ? 'dom0' : d.isPv ? 'pv' : 'hvm',
+      memKiB: d.totPages * 4,
+      maxMemKiB: d.maxPages * 4,
+      vcpus: dom0 ? this.o.nrCpus : d.vcpus.length,
+      vcpusOnline: dom0 ? this.o.nrCpus : online.length,
+      running: running || dom0,
+      blocked,
+      paused,
+      shutdown,
+      crashed,
+      dying,
+      shutdownReason: d.state === 'shutdown' ? d.shutdownCode : -1,
+      shutdownReasonName: d.state === 'shutdown' ? reasonName(d.shutdownCode) : '',
+      cpuTimeSec: cpu / 1e9,
+      state: flag(running || dom0, 'r') + flag(blocked, 'b') + flag(paused, 'p') + flag(shutdown, 's') + flag(crashed, 'c') + flag(dying, 'd'),
+    };
+    if (d.crashReason !== '') info.crashWhy = d.crashReason;
+    return info;
+  }
+
+  list(domid?: unknown): DomainInfo[] {
+    if (domid !== undefined) return [this.info(this.domain(domid))];
+    return [...this.hv.domains.values()].sort((a, b) => a.domid - b.domid).map((d) => this.info(d));
+  }
+
+  vcpus(domid?: unknown): VcpuInfo[] {
+    const doms = domid !== undefined ? [this.domain(domid)] : [...this.hv.domains.values()].sort((a, b) => a.domid - b.domid);
+    const out: VcpuInfo[] = [];
+    for (const d of doms) {
+      if (d.domid === 0) continue; // dom0 is the host process: no vCPUs of its own
+      d.vcpus.forEach((v, i) => {
+        const online = v.runstate !== RUNSTATE_offline;
+        const running = online && v.runstate !== RUNSTATE_blocked && d.pauseCount === 0 && d.state === 'running';
+        const blocked = v.runstate === RUNSTATE_blocked;
+        out.push({
+          domid: d.domid, name: d.name, vcpu: i, cpu: online ? 0 : -1, online, running, blocked,
+          state: (running ? 'r' : '-') + (blocked ? 'b' : '-') + (online ? '-' : 'p'),
+          cpuTimeSec: this.vcpuTimeNs(d, i) / 1e9, affinityHard: 'all', affinitySoft: 'all',
+        });
+      });
+    }
+    return out;
+  }
+
+  physinfo(): PhysInfo {
+    const pool = this.hv.pool;
+    return {
+      nrCpus: this.o.nrCpus, nrNodes: 1, coresPerSocket: this.o.nrCpus, threadsPerCore: 1,
+      cpuMhz: Math.round(this.hv.clock.timebase.frequency / 1e6),
+      totalMemoryMiB: Math.floor(pool.nrFrames / 256), freeMemoryMiB: Math.floor(pool.freeFrames / 256),
+      xenMajor: XEN_MAJOR, xenMinor: XEN_MINOR, xenExtra: XEN_EXTRAVERSION, xenCaps: XEN_CAPABILITIES.trim(),
+      xenCommandline: this.hv.commandLine, buildId: Array.from(this.hv.buildId, (b) => b.toString(16).padStart(2, '0')).join(''),
+      uptimeSec: (this.hv.clock.nowNs() - this.startNs) / 1e9, hostName: this.o.hostName ?? 'tsxen', pid: this.o.pid ?? 0,
+    };
+  }
+
+  // ─── rings for xenconsoled and xenstore ────────────────────────────────────────────────
+  private startInfo(d: Domain): number {
+    const mfn = d.p2m.mfnOf(GUEST_MAGIC_BASE / 4096 + MAGIC_START_INFO);
+    return mfn < 0 ? -1 : mfn * 4096;
+  }
+
+  /** A PV domain's console ring page (public/io/console.h), or null (HVM, or gone). */
+  consoleRing(domid: number): ConsoleRing | null {
+    const d = this.hv.getDomain(domid);
+    if (d === undefined || !d.isPv || d.state === 'destroyed') return null;
+    const gfn = GUEST_MAGIC_BASE / 4096 + MAGIC_CONSOLE;
+    const mfn = d.p2m.mfnOf(gfn);
+    const si = this.startInfo(d);
+    if (mfn < 0 || si < 0) return null;
+    const port = this.hv.pool.view.getUint32(si + STI_CONSOLE_EVTCHN, true);
+    return {
+      page: this.hv.pool.bytes.subarray(mfn * 4096, mfn * 4096 + 4096),
+      gfn,
+      port,
+      notify: () => {
+        let local = this.consolePorts.get(domid);
+        if (local === undefined) {
+          local = this.eg.channels(this.hv.dom0).bindInterdomain(domid, port);
+          if (local < 0) return;
+          this.consolePorts.set(domid, local);
+        }
+        this.eg.channels(this.hv.dom0).send(local);
+      },
+    };
+  }
+
+  /** start_info's xenstore ring of a PV domain (for INTRODUCE), or null. */
+  storeRing(domid: number): StoreRing | null {
+    const d = this.hv.getDomain(domid);
+    if (d === undefined || !d.isPv) return null;
+    const si = this.startInfo(d);
+    if (si < 0) return null;
+    const dv = this.hv.pool.view;
+    return { gfn: dv.getUint32(si + STI_STORE_MFN, true), port: dv.getUint32(si + STI_STORE_EVTCHN, true) };
+  }
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The control protocol between the toolstack (xl, tests) and the host daemon: the libxc/libxl
+// boundary as JSON lines over the host's Unix socket (docs/design/dom0.md §3). Pure types and
+// codecs: every request and reply type, the typed errors, and the frame codec.
+// Xen: tools/libxc/include/xenctrl.h (xc_dominfo_t, xc_physinfo_t, xc_vcpuinfo_t)
+
+/** The build description the host turns into a domain (a parsed xl.cfg's hypervisor part). */
+export interface BuildDescription {
+  name: string;
+  type: 'pv' | 'hvm';
+  /** MiB */
+  memory: number;
+  maxmem?: number;
+  vcpus?: number;
+  maxvcpus?: number;
+  /** Host path (resolved by the host, relative to its cwd) or inline base64 bytes. */
+  kernel: FileRef;
+  ramdisk?: FileRef;
+  cmdline?: string;
+  /** 8-4-4-4-12 hex; generated when absent. */
+  uuid?: string;
+  /** Create paused (xl create -p). */
+  paused?: boolean;
+}
+export type FileRef = string | { path: string } | { base64: string };
+
+/** One row of `xl list` / xc_domain_getinfo. */
+export interface DomainInfo {
+  domid: number;
+  name: string;
+  uuid: string;
+  type: 'pv' | 'hvm' | 'dom0';
+  /** KiB currently owned (tot_pages * 4). */
+  memKiB: number;
+  maxMemKiB: number;
+  vcpus: number;
+  vcpusOnline: number;
+  /** r b p s c d flags of `xl list`. */
+  running: boolean;
+  blocked: boolean;
+  paused: boolean;
+  shutdown: boolean;
+  crashed: boolean;
+  dying: boolean;
+  /** SHUTDOWN_* code once shut down, else -1; and its name ('poweroff', ...). */
+  shutdownReason: number;
+  shutdownReasonName: string;
+  /** Sum of the vCPUs' running time, seconds. */
+  cpuTimeSec: number;
+  /** `rbpscd` with '-' for unset flags, as `xl list` prints it. */
+  state: string;
+  crashWhy?: string;
+}
+
+/** One row of `xl vcpu-list`. */
+export interface VcpuInfo {
+  domid: number;
+  name: string;
+  vcpu: number;
+  /** pCPU running it now or last, -1 when offline (xl prints '-'). */
+  cpu: number;
+  online: boolean;
+  running: boolean;
+  blocked: boolean;
+  /** xl's state column: 'r--', '-b-', '--p', ... */
+  state: string;
+  cpuTimeSec: number;
+  /** Hard and soft affinity as xl prints them ('all' or a cpu list). */
+  affinityHard: string;
+  affinitySoft: string;
+}
+
+/** `xl info`'s hypervisor part (xc_physinfo + xen_version). */
+export interface PhysInfo {
+  nrCpus: number;
+  nrNodes: number;
+  coresPerSocket: number;
+  threadsPerCore: number;
+  cpuMhz: number;
+  totalMemoryMiB: number;
+  freeMemoryMiB: number;
+  xenMajor: number;
+  xenMinor: number;
+  xenExtra: string;
+  xenCaps: string;
+  xenCommandline: string;
+  buildId: string;
+  /** Seconds since the host started. */
+  uptimeSec: number;
+  hostName: string;
+  pid: number;
+}
+
+export interface HostStatus {
+  pid: number;
+  runDir: string;
+  ctrlSocket: string;
+  xenstoredSocket: string | null;
+  consoleDir: string;
+  domains: number;
+}
+
+/** Every request: method name → [params, result]. */
+export interface Methods {
+  'host.status': [Record<string, never>, HostStatus];
+  'host.stop': [Record<string, never>, { stopping: true }];
+  'domain.create': [BuildDescription, { domid: number; name: string; uuid: string }];
+  'domain.destroy': [{ domid: number }, Record<string, never>];
+  'domain.pause': [{ domid: number }, Record<string, never>];
+  'domain.unpause': [{ domid: number }, Record<string, never>];
+  'domain.shutdown': [{ domid: number; reason: string }, Record<string, never>];
+  'domain.list': [{ domid?: number }, DomainInfo[]];
+  'domain.lookup': [{ name: string }, { domid: number }];
+  'vcpu.list': [{ domid?: number }, VcpuInfo[]];
+  'host.physinfo': [Record<string, never>, PhysInfo];
+  'host.dmesg': [{ clear?: boolean }, { text: string }];
+  'host.set-wallclock': [{ sec: number; nsec?: number }, Record<string, never>];
+  'console.info': [{ domid: number }, ConsoleInfo];
+  /** Switches the connection to console mode (docs/design/dom0.md §4). */
+  'console.attach': [{ domid: number; history?: boolean }, ConsoleInfo];
+}
+export type Method = keyof Methods;
+export const METHODS: ReadonlyArray<Method> = [
+  'host.status', 'host.stop', 'domain.create', 'domain.destroy', 'domain.pause', 'domain.unpause',
+  'domain.shutdown', 'domain.list', 'domain.lookup', 'vcpu.list', 'host.physinfo', 'host.dmesg',
+  'host.set-wallclock', 'console.info', 'console.attach',
+];
+
+export interface ConsoleInfo {
+  domid: number;
+  name: string;
+  /** 'xenconsole' (PV ring) or 'ioemu' (HVM UART), as in xenstore's console/type. */
+  type: 'xenconsole' | 'ioemu';
+  logFile: string;
+  /** PV: the ring's GFN and event channel. */
+  ringRef?: number;
+  port?: number;
+}
+
+export interface Request<M extends Method = Method> {
+  id: number;
+  method: M;
+  params: Methods[M][0];
+}
+
+/** Error codes: Xen errno names where one fits. */
+export type ErrorCode = 'EINVAL' | 'ESRCH' | 'ENOMEM' | 'EEXIST' | 'ENOSYS' | 'EBUSY' | 'ENOENT' | 'EPROTO' | 'EIO';
+
+export interface CtrlErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** For a bad build description: the field at fault. */
+  field?: string;
+}
+
+export type Response<M extends Method = Method> =
+  | { id: number; ok: true; result: Methods[M][1] }
+  | { id: number; ok: false; error: CtrlErrorBody };
+
+export class CtrlError extends Error {
+  constructor(readonly code: ErrorCode, message: string, readonly field?: string) {
+    super(message);
+    this.name = 'CtrlError';
+  }
+  toBody(): CtrlErrorBody {
+    return this.field === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+/** Largest accepted request line (a base64 kernel of 48 MiB fits). */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/** Parse one request line; a CtrlError (EPROTO) names what is wrong. */
+export function parseRequest(line: string): Request {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw new CtrlError('EPROTO', 'request is not JSON');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CtrlError('EPROTO', 'request is not a JSON object');
+  const o = v as Record<string, unknown>;
+  if (typeof o.id !== 'number' || !Number.isInteger(o.id)) throw new CtrlError('EPROTO', 'request id: need an integer');
+  if (typeof o.method !== 'string' || !(METHODS as readonly string[]).includes(o.method))
+    throw new CtrlError('ENOSYS', `unknown method ${JSON.stringify(o.method)}`);
+  const params = o.params ?? {};
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new CtrlError('EPROTO', 'params: need a JSON object');
+  return { id: o.id, method: o.method as Method, params: params as Request['params'] };
+}
