@@ -3,11 +3,12 @@
 // the event-channel round trip between two PV domains (round trips/s), the cost of one
 // hypercall from inside a guest (xen_version) against an empty guest loop, and grant-copy
 // throughput against a host memcpy of the same page size in the same run (the ratio printed).
+import type { Domain } from '../src/hypervisor/domain/domain.ts';
 import { makePvHost } from '../tests/pv/harness.ts';
 
 function run(cmdlines: string[], re: RegExp[]): RegExpExecArray[] {
   const h = makePvHost();
-  const ds = [];
+  const ds: Domain[] = [];
   for (const c of cmdlines) ds.push(h.create(c));
   if (!h.runUntil(() => ds.every((d) => d.state !== 'running'), 600_000)) throw new Error('bench: guests did not finish');
   return re.map((r, i) => {

@@ -104,7 +104,9 @@ test('the hostile guest: 1,000,000 random hypercalls, errnos counted, no other f
   waitFor(h, other, /pv: tsxen PV kernel/);
   h.hv.pauseDomain(other);
   h.runUntil(() => true, 0); // drain its console
-  const hostile = h.create(`test=hostile calls=${calls} seed=${Date.now() % 100000} domid=2`);
+  // A new seed each run (printed on failure, so a failing run can be replayed with seed=).
+  const seed = Date.now() % 100000;
+  const hostile = h.create(`test=hostile calls=${calls} seed=${seed} domid=2`);
   assert.equal(hostile.domid, 2);
   // Frames the hostile domain is ever given (populate_physmap, grant frames) are its own.
   const ever = new Set<number>();
@@ -120,7 +122,7 @@ test('the hostile guest: 1,000,000 random hypercalls, errnos counted, no other f
   const ms = Date.now() - t0;
   const after = hashOthers(h, hostile);
   const out = h.text(hostile);
-  assert.equal(hostile.shutdownCode, SHUTDOWN_poweroff, `${hostile.crashReason}\n${out.slice(-2000)}`);
+  assert.equal(hostile.shutdownCode, SHUTDOWN_poweroff, `seed=${seed}: ${hostile.crashReason}\n${out.slice(-2000)}`);
   const s = /hostile: summary calls=(\d+) skipped=(\d+) ok=(\d+) err=(\d+) other=(\d+) seed=(\d+)/.exec(out);
   assert.ok(s, out.slice(-2000));
   const [, n, skipped, ok, err, other2] = s.map(Number);
@@ -137,7 +139,7 @@ test('the hostile guest: 1,000,000 random hypercalls, errnos counted, no other f
     if (ever.has(f) || h.hv.pool.owner[f] === hostile.domid) continue;
     if (after.get(f) !== hsh) changed++;
   }
-  assert.equal(changed, 0, `${changed} frames outside the hostile domain changed`);
+  assert.equal(changed, 0, `seed=${seed}: ${changed} frames outside the hostile domain changed`);
   assert.equal(other.state, 'running');
   assert.ok(h.hv.pool.owner.some((o) => o === FRAME_FREE), 'free frames were checked too');
   process.stdout.write(`# hostile: ${n} calls (${skipped} skipped) in ${(ms / 1000).toFixed(1)} s, ok ${ok}, errno counts${errnos[1]}\n`);
