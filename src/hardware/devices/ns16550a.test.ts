@@ -190,3 +190,27 @@ test('restoreState refuses malformed snapshots', () => {
   assert.equal(u.restoreState({ ...good, version: 2 } as unknown as typeof good), false);
   assert.equal(u.restoreState(good), true);
 });
+
+test('hostile register traffic: never throws, IIR always a defined code, DR agrees with the FIFO', () => {
+  const { u, irq } = uart();
+  let x = 0xc0ffee;
+  const rnd = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+  const sizes = [1, 2, 4, 3, 8, 0];
+  for (let i = 0; i < 20000; i++) {
+    const op = rnd() % 4, off = rnd() % 10 - 1, size = sizes[rnd() % sizes.length];
+    if (op === 0) u.write(off, size, rnd());
+    else if (op === 1) u.read(off, size);
+    else if (op === 2) u.receive(rnd() & 0x1ff);
+    else {
+      const lcr = u.read(UART_LCR, 1);
+      u.write(UART_LCR, 1, lcr & 0x7f); // DLAB off so IIR/LSR/RBR are visible
+      const iir = u.read(UART_IIR, 1);
+      assert.ok([0x01, 0x06, 0x04, 0x0c, 0x02, 0x00].includes(iir & 0x0f), `IIR 0x${iir.toString(16)}`);
+      assert.ok((iir & 0x30) === 0);
+      const lsr = u.read(UART_LSR, 1);
+      const fifo = (u.read(UART_IIR, 1) & 0xc0) === 0xc0 ? 16 : 1;
+      assert.equal((lsr & LSR_DR) !== 0, u.rxFree() < fifo);
+      assert.equal(irq.level, (u.read(UART_IIR, 1) & 1) === 0, 'the line is high exactly when IIR shows a pending interrupt');
+    }
+  }
+});
