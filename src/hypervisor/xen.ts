@@ -250,6 +250,16 @@ export class Hypervisor {
     for (const v of d.vcpus) this.refresh(v);
   }
 
+  /** Toolstack: start vCPU v (stopped) at pc in S-mode with a0 = its id, a1 (after a soft reset, a restore). */
+  startVcpu(v: Vcpu, pc: number, a1 = 0): boolean {
+    const ok = v.domain.vsbi?.harts.requestStart(v.id, pc, a1 % 4294967296 | 0, Math.floor(a1 / 4294967296) | 0) ?? false;
+    if (ok) {
+      v.initialised = true;
+      this.refresh(v);
+    }
+    return ok;
+  }
+
   /** Destroy: every frame returned (scrubbed before reuse), the p2m dropped, the domid freed. */
   destroyDomain(d: Domain): void {
     if (d.domid === 0 || d.state === 'destroyed') return;

@@ -159,3 +159,25 @@ test('toolstack: domainInfo, setMaxPages, and remote_shutdown from a privileged 
   hv.resumeDomain(b);
   assert.equal(b.state, 'running');
 });
+
+test('soft reset: SHUTDOWN_soft_reset, then the toolstack resets the domain keeping its memory and restarts vCPU 0', () => {
+  const { hv } = makeHv();
+  const code = [...li(5, DATA), A.addi(6, 0, 5 /* SHUTDOWN_soft_reset */), A.sw(6, 5, 0), ...hcCode(HYPERVISOR_sched_op, SCHEDOP_shutdown, DATA), A.jal(0, 0)];
+  const d = pvDomain(hv, code);
+  hv.run(4);
+  assert.equal(d.shutdownCode, 5);
+  const tot = d.totPages;
+  poke(d, DATA + 64, [0x2a]);
+  hv.softResetDomain(d);
+  assert.equal(d.state, 'running');
+  assert.equal(d.pauseCount, 1);
+  assert.equal(d.totPages, tot);
+  assert.equal(peek(d, DATA + 64, 1)[0], 0x2a); // memory kept
+  // The toolstack loads a new kernel (here: a counter at DATA + 128) and starts vCPU 0.
+  const again = [...li(5, DATA + 128), A.addi(6, 0, 7), A.sw(6, 5, 0), A.jal(0, 0)];
+  poke(d, 0x80010000, new Uint8Array(new Uint32Array(again).buffer));
+  assert.equal(hv.startVcpu(d.vcpus[0]!, 0x80010000), true);
+  hv.unpauseDomain(d);
+  hv.run(3);
+  assert.equal(peek32(d, DATA + 128), 7);
+});
