@@ -18,8 +18,10 @@
 //   racing past its busy loops (no RCU stalls, soft lockups or crypto self-test timeouts), and
 //   catches up with the host clock whenever it idles; on a fast host it is plain host time.
 // - `host`: the host's monotonic clock, as QEMU without -icount.
-// - `deterministic`: ten instructions per tick (the harts of one round count as running in
-//   parallel) with idle time skipped, so a run depends only on its inputs.
+// - `deterministic`: ten instructions (of any hart) per tick, idle time skipped, so a run
+//   depends only on its inputs.
+// Paced and deterministic time also move inside a slice with the running hart's instructions,
+// so a delay loop that polls the `time` CSR sees it advance.
 // Leaves out: pCPU worker threads (one thread runs every hart), save/restore of a running
 // machine, host-side network bridges (the switch is in-process).
 import { readFileSync } from 'node:fs';
@@ -125,6 +127,9 @@ export class VirtMachine {
   private virtualTicks = 0;
   private readonly slice: number;
   private waker: (() => void) | null = null;
+  private curHart: Hart | null = null;
+  private sliceBase = 0;
+  private sliceCap = Infinity;
   /** Frames or input arrived while the machine slept. */
   private kicked = false;
 
@@ -150,7 +155,7 @@ export class VirtMachine {
     this.tbT0 = performance.now();
     this.virtualTicks = 0;
     const timebase = this.deterministic || this.paced
-      ? { now: () => this.virtualTicks, frequency: TIMEBASE_HZ }
+      ? { now: () => this.timeNow(), frequency: TIMEBASE_HZ }
       : { now: () => this.hostTicks(), frequency: TIMEBASE_HZ };
     const wallAtBoot = BigInt(Date.now()) * 1_000_000n;
     this.finish = null;
@@ -212,6 +217,18 @@ export class VirtMachine {
     }
   }
 
+  /**
+   * Paced/deterministic time as the running hart sees it: the ticks of the slices run so far
+   * plus its progress in the current one (so delay loops see time move), capped in paced mode
+   * at the host clock sampled when the slice began (time never runs backwards across harts).
+   */
+  private timeNow(): number {
+    const h = this.curHart;
+    if (h === null) return this.virtualTicks;
+    const t = this.virtualTicks + Math.floor((h.instructions - this.sliceBase) / INSNS_PER_TICK);
+    return t < this.sliceCap ? t : this.sliceCap;
+  }
+
   /** Host monotonic time since this boot, in timebase ticks. */
   private hostTicks(): number {
     return Math.floor((performance.now() - this.tbT0) * (TIMEBASE_HZ / 1000));
@@ -265,7 +282,6 @@ export class VirtMachine {
     for (;;) {
       this.feedUart();
       let ran = false;
-      let roundMax = 0;
       for (let i = 0; i < n; i++) {
         if (this.sleeping[i]) {
           if (!this.wakeable(i)) continue;
@@ -274,9 +290,15 @@ export class VirtMachine {
         if (vsbi && !vsbi.prepareToRun(i)) continue;
         const h = harts[i]!;
         const before = h.instructions;
+        this.curHart = h;
+        this.sliceBase = before;
+        if (this.paced) this.sliceCap = this.hostTicks();
         const r = h.step(this.slice);
+        this.curHart = null;
         const did = h.instructions - before;
-        if (did > roundMax) roundMax = did;
+        const t = this.virtualTicks + Math.ceil(did / INSNS_PER_TICK);
+        if (this.deterministic) this.virtualTicks = t;
+        else if (this.paced) this.virtualTicks = Math.max(this.virtualTicks, Math.min(this.hostTicks(), t));
         ran = true;
         if (r === EXIT_WFI) this.sleeping[i] = true;
         else if (r === EXIT_ECALL && vsbi) {
@@ -292,8 +314,6 @@ export class VirtMachine {
         }
         if (this.finish || this.srst || this.stopped) break;
       }
-      if (this.deterministic) this.virtualTicks += Math.ceil(roundMax / INSNS_PER_TICK);
-      else if (this.paced) this.virtualTicks = Math.max(this.virtualTicks, Math.min(this.hostTicks(), this.virtualTicks + Math.ceil(roundMax / INSNS_PER_TICK)));
       board.tick();
       if (this.stopped) return RUN_STOPPED;
       if (this.finish || this.srst) {
@@ -440,6 +460,7 @@ export async function driveMachines(machines: readonly VirtMachine[], opts: Driv
     if (live === 0 || opts.until?.()) return;
     if (allIdle) {
       const running = machines.filter((m) => !m.stopped);
+      if (running.length === 0) return;
       const ms = Math.min(...running.map((m) => (m.deterministic ? cap : m.idleMs(cap))));
       if (ms > 0) await Promise.race([sleep(ms), ...running.map((m) => m.whenKicked())]);
       else await new Promise<void>((r) => setImmediate(r));
