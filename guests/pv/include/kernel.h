@@ -69,7 +69,7 @@ long evtchn_unmask(evtchn_port_t port);
 long evtchn_status(u16 dom, evtchn_port_t port, struct evtchn_status *st);
 void evtchn_mask(evtchn_port_t port);
 void evtchn_clear(evtchn_port_t port);
-extern u64 upcalls_taken;
+extern u64 upcalls_taken, upcalls_spurious, upcall_resyncs;
 /* Wait (interrupts on) until *flag != seen or the deadline (system-time ns, 0 = none) passes. */
 void wait_for_change(volatile u64 *flag, u64 seen, u64 deadline_ns);
 long sched_yield(void);

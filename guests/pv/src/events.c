@@ -21,6 +21,7 @@ struct handler { evtchn_handler_t fn; void *data; };
 static struct handler handlers[NR_EVENT_CHANNELS];
 u64 upcalls_taken;
 u64 upcalls_spurious;
+u64 upcall_resyncs; /* hypercalls made only to drop a stale SEIP */
 
 void events_init(void)
 {
@@ -85,8 +86,10 @@ void evtchn_handle_upcall(void)
 		upcalls_spurious++;
 	unsigned long sip;
 	asm volatile("csrr %0, sip" : "=r"(sip));
-	if (sip & SIP_SEIP)
+	if ((sip & SIP_SEIP) && !READ_ONCE(vi->evtchn_upcall_pending)) {
+		upcall_resyncs++;
 		HYPERVISOR_xen_version(XENVER_version, NULL);
+	}
 }
 
 long evtchn_alloc_unbound(u16 remote_dom, evtchn_port_t *port)

@@ -157,8 +157,9 @@ int test_pingpong(void)
 		u64 dt = system_time_ns() - t0;
 		/* Tell the pong we are done: one more event after `rounds` replies. */
 		evtchn_send(port);
-		printk("pingpong: done rounds=%ld ns=%lu rtt_ns=%lu per_s=%lu upcalls=%lu\n", rounds, dt, dt / (rounds ? rounds : 1),
-		       dt ? (u64)rounds * 1000000000UL / dt : 0, upcalls_taken);
+		printk("pingpong: done rounds=%ld ns=%lu rtt_ns=%lu per_s=%lu upcalls=%lu spurious=%lu resyncs=%lu\n", rounds, dt,
+		       dt / (rounds ? rounds : 1), dt ? (u64)rounds * 1000000000UL / dt : 0, upcalls_taken, upcalls_spurious,
+		       upcall_resyncs);
 		evtchn_close(port);
 		return 0;
 	}
@@ -174,9 +175,14 @@ int test_pingpong(void)
 	evtchn_clear(port);
 	evtchn_bind_handler(port, pp_event, NULL);
 	evtchn_send(port);
+	/* Answer `rounds` pings, then take the ping's final "done" event. */
 	for (long i = 0; i <= rounds; i++) {
 		u64 seen = pp_events;
-		wait_for_change(&pp_events, seen, i == 0 ? 0 : 0);
+		wait_for_change(&pp_events, seen, i == 0 ? system_time_ns() + WAIT_NS : 0);
+		if (pp_events == seen) {
+			printk("pingpong: FAIL no ping from d%ld\n", peer);
+			return 1;
+		}
 		if (i < rounds)
 			evtchn_send(port);
 	}
