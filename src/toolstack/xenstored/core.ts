@@ -8,7 +8,7 @@ import { CONN_SOCKET, type Connection, type ConnectionSink } from './connection.
 import { runControl } from './control.ts';
 import { atoiDomid, domainOp } from './domain-ops.ts';
 import { DEFAULT_QUOTAS, Domain, over, type Quotas } from './domain.ts';
-import { canonicalize, childPath, domainPath, parentOf } from './paths.ts';
+import { canonicalize, domainPath, parentOf } from './paths.ts';
 import {
   PERM_OWNER, PERM_READ, PERM_WRITE, ROOT_PERMS, formatPerms, inheritPerms, parsePerm, permFor,
   type Perm, type Perms,
@@ -414,7 +414,4 @@ export class Xenstored implements ConnectionSink {
   // ---- used by domain-ops, control and lu ----------------------------------------------------
 
   isSocket(conn: Connection): boolean { return conn.kind === CONN_SOCKET; }
-
-  /** A fresh domain home path, for CONTROL and tests. */
-  static childPath = childPath;
 }

@@ -14,7 +14,7 @@
 // R47 cxenstored instead fails a commit if *any* write happened anywhere since START.
 import { childPath, leafOf, parentOf } from './paths.ts';
 import type { Perms } from './perms.ts';
-import { EMPTY, REC_C, REC_P, REC_V, type NodeView, type Store, type Tree } from './store.ts';
+import { EMPTY, REC_C, REC_V, type NodeView, type Store, type Tree } from './store.ts';
 
 const W_VALUE = 1;
 const W_PERMS = 2;
