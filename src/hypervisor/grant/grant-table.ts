@@ -50,6 +50,10 @@ export interface CopySide {
   offset: number;
 }
 
+function mapFail(status: number): MapResult {
+  return { status, handle: 0, devBusAddr: 0 };
+}
+
 /** All grant tables of a host, the frame pins that keep granted frames alive, and the lock order. */
 export class GrantHost {
   readonly tables = new Map<number, GrantTable>();
@@ -414,20 +418,19 @@ export class GrantTable {
   // ─── the operations, with this table as the caller's (mapper's) ────────────────────
   /** One GNTTABOP_map_grant_ref element (__gnttab_map_grant_ref). */
   map(hostAddr: number, flags: number, ref: number, dom: number): MapResult {
-    const fail = (status: number): MapResult => ({ status, handle: 0, devBusAddr: 0 });
-    if ((flags & (GNTMAP_device_map | GNTMAP_host_map)) === 0) return fail(GNTST_bad_gntref);
-    if (flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte)) return fail(GNTST_general_error);
+    if ((flags & (GNTMAP_device_map | GNTMAP_host_map)) === 0) return mapFail(GNTST_bad_gntref);
+    if (flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte)) return mapFail(GNTST_general_error);
     const rt = this.host.live(dom);
-    if (rt === undefined) return fail(GNTST_bad_domain);
+    if (rt === undefined) return mapFail(GNTST_bad_domain);
     const handle = this.getMaptrackHandle();
-    if (handle < 0) return fail(GNTST_no_device_space);
+    if (handle < 0) return mapFail(GNTST_no_device_space);
     const ro = (flags & GNTMAP_readonly) !== 0;
     rt.lock.readLock();
     const mfn = rt.pin(ref, this.d.domid, ro, true);
     rt.lock.readUnlock();
     if (mfn < 0) {
       this.putMaptrackHandle(handle);
-      return fail(mfn);
+      return mapFail(mfn);
     }
     // create_grant_host_mapping: the mapper's p2m at host_addr (an empty slot only).
     let gfn = NO_GFN;
@@ -439,7 +442,7 @@ export class GrantTable {
         rt.unpin(ref, ro);
         rt.lock.readUnlock();
         this.putMaptrackHandle(handle);
-        return fail(GNTST_general_error);
+        return mapFail(GNTST_general_error);
       }
       p2m.set(gfn, mfn, ro ? P2M_GRANT_RO : P2M_GRANT_RW, ACCESS_R | ACCESS_W);
     }
@@ -491,35 +494,16 @@ export class GrantTable {
   /** One GNTTABOP_copy element (gnttab_copy_one). */
   copy(src: CopySide, dst: CopySide, len: number, flags: number): number {
     const sgref = (flags & GNTCOPY_source_gref) !== 0, dgref = (flags & GNTCOPY_dest_gref) !== 0;
-    // gnttab_copy_lock_domains: copy by GFN only from/to oneself.
-    const lock = (side: CopySide, gref: boolean): GrantTable | number => {
-      if (side.domid !== DOMID_SELF && !gref) return GNTST_permission_denied;
-      if (side.domid === DOMID_SELF) return this;
-      return this.host.live(side.domid) ?? GNTST_bad_domain;
-    };
-    const st = lock(src, sgref);
+    const st = this.copyDomain(src, sgref);
     if (typeof st === 'number') return st;
-    const dt = lock(dst, dgref);
+    const dt = this.copyDomain(dst, dgref);
     if (typeof dt === 'number') return dt;
     // gnttab_copy_claim_buf: source read-only, destination writable.
-    const claim = (t: GrantTable, side: CopySide, gref: boolean, ro: boolean): number => {
-      if (!gref) return t.pagedFrame(side.refOrGfn, ro) > 0 ? t.pagedFrame(side.refOrGfn, ro) : GNTST_bad_page;
-      t.lock.readLock();
-      const r = t.pin(side.refOrGfn, this.d.domid, ro, false);
-      t.lock.readUnlock();
-      return r;
-    };
-    const release = (t: GrantTable, side: CopySide, gref: boolean, ro: boolean): void => {
-      if (!gref) return;
-      t.lock.readLock();
-      t.unpin(side.refOrGfn, ro);
-      t.lock.readUnlock();
-    };
-    const smfn = claim(st, src, sgref, true);
+    const smfn = this.claim(st, src, sgref, true);
     if (smfn < 0) return smfn;
-    const dmfn = claim(dt, dst, dgref, false);
+    const dmfn = this.claim(dt, dst, dgref, false);
     if (dmfn < 0) {
-      release(st, src, sgref, true);
+      this.release(st, src, sgref, true);
       return dmfn;
     }
     let rc = GNTST_okay;
@@ -528,9 +512,32 @@ export class GrantTable {
       const b = this.host.lookup.pool.bytes, s = smfn * PAGE_SIZE + src.offset;
       b.copyWithin(dmfn * PAGE_SIZE + dst.offset, s, s + len);
     }
-    release(dt, dst, dgref, false);
-    release(st, src, sgref, true);
+    this.release(dt, dst, dgref, false);
+    this.release(st, src, sgref, true);
     return rc;
+  }
+
+  /** gnttab_copy_lock_domain: copy by GFN only from/to oneself. */
+  private copyDomain(side: CopySide, gref: boolean): GrantTable | number {
+    if (side.domid !== DOMID_SELF && !gref) return GNTST_permission_denied;
+    if (side.domid === DOMID_SELF) return this;
+    return this.host.live(side.domid) ?? GNTST_bad_domain;
+  }
+  private claim(t: GrantTable, side: CopySide, gref: boolean, ro: boolean): number {
+    if (!gref) {
+      const mfn = t.pagedFrame(side.refOrGfn, ro);
+      return mfn > 0 ? mfn : GNTST_bad_page;
+    }
+    t.lock.readLock();
+    const r = t.pin(side.refOrGfn, this.d.domid, ro, false);
+    t.lock.readUnlock();
+    return r;
+  }
+  private release(t: GrantTable, side: CopySide, gref: boolean, ro: boolean): void {
+    if (!gref) return;
+    t.lock.readLock();
+    t.unpin(side.refOrGfn, ro);
+    t.lock.readUnlock();
   }
 }
 
