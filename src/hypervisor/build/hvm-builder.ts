@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The HVM domain builder: RAM at 0x8000_0000 (the virt board's memory map) from the pool, the
-// kernel (ELF or a raw image at RAM + 2 MiB, as on the virt board) and ramdisk loaded, the
-// device model's MMIO ranges mapped as P2M_MMIO_EMUL so the hart sends them to its ioreq
-// router, and vCPU 0 started at the kernel with a0 = 0, a1 = the device tree the device model
-// supplies (placed at the top of RAM, as QEMU's virt board does).
+// device model's MMIO ranges mapped P2M_MMIO_EMUL so the hart sends them to its ioreq router,
+// and the kernel loaded: a RISC-V Linux Image through the same boot plan the bare virt board
+// uses (boot/boot-plan.ts: kernel at its text offset, initrd, device tree from the device
+// model with the initrd range), an ELF at its PT_LOAD addresses, or anything else raw at
+// RAM + 2 MiB. vCPU 0 starts at the entry with a0 = 0 and a1 = the device tree.
 // Xen: tools/libxc/xc_dom_arm.c; xen/arch/x86/hvm/ioreq.c (ioreq servers)
 import { isElf, LoadError, loadElf, loadRaw, parseElf } from '../../hardware/loader/elf.ts';
+import { loadBootPlan, planLinuxBoot, type MemRange } from '../boot/boot-plan.ts';
+import { BootImageError } from '../boot/linux-image.ts';
 import type { ValidConfig } from '../domain/config.ts';
 import type { Domain } from '../domain/domain.ts';
 import { P2M_MMIO_EMUL, P2M_RAM_RW, type IoreqRouter } from '../mm/p2m.ts';
@@ -13,21 +16,28 @@ import { GUEST_RAM_BASE } from '../public/shared-info.ts';
 import { DomainBuildError, domainRam } from './load-target.ts';
 
 const PAGE = 4096;
+/** RISC-V Linux Image magic2 "RSC\x05" at offset 0x38. */
+const IMAGE_MAGIC2 = 0x05435352;
 
 /** What the toolstack's device model provides for an HVM domain. */
 export interface HvmDeviceModel {
   /** Emulated MMIO ranges (page-aligned). */
   mmio: ReadonlyArray<{ base: number; size: number }>;
   router: IoreqRouter;
-  /** The flattened device tree for the guest (optional). */
-  dtb?: Uint8Array;
+  /** The flattened device tree for the guest, given where the initrd lies (optional). */
+  buildDtb?(initrd: MemRange | undefined): Uint8Array;
+}
+
+function isLinuxImage(b: Uint8Array): boolean {
+  return b.length >= 64 && new DataView(b.buffer, b.byteOffset, b.length).getUint32(0x38, true) === IMAGE_MAGIC2;
 }
 
 export function buildHvmDomain(d: Domain, c: ValidConfig, dm: HvmDeviceModel | undefined): void {
   const ramPages = c.memoryPages;
   if (!d.populate(GUEST_RAM_BASE / PAGE, ramPages, P2M_RAM_RW))
     throw new DomainBuildError(d.domid, `out of memory for ${ramPages} RAM pages`);
-  const ramEnd = GUEST_RAM_BASE + ramPages * PAGE;
+  const ramSize = ramPages * PAGE;
+  const ramEnd = GUEST_RAM_BASE + ramSize;
   if (dm !== undefined) {
     for (const r of dm.mmio) {
       if (r.base % PAGE !== 0 || r.size % PAGE !== 0 || (r.base < ramEnd && r.base + r.size > GUEST_RAM_BASE))
@@ -36,24 +46,43 @@ export function buildHvmDomain(d: Domain, c: ValidConfig, dm: HvmDeviceModel | u
     }
     d.p2m.ioreq = dm.router;
   }
-  const ram = domainRam(d, GUEST_RAM_BASE, ramPages * PAGE);
+  const ram = domainRam(d, GUEST_RAM_BASE, ramSize);
   let entry = GUEST_RAM_BASE + 0x200000;
+  let dtbAt = 0;
   try {
-    if (isElf(c.kernel)) entry = loadElf(c.kernel, parseElf(c.kernel), ram);
-    else loadRaw(c.kernel, entry, ram);
-    let top = ramEnd;
-    if (dm?.dtb !== undefined) {
-      top = Math.floor((top - dm.dtb.length) / PAGE) * PAGE;
-      loadRaw(dm.dtb, top, ram);
+    if (isLinuxImage(c.kernel)) {
+      const plan = planLinuxBoot({
+        ramBase: GUEST_RAM_BASE, ramSize,
+        kernel: { name: c.name || 'kernel', bytes: c.kernel },
+        initrd: c.ramdisk !== undefined ? { name: 'ramdisk', bytes: c.ramdisk } : undefined,
+        buildDtb: (initrd) => {
+          if (dm?.buildDtb === undefined) throw new BootImageError('a Linux kernel needs a device model that supplies a device tree');
+          return dm.buildDtb(initrd);
+        },
+      });
+      loadBootPlan(plan, { write: (pa, bytes) => void ram.writePhys(pa, bytes) });
+      entry = plan.entry.pc;
+      dtbAt = plan.entry.a1;
+    } else {
+      if (isElf(c.kernel)) entry = loadElf(c.kernel, parseElf(c.kernel), ram);
+      else loadRaw(c.kernel, entry, ram);
+      let top = ramEnd;
+      const dtb = dm?.buildDtb?.(undefined);
+      if (dtb !== undefined) {
+        top = Math.floor((top - dtb.length) / PAGE) * PAGE;
+        loadRaw(dtb, top, ram);
+        dtbAt = top;
+      }
+      if (c.ramdisk !== undefined) loadRaw(c.ramdisk, Math.floor((top - c.ramdisk.length) / PAGE) * PAGE, ram);
     }
-    if (c.ramdisk !== undefined) loadRaw(c.ramdisk, Math.floor((top - c.ramdisk.length) / PAGE) * PAGE, ram);
-    const h = d.vcpus[0]!.hart;
-    h.start(entry, 0);
-    h.setXNum(11, dm?.dtb !== undefined ? top : 0);
   } catch (e) {
-    if (e instanceof LoadError) throw new DomainBuildError(d.domid, e.message);
+    if (e instanceof LoadError || e instanceof BootImageError) throw new DomainBuildError(d.domid, e.message);
     throw e;
   }
+  const h = d.vcpus[0]!.hart;
+  h.start(entry, 0);
+  h.setX(10, 0, 0);
+  h.setXNum(11, dtbAt);
   d.entry = entry;
   d.vcpus[0]!.initialised = true;
 }

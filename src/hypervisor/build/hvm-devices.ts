@@ -25,6 +25,7 @@ export interface VirtDeviceModelOptions {
   uartTx: (byte: number) => void;
   /** Host wall time for the RTC (ns since the epoch). */
   wallclockNs?: () => bigint;
+  /** Kernel command line for /chosen/bootargs (default: the domain's cmdline). */
   bootargs?: string;
 }
 
@@ -67,9 +68,10 @@ export function virtDeviceModel(d: Domain, o: VirtDeviceModelOptions): VirtDevic
     write: (pa, size, value) => { const r = find(pa); if (r !== undefined) r.dev.write(pa - r.base, size, value); },
   };
   const ramSize = (d.config?.memoryPages ?? 0) * PAGE;
-  const dtb = virtFdt({ hartCount: n, ramSize, mode: 'vsbi', bootargs: o.bootargs, clint: false });
+  const bootargs = o.bootargs ?? d.config?.cmdline;
   return {
     mmio: devs.map((r) => ({ base: r.base, size: Math.ceil(r.size / PAGE) * PAGE })),
-    router, dtb, uart, plic, rtc,
+    router, uart, plic, rtc,
+    buildDtb: (initrd) => virtFdt({ hartCount: n, ramSize, mode: 'vsbi', bootargs: bootargs || undefined, initrd }),
   };
 }
