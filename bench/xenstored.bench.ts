@@ -5,7 +5,8 @@
 // peers' bench_raw.py but with a key prefix per client), daemon and clients pinned to one core
 // with `taskset -c $BENCH_CPU` (default 1), as ../shared/peers/README.md §3 prescribes.
 // Figures: 1 client; 8 concurrent clients (total pairs / span from the first start to the last
-// end). Each configuration alternates ours and C, best of BENCH_RUNS (default 3).
+// end). Each configuration alternates ours and C BENCH_RUNS times (default 3): medians.
+// The daemon's CPU per pair (/proc) is printed too: on a shared machine it is the steady figure.
 // Run alone: node --import tsx bench/xenstored.bench.ts   (env BENCH_PAIRS, BENCH_RUNS, BENCH_CPU)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -100,6 +101,11 @@ async function startC(dir: string, so: string): Promise<Daemon> {
   return { path, pid: p.pid!, stop: () => kill(p) };
 }
 
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 function kill(p: ChildProcess): Promise<void> {
   return new Promise((res) => { if (p.exitCode !== null) { res(); return; } p.on('exit', () => res()); p.kill('SIGKILL'); });
 }
@@ -131,13 +137,14 @@ async function main(): Promise<void> {
   writeFileSync(script, CLIENT);
   const rows: string[] = [];
   for (const clients of [1, 8]) {
-    let ours = 0, c = 0, oursCpu = Infinity, cCpu = Infinity;
+    const o1: number[] = [], c1: number[] = [], oCpu: number[] = [], cCpuL: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const o = await startOurs(dir);
-      try { const [p, u] = await measure(o, clients, script); ours = Math.max(ours, p); oursCpu = Math.min(oursCpu, u); } finally { await o.stop(); }
+      try { const [p, u] = await measure(o, clients, script); o1.push(p); oCpu.push(u); } finally { await o.stop(); }
       const x = await startC(dir, so);
-      try { const [p, u] = await measure(x, clients, script); c = Math.max(c, p); cCpu = Math.min(cCpu, u); } finally { await x.stop(); }
+      try { const [p, u] = await measure(x, clients, script); c1.push(p); cCpuL.push(u); } finally { await x.stop(); }
     }
+    const ours = median(o1), c = median(c1), oursCpu = median(oCpu), cCpu = median(cCpuL);
     const n = `${clients} client${clients > 1 ? 's' : ' '}`;
     rows.push(`xenstored write+read, ${n}: tsxen ${ours.toFixed(0).padStart(6)} pairs/s, ` +
       `cxenstored 4.17 ${c.toFixed(0).padStart(6)} pairs/s, ratio ${(ours / c).toFixed(2)}x`);
@@ -145,7 +152,7 @@ async function main(): Promise<void> {
       `C/tsxen ${(cCpu / oursCpu).toFixed(2)}x`);
     process.stdout.write(rows.slice(-2).join('\n') + '\n');
   }
-  process.stdout.write(`(taskset -c ${CPU}, ${PAIRS} pairs per configuration, best of ${RUNS}; goal >= 1.5x, first bar 0.5x)\n`);
+  process.stdout.write(`(taskset -c ${CPU}, ${PAIRS} pairs per configuration, median of ${RUNS} alternating runs; goal >= 1.5x, first bar 0.5x)\n`);
 }
 
 main().catch((e: unknown) => { process.stderr.write(`xenstored bench: ${e instanceof Error ? e.message : String(e)}\n`); process.exit(1); });
