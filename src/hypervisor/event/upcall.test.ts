@@ -19,7 +19,7 @@ const BASE = 0x80000000;
 const T0 = 5, T1 = 6, T2 = 7, T3 = 28, T4 = 29, T5 = 30, T6 = 31, A0 = 10, A1 = 11, A6 = 16, A7 = 17;
 
 function kernel(): number[] {
-  const handler = (at: number): number[] => [
+  const handler = (): number[] => [
     ...li(T0, SI), A.sb(0, T0, 0), A.sd(0, T0, 8), // upcall_pending = 0, pending_sel = 0
     ...li(T2, PORT), A.lwu(T3, T2, 0),
     A.addi(T1, 0, 1), A.sll(T1, T1, T3), A.xori(T1, T1, -1), A.addi(T4, T0, SHINFO_EVTCHN_PENDING),
@@ -27,7 +27,7 @@ function kernel(): number[] {
     ...li(T5, COUNT), A.ld(T6, T5, 0), A.addi(T6, T6, 1), A.sd(T6, T5, 0),
     ...li(A0, EVTCHNOP_send), A.addi(A1, T2, 0), ...li(A6, HYPERVISOR_event_channel_op), ...li(A7, XEN_SBI_EID), A.ecall(),
     A.sret(),
-  ].concat(at < 0 ? [] : []);
+  ];
   const prologue = (h: number): number[] => [
     ...li(T0, h), A.csrrw(0, 0x105, T0), // stvec = handler
     ...li(T1, 1 << 9), A.csrrs(0, 0x104, T1), // sie.SEIE
@@ -35,7 +35,7 @@ function kernel(): number[] {
     A.wfi(), A.jal(0, -4),
   ];
   const len = prologue(BASE + 0x1000).length;
-  return [...prologue(BASE + 4 * len), ...handler(0)];
+  return [...prologue(BASE + 4 * len), ...handler()];
 }
 
 const count = (d: Domain) => Number(peek64(d, COUNT));
