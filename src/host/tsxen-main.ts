@@ -6,6 +6,7 @@ const USAGE = `usage: tsxen <command> [options]
 commands:
   machine   run a virt board (Linux, vSBI or --bios) or a bare RISC-V machine, QEMU-style flags
   assets    build/fetch the Debian riscv64 guest kernel + initramfs, print their paths
+  host      the host daemon (hypervisor, xenstored, xenconsoled, control socket); --stop, --status
   demo      Debian Linux on the virt board, console here (what \`npm start\` runs); --minimark
   help      this text
 `;
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   machine: async () => (await import('./machine.ts')).machineCommand,
   demo: async () => (await import('./virt-cli.ts')).demoCommand,
   assets: async () => (await import('./assets/cli.ts')).assetsCommand,
+  host: async () => (await import('./host-cli.ts')).hostCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// `tsxen host`: start the host daemon in the background (returns once it answers on its control
+// socket), `--foreground`, `--stop`, `--status`. Run dir: --rundir, $TSXEN_RUNDIR, /run/tsxen as
+// root, else $XDG_RUNTIME_DIR/tsxen, else /tmp/tsxen-<uid>; one host per run dir.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { CtrlClient, ctrlCall, NoHostError } from './ctrl-client.ts';
+import { ctrlSocketPath, HostDaemon, pidFilePath } from './host-daemon.ts';
+
+const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N] [--memory MiB] [--no-xenstored]
+       tsxen host --stop [--rundir DIR]
+       tsxen host --status [--rundir DIR]
+
+Starts the host daemon (hypervisor, xenstored, xenconsoled, control socket DIR/ctrl.sock) in the
+background and returns when it is ready. Run dir: --rundir, $TSXEN_RUNDIR, /run/tsxen (root),
+$XDG_RUNTIME_DIR/tsxen, /tmp/tsxen-<uid>. Logs: DIR/host.log, DIR/xenstored.log, DIR/console/.
+`;
+
+export function defaultRunDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TSXEN_RUNDIR) return resolve(env.TSXEN_RUNDIR);
+  if (process.getuid?.() === 0) return '/run/tsxen';
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tsxen');
+  return `/tmp/tsxen-${process.getuid?.() ?? 'user'}`;
+}
+
+interface Args {
+  mode: 'start' | 'stop' | 'status';
+  foreground: boolean;
+  runDir: string;
+  cpus: number;
+  memoryMiB: number;
+  xenstored: boolean;
+}
+
+function parse(argv: string[]): Args | string {
+  const a: Args = { mode: 'start', foreground: false, runDir: defaultRunDir(), cpus: 2, memoryMiB: 1024, xenstored: true };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i]!;
+    const val = (): string | undefined => argv[++i];
+    const num = (name: string, max: number): number | string => {
+      const v = val();
+      const n = Number(v);
+      return Number.isInteger(n) && n >= 1 && n <= max ? n : `${name}: need a whole number from 1 to ${max}, got ${JSON.stringify(v ?? '')}`;
+    };
+    if (f === '--foreground' || f === '-F') a.foreground = true;
+    else if (f === '--stop') a.mode = 'stop';
+    else if (f === '--status') a.mode = 'status';
+    else if (f === '--no-xenstored') a.xenstored = false;
+    else if (f === '--rundir') {
+      const v = val();
+      if (v === undefined || v === '') return '--rundir: need a directory';
+      a.runDir = resolve(v);
+    } else if (f === '--cpus') {
+      const n = num('--cpus', 256);
+      if (typeof n === 'string') return n;
+      a.cpus = n;
+    } else if (f === '--memory') {
+      const n = num('--memory', 65536);
+      if (typeof n === 'string') return n;
+      a.memoryMiB = n;
+    } else return `unknown option '${f}'`;
+  }
+  return a;
+}
+
+async function alive(sock: string): Promise<boolean> {
+  try {
+    (await CtrlClient.connect(sock)).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function hostCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const a = parse(argv);
+  if (typeof a === 'string') {
+    process.stderr.write(`tsxen host: ${a}\n${USAGE}`);
+    return 1;
+  }
+  const sock = ctrlSocketPath(a.runDir);
+  if (a.mode === 'status' || a.mode === 'stop') {
+    try {
+      const st = await ctrlCall(sock, 'host.status', {});
+      if (a.mode === 'status') {
+        process.stdout.write(`tsxen host running: pid ${st.pid}, run dir ${st.runDir}, ${st.domains - 1} guest domain(s)\n` +
+          `control socket ${st.ctrlSocket}\nxenstored socket ${st.xenstoredSocket ?? '(none)'}\nconsole logs ${st.consoleDir}\n`);
+        return 0;
+      }
+      await ctrlCall(sock, 'host.stop', {});
+      for (let i = 0; i < 300; i++) {
+        if (!existsSync(sock) && !pidAlive(st.pid)) break;
+        await sleep(100);
+      }
+      if (pidAlive(st.pid)) {
+        process.stderr.write(`tsxen host: pid ${st.pid} did not stop within 30 s\n`);
+        return 1;
+      }
+      process.stdout.write(`tsxen host stopped (pid ${st.pid})\n`);
+      return 0;
+    } catch (e) {
+      process.stderr.write(`tsxen host: ${e instanceof Error ? e.message : String(e)}\n`);
+      return e instanceof NoHostError ? 3 : 1;
+    }
+  }
+  mkdirSync(a.runDir, { recursive: true, mode: 0o700 });
+  if (await alive(sock)) {
+    process.stderr.write(`tsxen host: a host is already running at ${sock}\n`);
+    return 1;
+  }
+  if (a.foreground) return runForeground(a);
+  // Background: the same command in --foreground, detached, logging to <rundir>/host.log.
+  const logFile = join(a.runDir, 'host.log');
+  const log = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [process.argv[1]!, 'host', '--foreground', ...argv.filter((x) => x !== '--foreground' && x !== '-F'), '--rundir', a.runDir], {
+    detached: true, stdio: ['ignore', log, log], env: { ...process.env, TSXEN_NO_REBUILD: '1' },
+  });
+  let exited: number | null = null;
+  child.once('exit', (c) => (exited = c ?? 1));
+  child.unref();
+  for (let i = 0; i < 600; i++) {
+    if (exited !== null) break;
+    if (await alive(sock)) {
+      process.stdout.write(`tsxen host started: pid ${child.pid}, control socket ${sock}, log ${logFile}\n`);
+      return 0;
+    }
+    await sleep(100);
+  }
+  if (exited === null) child.kill('SIGTERM');
+  const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n') : '';
+  process.stderr.write(`tsxen host: the daemon did not become ready (see ${logFile})\n${tail}\n`);
+  return 1;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runForeground(a: Args): Promise<number> {
+  const log = (s: string): void => void process.stdout.write(`${new Date().toISOString()} ${s}\n`);
+  const xsBin = process.env.TSXEN_XENSTORED ?? join(dirname(resolve(process.argv[1]!)), 'xenstored');
+  const host = new HostDaemon({ runDir: a.runDir, nrCpus: a.cpus, memoryMiB: a.memoryMiB, xenstoredBin: a.xenstored ? xsBin : null, log });
+  const onSignal = (): void => void host.stop();
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await host.start();
+  } catch (e) {
+    log(`start failed: ${e instanceof Error ? e.message : String(e)}`);
+    await host.stop();
+    return 1;
+  }
+  log(`host ready: pid ${process.pid}, ${a.cpus} pCPU(s), ${a.memoryMiB} MiB, run dir ${a.runDir}`);
+  await host.stopped;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return 0;
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The host daemon (dom0 = this process): the Hypervisor behind the control interface (Ctrl),
+// xenstored in its own process, xenconsoled, the control socket, and the run loop that gives
+// the pCPU to the scheduler between socket events. docs/design/dom0.md §1-§2.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Ctrl } from '../toolstack/ctrl/ctrl.ts';
+import { CtrlError, type HostStatus, type Request } from '../toolstack/ctrl/protocol.ts';
+import { CtrlServer, type CtrlConn } from './ctrl-server.ts';
+import { startXenstored, type XenstoredProcess } from './host-xenstore.ts';
+import { Xenconsoled } from './xenconsoled.ts';
+
+export interface HostOptions {
+  runDir: string;
+  nrCpus: number;
+  memoryMiB: number;
+  /** Path of bin/xenstored, or null to run without xenstore. */
+  xenstoredBin: string | null;
+  commandLine?: string;
+  log: (s: string) => void;
+}
+
+/** The board timebase: the host's monotonic clock at 10 MHz (QEMU virt's timebase-frequency). */
+class HostClock {
+  readonly frequency = 10_000_000;
+  private readonly t0 = process.hrtime.bigint();
+  now(): number {
+    return Number((process.hrtime.bigint() - this.t0) / 100n);
+  }
+}
+
+export const ctrlSocketPath = (runDir: string): string => join(runDir, 'ctrl.sock');
+export const pidFilePath = (runDir: string): string => join(runDir, 'host.pid');
+
+export class HostDaemon {
+  readonly ctrl: Ctrl;
+  readonly consoled: Xenconsoled;
+  private server: CtrlServer;
+  private xs: XenstoredProcess | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private stopping: Promise<void> | null = null;
+  /** Resolves when the daemon has stopped (after host.stop or stop()). */
+  readonly stopped: Promise<void>;
+  private markStopped!: () => void;
+
+  constructor(private readonly o: HostOptions) {
+    this.ctrl = new Ctrl({
+      memoryMiB: o.memoryMiB, nrCpus: o.nrCpus, timebase: new HostClock(), wall: () => Date.now() * 1e6,
+      commandLine: o.commandLine ?? '', loadFile: (p) => new Uint8Array(readFileSync(resolve(p))),
+      random: (n) => new Uint8Array(randomBytes(n)), hostName: hostname(), pid: process.pid,
+    });
+    this.consoled = new Xenconsoled(this.ctrl, join(o.runDir, 'console'));
+    this.server = new CtrlServer(ctrlSocketPath(o.runDir), (r, c) => this.dispatch(r, c), o.log);
+    this.stopped = new Promise((r) => (this.markStopped = r));
+    this.ctrl.domainListeners.push((e) => {
+      if (e.kind === 'destroyed') {
+        this.consoled.remove(e.domid);
+        void this.xs?.client.release(e.domid).catch(() => {});
+        void this.xs?.client.rm(`/local/domain/${e.domid}`).catch(() => {});
+      } else if (e.kind === 'crashed') this.o.log(`d${e.domid} crashed: ${e.why}`);
+      else if (e.kind === 'shutdown') this.o.log(`d${e.domid} shut down (reason ${e.reason})`);
+    });
+  }
+
+  async start(): Promise<void> {
+    const o = this.o;
+    if (o.xenstoredBin !== null) {
+      this.xs = await startXenstored(o.runDir, o.xenstoredBin);
+      await this.xs.client.write('/local/domain/0/name', 'Domain-0');
+      await this.xs.client.write('/local/domain/0/domid', '0');
+      o.log(`xenstored ready on ${this.xs.socket} (pid ${this.xs.child.pid})`);
+      this.xs.child.once('exit', (code, sig) => {
+        if (this.stopping === null) o.log(`xenstored exited unexpectedly (${sig ?? code})`);
+      });
+    }
+    await this.server.listen();
+    writeFileSync(pidFilePath(o.runDir), `${process.pid}\n`);
+    this.ctrl.xenLog(`dom0: control socket ${this.server.path}`);
+    this.schedule(0);
+  }
+
+  // ─── the run loop (one pCPU until issue 7) ─────────────────────────────────────────────
+  private schedule(delayMs: number): void {
+    if (this.stopping !== null) return;
+    if (delayMs <= 0) this.immediate = setImmediate(() => this.loop());
+    else this.timer = setTimeout(() => this.loop(), delayMs);
+  }
+
+  private loop(): void {
+    this.timer = null;
+    this.immediate = null;
+    const hv = this.ctrl.hv;
+    const end = performance.now() + 20; // then let the sockets in
+    let idle = false;
+    while (performance.now() < end) {
+      const r = hv.run(4);
+      this.consoled.poll();
+      if (r === 'idle') {
+        idle = true;
+        break;
+      }
+    }
+    this.consoled.poll();
+    if (!idle) return this.schedule(0);
+    const next = hv.nextWakeNs();
+    const waitMs = next === Infinity ? 10 : Math.max(0, Math.min(10, (next - hv.clock.nowNs()) / 1e6));
+    this.schedule(waitMs < 0.05 ? 0 : waitMs);
+  }
+
+  /** Kick the loop now (a request may have made a vCPU runnable). */
+  private poke(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.schedule(0);
+    }
+  }
+
+  // ─── requests ──────────────────────────────────────────────────────────────────────────
+  status(): HostStatus {
+    return {
+      pid: process.pid, runDir: this.o.runDir, ctrlSocket: this.server.path, xenstoredSocket: this.xs?.socket ?? null,
+      consoleDir: this.consoled.logDir, domains: this.ctrl.hv.domains.size,
+    };
+  }
+
+  private async created(domid: number, uuid: string): Promise<void> {
+    const info = this.consoled.add(domid);
+    const xs = this.xs?.client;
+    if (xs === undefined) return;
+    const d = this.ctrl.domain(domid);
+    const home = `/local/domain/${domid}`;
+    const vm = `/vm/${uuid}`;
+    const w: Array<[string, string]> = [
+      [`${vm}/uuid`, uuid], [`${vm}/name`, d.name], [`${vm}/start_time`, (Date.now() / 1000).toFixed(2)],
+      [`${home}/vm`, vm], [`${home}/name`, d.name], [`${home}/domid`, String(domid)],
+      [`${home}/memory/static-max`, String(d.maxPages * 4)], [`${home}/memory/target`, String(d.totPages * 4)],
+      [`${home}/console/type`, info.type === 'xenconsole' ? 'xenconsoled' : 'ioemu'],
+      [`${home}/console/limit`, '1048576'], [`${home}/console/tty`, `${info.logFile}`],
+    ];
+    if (info.ringRef !== undefined) w.push([`${home}/console/ring-ref`, String(info.ringRef)], [`${home}/console/port`, String(info.port)]);
+    for (let i = 0; i < d.vcpus.length; i++) w.push([`${home}/cpu/${i}/availability`, i < (d.config?.vcpus ?? 1) ? 'online' : 'offline']);
+    for (const [p, v] of w) await xs.write(p, v);
+    await xs.setPerms(vm, ['n0']);
+    await xs.setPerms(home, ['n0', `r${domid}`]);
+    for (const sub of ['control', 'data', 'device', 'drivers', 'feature', 'attr', 'error']) {
+      await xs.write(`${home}/${sub}`, '');
+      await xs.setPerms(`${home}/${sub}`, [`n${domid}`]);
+    }
+    const store = this.ctrl.storeRing(domid);
+    if (store !== null) await xs.introduce(domid, store.gfn, store.port);
+  }
+
+  private dispatch(req: Request, conn: CtrlConn): unknown {
+    const c = this.ctrl;
+    const p = req.params as Record<string, unknown>;
+    switch (req.method) {
+      case 'host.status': return this.status();
+      case 'host.stop':
+        setImmediate(() => void this.stop());
+        return { stopping: true };
+      case 'host.physinfo': return c.physinfo();
+      case 'host.dmesg': return { text: c.readDmesg(p.clear === true) };
+      case 'host.set-wallclock': c.setWallclock(p.sec, p.nsec ?? 0); return {};
+      case 'domain.create': {
+        const d = c.create(req.params);
+        const uuid = c.info(d).uuid;
+        this.poke();
+        return this.created(d.domid, uuid).then(
+          () => ({ domid: d.domid, name: d.name, uuid }),
+          (e: unknown) => {
+            c.destroy(d.domid);
+            throw new CtrlError('EIO', `domain "${d.name}": xenstore setup failed: ${e instanceof Error ? e.message : String(e)}`);
+          },
+        );
+      }
+      case 'domain.destroy': this.consoled.poll(); c.destroy(p.domid); return {};
+      case 'domain.pause': c.pause(p.domid); return {};
+      case 'domain.unpause': c.unpause(p.domid); this.poke(); return {};
+      case 'domain.shutdown': c.shutdown(p.domid, p.reason); return {};
+      case 'domain.list': return c.list(p.domid);
+      case 'domain.lookup': return { domid: c.lookup(p.name) };
+      case 'vcpu.list': return c.vcpus(p.domid);
+      case 'console.info':
+      case 'console.attach': {
+        const d = c.domain(p.domid);
+        const e = this.consoled.get(d.domid);
+        if (e === undefined) throw new CtrlError('ENOENT', `domain ${d.domid} has no console`);
+        if (req.method === 'console.info') return e.info;
+        // Reply first, then raw bytes: history (if asked) and live output.
+        conn.sock.write(JSON.stringify({ id: req.id, ok: true, result: e.info }) + '\n');
+        const detach = e.console.attach({ write: (b) => void conn.sock.write(b), closed: () => void conn.sock.end() }, p.history !== false);
+        conn.goRaw((b) => { e.console.input(new Uint8Array(b)); this.poke(); }, detach);
+        return new Promise(() => {}); // the reply was sent above
+      }
+    }
+    throw new CtrlError('ENOSYS', `method ${req.method} not implemented`);
+  }
+
+  /** Destroy every domain, stop xenstored, remove the sockets and the pid file. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.timer !== null) clearTimeout(this.timer);
+      if (this.immediate !== null) clearImmediate(this.immediate);
+      this.consoled.poll();
+      for (const d of [...this.ctrl.hv.domains.values()]) if (d.domid !== 0) this.ctrl.hv.destroyDomain(d);
+      this.consoled.close();
+      await this.server.close();
+      if (this.xs !== null) await this.xs.stop();
+      const pf = pidFilePath(this.o.runDir);
+      if (existsSync(pf)) unlinkSync(pf);
+      this.o.log('host stopped');
+      this.markStopped();
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The host's xenstored: our bin/xenstored spawned in its own process on <rundir>/xenstored/socket
+// (ready when the socket accepts), and the host's dom0 client connection to it, used to write
+// the nodes libxl writes for a new domain and to INTRODUCE/RELEASE domains (xen-digest §1.11).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { encodeFrame, FrameReader, XS_INTRODUCE, XS_RELEASE, XS_WRITE } from '../toolstack/xenstored/wire.ts';
+
+const XS_RM = 13;
+const XS_SET_PERMS = 14;
+const XS_ERROR = 16;
+
+export class XenstoreClient {
+  private reqId = 1;
+  private readonly waiting = new Map<number, { ok: (s: string) => void; fail: (e: Error) => void }>();
+  private readonly reader: FrameReader;
+
+  private constructor(private readonly sock: Socket) {
+    this.reader = new FrameReader((type, reqId, _tx, payload) => {
+      const w = this.waiting.get(reqId);
+      if (w === undefined) return;
+      this.waiting.delete(reqId);
+      const s = Buffer.from(payload).toString('latin1');
+      if (type === XS_ERROR) w.fail(new Error(`xenstored: ${s.replace(/\0$/, '')}`));
+      else w.ok(s);
+    });
+    sock.on('data', (b: Buffer) => void this.reader.push(new Uint8Array(b.buffer, b.byteOffset, b.length)));
+    sock.on('close', () => {
+      for (const w of this.waiting.values()) w.fail(new Error('xenstored closed the connection'));
+      this.waiting.clear();
+    });
+    sock.on('error', () => {});
+  }
+
+  static connect(path: string): Promise<XenstoreClient> {
+    return new Promise((ok, fail) => {
+      const s = connect(path);
+      s.once('connect', () => ok(new XenstoreClient(s)));
+      s.once('error', fail);
+    });
+  }
+
+  request(type: number, ...args: string[]): Promise<string> {
+    const id = this.reqId++;
+    const payload = Buffer.from(args.join('\0') + (type === XS_WRITE ? '' : '\0'), 'latin1');
+    return new Promise((ok, fail) => {
+      this.waiting.set(id, { ok, fail });
+      this.sock.write(encodeFrame(type, id, 0, new Uint8Array(payload)));
+    });
+  }
+  write(path: string, value: string): Promise<string> {
+    return this.request(XS_WRITE, path, value);
+  }
+  /** perms like ['n0', 'r5'] */
+  setPerms(path: string, perms: string[]): Promise<string> {
+    return this.request(XS_SET_PERMS, path, ...perms);
+  }
+  rm(path: string): Promise<string> {
+    return this.request(XS_RM, path);
+  }
+  introduce(domid: number, gfn: number, port: number): Promise<string> {
+    return this.request(XS_INTRODUCE, String(domid), String(gfn), String(port));
+  }
+  release(domid: number): Promise<string> {
+    return this.request(XS_RELEASE, String(domid));
+  }
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
+export interface XenstoredProcess {
+  child: ChildProcess;
+  socket: string;
+  client: XenstoreClient;
+  stop(): Promise<void>;
+}
+
+/** Spawn `xenstored` on <runDir>/xenstored/socket, logging to <runDir>/xenstored.log; resolves once it accepts. */
+export async function startXenstored(runDir: string, xenstoredBin: string, timeoutMs = 30_000): Promise<XenstoredProcess> {
+  const dir = join(runDir, 'xenstored');
+  mkdirSync(dir, { recursive: true });
+  const socket = join(dir, 'socket');
+  const log = openSync(join(runDir, 'xenstored.log'), 'a');
+  const child = spawn(process.execPath, [xenstoredBin, '--socket', socket, '-F', join(dir, 'pid')], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, TSXEN_NO_REBUILD: '1' },
+  });
+  let exited: string | null = null;
+  const exit = new Promise<void>((res) => child.once('exit', (code, sig) => { exited = `exited (${sig ?? code})`; res(); }));
+  const end = Date.now() + timeoutMs;
+  let client: XenstoreClient | null = null;
+  while (client === null) {
+    if (exited !== null) throw new Error(`xenstored ${exited} before it was ready (see ${join(runDir, 'xenstored.log')})`);
+    if (Date.now() > end) {
+      child.kill('SIGTERM');
+      throw new Error(`xenstored not ready after ${timeoutMs} ms`);
+    }
+    if (existsSync(socket)) client = await XenstoreClient.connect(socket).catch(() => null);
+    if (client === null) await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    child,
+    socket,
+    client,
+    async stop() {
+      client.close();
+      if (exited === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exit;
+        clearTimeout(t);
+      }
+    },
+  };
+}
