@@ -329,8 +329,10 @@ export class VirtMachine {
           this.stopped = { kind: 'idle' };
           return RUN_STOPPED;
         }
-        if (this.deterministic && this.skipToDeadline()) continue;
-        if (this.paced && this.catchUp()) continue;
+        if ((this.deterministic && this.skipToDeadline()) || (this.paced && this.catchUp())) {
+          if (performance.now() >= until) return RUN_BUSY;
+          continue;
+        }
         return RUN_IDLE;
       }
       if (performance.now() >= until) return RUN_BUSY;
@@ -367,7 +369,8 @@ export class VirtMachine {
   private skipToDeadline(): boolean {
     const next = this.nextDeadline();
     const now = this.board.clock.now();
-    if (!Number.isFinite(next)) return false;
+    // None armed, or one that passed without waking a hart (its interrupt is masked).
+    if (!Number.isFinite(next) || next <= now) return false;
     // mtime = timebase + the guest's offset: move the timebase by the distance.
     this.virtualTicks += Math.max(1, next - now);
     this.board.tick();
@@ -381,7 +384,8 @@ export class VirtMachine {
   private catchUp(): boolean {
     const host = this.hostTicks();
     const next = this.nextDeadline();
-    const dist = Number.isFinite(next) ? Math.max(1, next - this.board.clock.now()) : Infinity;
+    const d = next - this.board.clock.now();
+    const dist = Number.isFinite(next) && d > 0 ? d : Infinity;
     if (this.virtualTicks + dist <= host) {
       this.virtualTicks += dist;
       this.board.tick();
@@ -398,6 +402,11 @@ export class VirtMachine {
   private anyWakeable(): boolean {
     for (let i = 0; i < this.board.harts.length; i++) if (this.sleeping[i] && this.wakeable(i)) return true;
     return false;
+  }
+
+  /** Paced time: how far the guest's clock is behind the host's, in ms (0 for the other clocks). */
+  lagMs(): number {
+    return this.paced ? Math.max(0, (this.hostTicks() - this.virtualTicks) / (TIMEBASE_HZ / 1000)) : 0;
   }
 
   /** Milliseconds until the next deadline (host or paced time), capped; 0 if one has passed. */

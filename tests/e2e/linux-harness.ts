@@ -95,3 +95,9 @@ export async function waitStopped(guests: readonly Guest[], g: Guest, ms: number
   await driveMachines(guests.map((x) => x.machine), { until: () => g.machine.stopped !== null || performance.now() - t0 > ms });
   if (!g.machine.stopped) throw new Error(`the machine did not stop within ${ms} ms${g.tail()}`);
 }
+
+/** Drive without input until guest `g`'s paced clock has caught up with the host's (or `ms` pass). */
+export async function settle(guests: readonly Guest[], g: Guest, ms: number): Promise<void> {
+  const t0 = performance.now();
+  await driveMachines(guests.map((x) => x.machine), { until: () => g.machine.lagMs() < 200 || performance.now() - t0 > ms });
+}
