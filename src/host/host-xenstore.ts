@@ -57,6 +57,15 @@ export class XenstoreClient {
   setPerms(path: string, perms: string[]): Promise<string> {
     return this.request(XS_SET_PERMS, path, ...perms);
   }
+  /** The value, or null when the node does not exist. */
+  async read(path: string): Promise<string | null> {
+    try {
+      return await this.request(2 /* XS_READ */, path);
+    } catch (e) {
+      if (e instanceof Error && /ENOENT/.test(e.message)) return null;
+      throw e;
+    }
+  }
   rm(path: string): Promise<string> {
     return this.request(XS_RM, path);
   }
