@@ -84,6 +84,7 @@ test(`hostile guest: ${CALLS} random hypercalls, only errnos, nothing outside it
   const bad = new Map<string, number>();
   let negative = 0;
   let selfCrashes = 0;
+  const spent = new Float64Array(64);
   const t0 = Date.now();
   for (let i = 0; i < CALLS; i++) {
     if (i % 64 === 0) scramble();
@@ -115,7 +116,9 @@ test(`hostile guest: ${CALLS} random hypercalls, only errnos, nothing outside it
         r = 0;
       }
     } else {
+      const c0 = performance.now();
       r = hv.hypercalls.dispatch(v, nrLo, nrHi, args);
+      if (nrHi === 0 && nrLo >>> 0 < 64) spent[nrLo] += performance.now() - c0;
     }
     if (!Number.isInteger(r) || (r < 0 && !ERRNO_NAMES.has(-r))) bad.set(`${nrLo}:${args.lo(0)}`, r);
     if (r < 0) negative++;
@@ -137,4 +140,6 @@ test(`hostile guest: ${CALLS} random hypercalls, only errnos, nothing outside it
   assert.ok(checked > 4000);
   for (const d of victims) assert.equal(d.state, 'running');
   console.log(`# ${CALLS} hypercalls in ${ms} ms (${((ms * 1000) / CALLS).toFixed(2)} µs each), ${negative} errors, ${checked} frames verified, attacker tot_pages ${a.totPages}, attacker self-crashes ${selfCrashes}`);
+  const top = [...spent].map((ms, nr) => [nr, ms] as const).filter(([, ms]) => ms > 0).sort((x, y) => y[1] - x[1]).slice(0, 5);
+  console.log(`# time in handlers by hypercall: ${top.map(([nr, ms]) => `${nr}: ${ms.toFixed(0)} ms`).join(', ')}`);
 });
