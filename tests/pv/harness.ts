@@ -51,7 +51,7 @@ export interface PvHost {
   eg: EvtchnGnttab;
   /** Console text per domid (ring and console_io, in arrival order). */
   out: Map<number, string>;
-  create(cmdline: string, o?: { memoryMiB?: number }): Domain;
+  create(cmdline: string, o?: { memoryMiB?: number; maxVcpus?: number }): Domain;
   text(d: Domain): string;
   /** Run until pred() holds or `ms` of host time pass; returns pred()'s last value. */
   runUntil(pred: () => boolean, ms: number): boolean;
@@ -111,7 +111,7 @@ export function makePvHost(frames = 16384, o: { xenstore?: boolean } = {}): PvHo
     out,
     create(cmdline, o = {}) {
       const mem = o.memoryMiB ?? 4;
-      const d = hv.createDomain({ type: 'pv', memoryMiB: mem, maxMemoryMiB: mem + 1, vcpus: 1, kernel: pvKernel(), cmdline });
+      const d = hv.createDomain({ type: 'pv', memoryMiB: mem, maxMemoryMiB: mem + 1, vcpus: 1, maxVcpus: o.maxVcpus ?? 1, kernel: pvKernel(), cmdline });
       if (xs !== null) {
         const si = d.p2m.mfnOf(GUEST_MAGIC_BASE / 4096) * 4096;
         const gfn = hv.pool.view.getUint32(si + STI_STORE_MFN, true);

@@ -69,6 +69,15 @@ test('grant map and grant copy between two PV domains', () => {
   assert.equal(b.shutdownCode, SHUTDOWN_poweroff);
 });
 
+test('a second vCPU: initialise/up, register_vcpu_info, IPIs both ways, down', () => {
+  const h = makePvHost();
+  const d = h.create('test=smp rounds=500', { maxVcpus: 2 });
+  assert.ok(h.runUntil(done(d), 120_000), h.text(d));
+  assert.match(h.text(d), /^smp: done rounds=500 /m, h.text(d));
+  assert.equal(d.shutdownCode, SHUTDOWN_poweroff);
+  assert.equal(d.vcpus.length, 2);
+});
+
 test('a crashing PV domain (fatal trap, stage-2 fault) leaves the others running', () => {
   const h = makePvHost();
   const survivor = h.create('test=time sleeps=20 sleep_ms=25');

@@ -38,6 +38,15 @@ static inline void irq_enable(void) { asm volatile("csrsi sstatus, 2" ::: "memor
 static inline void irq_disable(void) { asm volatile("csrci sstatus, 2" ::: "memory"); }
 static inline u64 rdtime(void) { u64 t; asm volatile("rdtime %0" : "=r"(t)); return t; }
 
+/* Per-vCPU state, reached through the tp register (set at each vCPU's entry). */
+struct pcpu {
+	struct vcpu_info *vi;     /* vCPU 0: in shared_info; others: registered with VCPUOP_register_vcpu_info */
+	unsigned int id;
+};
+#define MAX_PV_VCPUS 2
+extern struct pcpu pcpus[MAX_PV_VCPUS];
+static inline struct pcpu *this_cpu(void) { struct pcpu *p; asm volatile("mv %0, tp" : "=r"(p)); return p; }
+
 /* main.c: start of day. */
 extern struct start_info *start_info;
 extern struct shared_info *shared_info;
@@ -57,7 +66,8 @@ void console_flush(void);
 typedef void (*evtchn_handler_t)(evtchn_port_t port, void *data);
 void events_init(void);
 void evtchn_handle_upcall(void);
-int evtchn_bind_handler(evtchn_port_t port, evtchn_handler_t h, void *data);
+int evtchn_bind_handler(evtchn_port_t port, evtchn_handler_t h, void *data);   /* served on this vCPU */
+int evtchn_bind_handler_cpu(evtchn_port_t port, unsigned int cpu, evtchn_handler_t h, void *data);
 void evtchn_unbind_handler(evtchn_port_t port);
 long evtchn_alloc_unbound(u16 remote_dom, evtchn_port_t *port);
 long evtchn_bind_interdomain(u16 remote_dom, evtchn_port_t remote_port, evtchn_port_t *local);
@@ -115,6 +125,7 @@ int test_hostile(void);
 int test_xenstore(void);
 int test_crash(void);
 int test_hcbench(void);
+int test_smp(void);
 
 /* Supervisor trap frame built by head.S: x1..x31 at 8*i, then sepc, sstatus, scause, stval. */
 struct trap_frame { u64 x[32]; u64 sepc, sstatus, scause, stval; };

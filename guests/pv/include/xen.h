@@ -81,6 +81,9 @@ struct sched_remote_shutdown { u16 domain_id; u16 pad; u32 reason; };
 #define VCPUOP_register_vcpu_info 10
 #define VCPU_SSHOTTMR_future 1
 struct vcpu_set_singleshot_timer { u64 timeout_abs_ns; u32 flags; u32 pad; };  /* 16 bytes */
+struct vcpu_register_vcpu_info { u64 mfn; u32 offset; u32 rsvd; };              /* 16 bytes: mfn is a GFN */
+/* docs/abi.md §4 / src/hypervisor/public/vcpu.ts: tsxen's RISC-V vcpu_guest_context. */
+struct vcpu_guest_context { u64 pc; u64 a1; u64 sp; u64 satp; };               /* 32 bytes */
 
 /* public/event_channel.h */
 #define EVTCHNOP_bind_interdomain 0

@@ -17,7 +17,7 @@
 #define SIP_SEIP (1UL << 9)
 #define SIE_SEIE (1UL << 9)
 
-struct handler { evtchn_handler_t fn; void *data; };
+struct handler { evtchn_handler_t fn; void *data; unsigned int cpu; };
 static struct handler handlers[NR_EVENT_CHANNELS];
 u64 upcalls_taken;
 u64 upcalls_spurious;
@@ -41,13 +41,20 @@ void evtchn_clear(evtchn_port_t port)
 	__atomic_fetch_and(&shared_info->evtchn_pending[port / 64], ~(1UL << (port % 64)), __ATOMIC_SEQ_CST);
 }
 
-int evtchn_bind_handler(evtchn_port_t port, evtchn_handler_t h, void *data)
+/* The handler runs on `cpu`, the vCPU the port notifies (Xen's notify_vcpu_id). */
+int evtchn_bind_handler_cpu(evtchn_port_t port, unsigned int cpu, evtchn_handler_t h, void *data)
 {
 	if (port >= NR_EVENT_CHANNELS)
 		return -XEN_EINVAL;
 	handlers[port].fn = h;
 	handlers[port].data = data;
+	handlers[port].cpu = cpu;
 	return (int)evtchn_unmask(port);
+}
+
+int evtchn_bind_handler(evtchn_port_t port, evtchn_handler_t h, void *data)
+{
+	return evtchn_bind_handler_cpu(port, this_cpu()->id, h, data);
 }
 
 void evtchn_unbind_handler(evtchn_port_t port)
@@ -60,7 +67,8 @@ void evtchn_unbind_handler(evtchn_port_t port)
 
 void evtchn_handle_upcall(void)
 {
-	struct vcpu_info *vi = &shared_info->vcpu_info[0];
+	struct vcpu_info *vi = this_cpu()->vi;
+	unsigned int me = this_cpu()->id;
 	bool any = false;
 	upcalls_taken++;
 	while (READ_ONCE(vi->evtchn_upcall_pending)) {
@@ -70,13 +78,21 @@ void evtchn_handle_upcall(void)
 		while (sel) {
 			unsigned int w = __builtin_ctzl(sel);
 			sel &= sel - 1;
-			u64 bits;
-			while ((bits = READ_ONCE(shared_info->evtchn_pending[w]) & ~READ_ONCE(shared_info->evtchn_mask[w])) != 0) {
+			/*
+			 * One pass over a snapshot of the word: a port that turns pending later sets
+			 * the selector and evtchn_upcall_pending again, so the outer loop sees it.
+			 * Ports another vCPU serves are left pending for it.
+			 */
+			u64 bits = READ_ONCE(shared_info->evtchn_pending[w]) & ~READ_ONCE(shared_info->evtchn_mask[w]);
+			while (bits) {
 				unsigned int b = __builtin_ctzl(bits);
+				bits &= bits - 1;
 				evtchn_port_t port = w * 64 + b;
+				struct handler *h = &handlers[port];
+				if (h->fn && h->cpu != me)
+					continue;
 				evtchn_clear(port);
 				any = true;
-				struct handler *h = &handlers[port];
 				if (h->fn)
 					h->fn(port, h->data);
 			}

@@ -35,6 +35,26 @@ _start:
 3:	wfi
 	j	3b
 
+	/*
+	 * Secondary vCPUs (VCPUOP_initialise + VCPUOP_up, docs/abi.md §4): the hypervisor starts
+	 * them here with a0 = vCPU id, a1 and sp from the vcpu_guest_context; a1 is the vCPU's
+	 * struct pcpu, kept in tp.
+	 */
+	.globl secondary_entry
+secondary_entry:
+	.option push
+	.option norelax
+	la	gp, __global_pointer$
+	.option pop
+	mv	tp, a1
+	la	t0, trap_entry
+	csrw	stvec, t0
+	li	t0, (1 << 13)
+	csrs	sstatus, t0
+	call	secondary_main
+4:	wfi
+	j	4b
+
 	.text
 	.balign 4
 	.globl trap_entry

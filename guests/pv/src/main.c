@@ -11,6 +11,7 @@
 struct start_info *start_info;
 struct shared_info *shared_info;
 unsigned int vcpu_id;
+struct pcpu pcpus[MAX_PV_VCPUS];
 unsigned int self_domid = DOMID_SELF;
 static char cmdline[1024];
 
@@ -70,7 +71,7 @@ static int run_test(const char *t)
 	static const struct { const char *name; int (*fn)(void); } tests[] = {
 		{ "pingpong", test_pingpong }, { "grant", test_grant }, { "time", test_time },
 		{ "hostile", test_hostile }, { "xenstore", test_xenstore }, { "crash", test_crash },
-		{ "hcbench", test_hcbench },
+		{ "hcbench", test_hcbench }, { "smp", test_smp },
 	};
 	for (unsigned int i = 0; i < ARRAY_SIZE(tests); i++) {
 		size_t n = strlen(tests[i].name);
@@ -91,6 +92,9 @@ void kernel_main(unsigned long vcpu, unsigned long si_gpa)
 		shutdown(SHUTDOWN_crash);
 	}
 	shared_info = (struct shared_info *)start_info->shared_info;
+	pcpus[0].vi = &shared_info->vcpu_info[0];
+	pcpus[0].id = vcpu_id;
+	asm volatile("mv tp, %0" ::"r"(&pcpus[0]));
 	memcpy(cmdline, start_info->cmd_line, sizeof(cmdline) - 1);
 	long d = cmdline_int("domid", -1);
 	if (d >= 0)

@@ -21,7 +21,7 @@ static void timer_event(evtchn_port_t port, void *data)
 
 void time_init(void)
 {
-	if (evtchn_bind_virq(VIRQ_TIMER, vcpu_id, &timer_port) == 0)
+	if (evtchn_bind_virq(VIRQ_TIMER, this_cpu()->id, &timer_port) == 0)
 		evtchn_bind_handler(timer_port, timer_event, NULL);
 	else
 		printk("pv: bind_virq(VIRQ_TIMER) failed\n");
@@ -29,7 +29,7 @@ void time_init(void)
 
 u64 system_time_ns(void)
 {
-	volatile struct vcpu_time_info *t = &shared_info->vcpu_info[0].time;
+	volatile struct vcpu_time_info *t = &this_cpu()->vi->time;
 	u32 v;
 	u64 ns;
 	do {
@@ -63,7 +63,7 @@ void wallclock(u64 *sec, u32 *nsec)
 long timer_set(u64 abs_ns)
 {
 	struct vcpu_set_singleshot_timer t = { .timeout_abs_ns = abs_ns, .flags = 0 };
-	return HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, vcpu_id, &t);
+	return HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, this_cpu()->id, &t);
 }
 
 /* Sleep ms milliseconds of system time, blocking until the timer event. */
