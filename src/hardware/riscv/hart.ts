@@ -40,9 +40,9 @@ export interface HartOptions {
    * device tree's mmu-type = "riscv,sv39").
    */
   maxVaBits?: 39 | 48 | 57;
-  /** Translate hot basic blocks to JavaScript functions (default false: see docs/design/hart.md). */
+  /** Translate hot basic blocks to JavaScript functions (default true; see docs/design/hart.md). */
   jit?: boolean;
-  /** Executions of a branch target before its block is translated (default 256). */
+  /** Executions of a branch target before its block is translated (default 4096). */
   jitThreshold?: number;
 }
 
@@ -55,7 +55,7 @@ const R64 = r64, RVC = RVC_TABLE;
 const mul64_ = mul64, mulh64_ = mulh64, mulhsu64_ = mulhsu64, mulhu64_ = mulhu64, divOp_ = divOp, divuOp_ = divuOp;
 const loadSlow_ = loadSlow, storeValue_ = storeValue, fetchSlow_ = fetchSlow, amo_ = amo;
 /** Executions of a branch target before its block is translated; and "not translatable". */
-const JIT_THRESHOLD = 256;
+const JIT_THRESHOLD = 4096;
 const JIT_NEVER = -0x40000000;
 const MULS = [mul64, mulh64, mulhsu64, mulhu64, (a: number, b: number, c: number, d: number) => divOp(a, b, c, d, false),
   (a: number, b: number, c: number, d: number) => divuOp(a, b, c, d, false),
@@ -153,7 +153,7 @@ export class Hart {
     this.clock = o.clock;
     this.guestMode = o.guestMode === true;
     this.resetPc = o.resetPc;
-    this.jit = o.jit ?? false;
+    this.jit = o.jit ?? true;
     this.jitThreshold = Math.max(1, o.jitThreshold ?? JIT_THRESHOLD);
     this.maxSatpMode = o.maxVaBits === 39 ? 8 : o.maxVaBits === 48 ? 9 : 10;
     this.state = o.state ?? S.newHartState();
