@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The control interface over a real Hypervisor with the PV kernel: build description checks
+// (each bad field named, nothing left behind), create/list/pause/shutdown/destroy, the flags
+// `xl list` prints, the dmesg ring, physinfo, and the protocol's request parser.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { buildPvKernel } from '../../guests/pv/build.mjs';
+import { base64Decode, formatUuid, parseUuid } from '../../src/toolstack/ctrl/build-desc.ts';
+import { Ctrl } from '../../src/toolstack/ctrl/ctrl.ts';
+import { CtrlError, parseRequest } from '../../src/toolstack/ctrl/protocol.ts';
+
+let t = 0;
+const make = (): Ctrl => new Ctrl({
+  memoryMiB: 64, nrCpus: 4, timebase: { frequency: 10_000_000, now: () => (t += 100) },
+  loadFile: (p) => {
+    if (p === 'pv.elf') return new Uint8Array(readFileSync(buildPvKernel()));
+    throw new Error('ENOENT: no such file');
+  },
+  random: (n) => new Uint8Array(n).fill(0xab),
+});
+
+const bad = (f: () => unknown, code: string, field: string | undefined, re: RegExp): void => {
+  assert.throws(f, (e: unknown) => e instanceof CtrlError && e.code === code && e.field === field && re.test(e.message));
+};
+
+test('build descriptions: each bad field named, no domain or frame left behind', () => {
+  const c = make();
+  const free = c.hv.pool.freeFrames;
+  const ok = { name: 'a', type: 'pv', memory: 4, kernel: 'pv.elf' };
+  bad(() => c.create(null), 'EINVAL', 'description', /need a JSON object/);
+  bad(() => c.create({ ...ok, name: 7 }), 'EINVAL', 'name', /name: 7/);
+  bad(() => c.create({ ...ok, name: '42' }), 'EINVAL', 'name', /not all digits/);
+  bad(() => c.create({ ...ok, memory: 1.5 }), 'EINVAL', 'memory', /memory: 1\.5/);
+  bad(() => c.create({ ...ok, vcpus: 2, maxvcpus: 1 }), 'EINVAL', 'maxvcpus', /below vcpus=2/);
+  bad(() => c.create({ ...ok, kernel: 'nope' }), 'EINVAL', 'kernel', /cannot read nope: ENOENT/);
+  bad(() => c.create({ ...ok, kernel: { base64: '!!' } }), 'EINVAL', 'kernel', /not valid base64/);
+  bad(() => c.create({ ...ok, ramdisk: 5 }), 'EINVAL', 'ramdisk', /need a path/);
+  bad(() => c.create({ ...ok, uuid: 'x' }), 'EINVAL', 'uuid', /xxxxxxxx-/);
+  bad(() => c.create({ ...ok, paused: 'yes' }), 'EINVAL', 'paused', /true or false/);
+  bad(() => c.create({ ...ok, cmdline: 'x'.repeat(1024) }), 'EINVAL', 'cmdline', /at most 1023/);
+  bad(() => c.create({ ...ok, type: 'hvm' }), 'ENOSYS', 'type', /device model/);
+  bad(() => c.create({ ...ok, memory: 128 }), 'ENOMEM', undefined, /out of memory/);
+  bad(() => c.create({ ...ok, kernel: { base64: 'AAAAAAAA' } }), 'EINVAL', 'kernel', /cannot build domain "a"/);
+  assert.equal(c.hv.domains.size, 1);
+  assert.equal(c.hv.pool.freeFrames, free);
+});
+
+test('create, list flags, pause, shutdown, destroy; names unique; dmesg', () => {
+  const c = make();
+  const free0 = c.physinfo().freeMemoryMiB;
+  const d = c.create({ name: 'guest', type: 'pv', memory: 4, kernel: 'pv.elf', uuid: '12345678-9abc-def0-1234-56789abcdef0', paused: true, cmdline: 'xs_timeout_ms=0' });
+  bad(() => c.create({ name: 'guest', type: 'pv', memory: 4, kernel: 'pv.elf' }), 'EEXIST', 'name', /already exists/);
+  assert.equal(c.lookup('guest'), d.domid);
+  bad(() => c.lookup('other'), 'ESRCH', undefined, /'other' does not exist/);
+  let i = c.list(d.domid)[0]!;
+  assert.equal(i.uuid, '12345678-9abc-def0-1234-56789abcdef0');
+  assert.equal(i.state, '--p---');
+  assert.equal(i.memKiB, (4 * 256 + 4) * 4);
+  c.unpause(d.domid);
+  bad(() => c.unpause(d.domid), 'EINVAL', undefined, /not paused/);
+  c.shutdown(d.domid, 'reboot');
+  i = c.list(d.domid)[0]!;
+  assert.equal(i.state, '---s--');
+  assert.equal(i.shutdownReasonName, 'reboot');
+  bad(() => c.shutdown(d.domid, 'halt'), 'EINVAL', undefined, /invalid shutdown reason "halt"/);
+  c.destroy(d.domid);
+  bad(() => c.destroy(d.domid), 'ESRCH', undefined, /domain 1 does not exist/);
+  bad(() => c.pause(0), 'EINVAL', undefined, /Domain-0/);
+  bad(() => c.pause('1'), 'EINVAL', undefined, /invalid domain id "1"/);
+  assert.match(c.readDmesg(), /\(XEN\) d1: created "guest" \(pv, 4 MiB, 1 vCPU\(s\)\)\n\(XEN\) d1: destroyed\n$/);
+  const pi = c.physinfo();
+  assert.equal(pi.nrCpus, 4);
+  assert.equal(pi.totalMemoryMiB, 64);
+  assert.equal(pi.freeMemoryMiB, free0, 'every frame back after destroy');
+});
+
+test('protocol: request parsing and helpers', () => {
+  assert.deepEqual(parseRequest('{"id":1,"method":"domain.list"}'), { id: 1, method: 'domain.list', params: {} });
+  assert.throws(() => parseRequest('[1]'), /not a JSON object/);
+  assert.throws(() => parseRequest('{"id":"x","method":"domain.list"}'), /request id/);
+  assert.throws(() => parseRequest('{"id":1,"method":"x"}'), (e: unknown) => e instanceof CtrlError && e.code === 'ENOSYS');
+  assert.throws(() => parseRequest('{"id":1,"method":"domain.list","params":[]}'), /params/);
+  assert.deepEqual([...base64Decode('aGk=')], [104, 105]);
+  assert.equal(formatUuid(parseUuid('00112233-4455-6677-8899-aabbccddeeff')), '00112233-4455-6677-8899-aabbccddeeff');
+});
