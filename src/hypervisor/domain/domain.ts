@@ -61,6 +61,8 @@ export class Domain {
   constructor(readonly hv: Hypervisor, readonly domid: number, readonly config: ValidConfig | null) {
     this.p2m = new P2m(hv.pool);
     this.p2m.onChange = () => {
+      // A dying domain's vCPUs never run again: no TLB to keep coherent while its p2m is emptied.
+      if (this.state === 'dying' || this.state === 'destroyed') return;
       for (const v of this.vcpus) v.hart.flushTlb();
     };
     this.maxPages = config?.maxPages ?? 0;
@@ -106,7 +108,9 @@ export class Domain {
     for (let i = 0; i < count; i++) if (this.p2m.typeOf(gfn + i) !== P2M_INVALID) return false;
     const f = this.allocFrames(count);
     if (f === null) return false;
-    for (let i = 0; i < count; i++) this.p2m.set(gfn + i, f[i]!, type);
+    this.p2m.batch(() => {
+      for (let i = 0; i < count; i++) this.p2m.set(gfn + i, f[i]!, type);
+    });
     return true;
   }
   /** Machine byte offset of guest-physical address `gpa` in RAM this domain owns, or -1. */

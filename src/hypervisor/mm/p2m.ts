@@ -70,6 +70,27 @@ export class P2m implements PhysTranslation {
     this.memory = pool.memory;
   }
 
+  private batching = 0;
+  private pending = false;
+
+  /** Run fn with change notifications folded into one at the end (bulk populate, teardown). */
+  batch<T>(fn: () => T): T {
+    this.batching++;
+    try {
+      return fn();
+    } finally {
+      if (--this.batching === 0 && this.pending) {
+        this.pending = false;
+        this.onChange();
+      }
+    }
+  }
+
+  private changed(): void {
+    if (this.batching > 0) this.pending = true;
+    else this.onChange();
+  }
+
   /** Number of gfns with an entry (any type but invalid). */
   get size(): number {
     return this.entries;
@@ -96,7 +117,7 @@ export class P2m implements PhysTranslation {
     l.mfn1[i] = type === P2M_INVALID || mfn < 0 ? 0 : mfn + 1;
     l.type[i] = type;
     l.access[i] = access;
-    this.onChange();
+    this.changed();
   }
 
   /** Remove an entry; returns the machine frame it mapped, or -1. */
@@ -109,7 +130,7 @@ export class P2m implements PhysTranslation {
     l.mfn1[i] = 0;
     l.type[i] = P2M_INVALID;
     l.access[i] = 0;
-    this.onChange();
+    this.changed();
     return mfn;
   }
 
@@ -132,7 +153,7 @@ export class P2m implements PhysTranslation {
     const i = gfn & LEAF_MASK;
     if (!l || l.type[i] === P2M_INVALID) return false;
     l.access[i] = access & (ACCESS_R | ACCESS_W | ACCESS_X);
-    this.onChange();
+    this.changed();
     return true;
   }
 
