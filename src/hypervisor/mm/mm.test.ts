@@ -87,3 +87,26 @@ test('p2m routes MMIO to the domain ioreq router', () => {
   p2m.mmioWrite(0x10000004, 4, 7);
   assert.deepEqual(log, ['r 10000000 1', 'w 10000004 4 7']);
 });
+
+test('p2m: batch() folds change notifications into one (also nested); maxGfn only grows', () => {
+  const pool = new FramePool(16);
+  const p2m = new P2m(pool);
+  let n = 0;
+  p2m.onChange = () => n++;
+  p2m.set(5, 1, P2M_RAM_RW);
+  assert.equal(n, 1);
+  p2m.batch(() => {
+    p2m.set(6, 2, P2M_RAM_RW);
+    p2m.batch(() => p2m.set(900, 3, P2M_RAM_RW));
+    p2m.clear(5);
+    assert.equal(n, 1);
+  });
+  assert.equal(n, 2);
+  p2m.batch(() => p2m.typeOf(6)); // no change, no notification
+  assert.equal(n, 2);
+  assert.equal(p2m.maxGfn, 900);
+  p2m.clear(900);
+  assert.equal(p2m.maxGfn, 900); // Xen's max_mapped_gfn never decreases
+  assert.throws(() => p2m.batch(() => { p2m.set(7, 4, P2M_RAM_RW); throw new Error('x'); }), /x/);
+  assert.equal(n, 4); // the clear, then the change before the throw is still announced
+});
