@@ -15,6 +15,7 @@ import { Domain } from './domain/domain.ts';
 import type { DomainEvent } from './domain/hooks.ts';
 import { BLOCK_EVENT, BLOCK_POLL, BLOCK_WFI, Vcpu } from './domain/vcpu.ts';
 import { registerCoreHypercalls } from './hypercall/register.ts';
+import { attachEvtchnGnttab } from './event/attach.ts';
 import { HypercallTable } from './hypercall/table.ts';
 import { FramePool } from './mm/frame-pool.ts';
 import { DOMID_FIRST_RESERVED, SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot, SHUTDOWN_suspend, VIRQ_DOM_EXC, VIRQ_TIMER } from './public/xen.ts';
@@ -86,6 +87,7 @@ export class Hypervisor {
     this.dom0.privileged = true;
     this.domains.set(0, this.dom0);
     registerCoreHypercalls(this);
+    attachEvtchnGnttab(this); // event channels and grant tables (event/, grant/): hooks and hypercalls 32, 20
   }
 
   notify(e: DomainEvent): void {

@@ -51,6 +51,10 @@ class DomainView implements EvtchnDomain {
   get isDying(): boolean {
     return this.dom.state === 'dying' || this.dom.state === 'destroyed';
   }
+  /** Hypervisor.softResetDomain runs the destroy hooks of a shut-down domain; teardown of a failed build or a destroy does not. */
+  get softResetting(): boolean {
+    return this.dom.state === 'shutdown';
+  }
   get controllerPaused(): boolean {
     return this.dom.pauseCount > 0;
   }
@@ -68,8 +72,12 @@ export interface EvtchnGnttab {
   channels(d: Domain): EventChannels;
 }
 
-/** Attach event channels and grant tables to `hv` (dom0 now, every later domain at creation). */
+const attached = new WeakMap<Hypervisor, EvtchnGnttab>();
+
+/** Attach event channels and grant tables to `hv` (dom0 now, every later domain at creation); once per hypervisor. */
 export function attachEvtchnGnttab(hv: Hypervisor): EvtchnGnttab {
+  const done = attached.get(hv);
+  if (done !== undefined) return done;
   const views = new Map<number, DomainView>();
   const lookup: DomainLookup = {
     pool: hv.pool,
@@ -93,10 +101,12 @@ export function attachEvtchnGnttab(hv: Hypervisor): EvtchnGnttab {
   const viewOf = (d: Domain): DomainView => views.get(d.domid) ?? (() => { throw new Error(`evtchn: d${d.domid} not attached`); })();
   hv.hypercalls.register(HYPERVISOR_event_channel_op, (v, a) => eventChannelOp(events, GUEST, viewOf(v.domain), v, a.u32(0), a.lo(1), a.hi(1)));
   hv.hypercalls.register(HYPERVISOR_grant_table_op, (v, a) => grantTableOp(grants, GUEST, viewOf(v.domain), v, a.u32(0), a.lo(1), a.hi(1), a.u32(2)));
-  return {
+  const x: EvtchnGnttab = {
     events,
     grants,
     view: viewOf,
     channels: (d) => events.get(d.domid) ?? (() => { throw new Error(`evtchn: d${d.domid} has no event channels`); })(),
   };
+  attached.set(hv, x);
+  return x;
 }

@@ -340,10 +340,10 @@ export class EventChannels {
     return 0;
   }
 
-  /** EvtchnOps.destroy: domain destruction drops the table (peers become unbound); soft reset only closes every port. */
+  /** EvtchnOps.destroy: teardown drops the table (peers become unbound); soft reset only closes every port. */
   destroy(): void {
-    if (this.d.isDying) this.host.destroy(this.d.domid);
-    else this.closeAll();
+    if (this.d.softResetting) this.closeAll();
+    else this.host.destroy(this.d.domid);
   }
 
   closeAll(): void {

@@ -28,6 +28,11 @@ export interface EvtchnDomain {
   readonly isPrivileged: boolean;
   /** Being destroyed: no new ports or grant mappings. */
   readonly isDying: boolean;
+  /**
+   * True while the core soft-resets the domain (its destroy hooks then close ports and drop
+   * mappings but keep the tables); otherwise a destroy hook means teardown.
+   */
+  readonly softResetting?: boolean;
   /** Paused by the toolstack (evtchn_reset of another domain requires it, event_channel.c). */
   readonly controllerPaused?: boolean;
 }

@@ -234,8 +234,8 @@ export class GrantTable {
 
   /** GrantTableOps.destroy: destruction (mappings released, table freed once unpinned); soft reset releases the mappings only. */
   destroy(): void {
-    if (this.d.isDying) this.host.destroyDomain(this.d.domid);
-    else this.releaseMappings();
+    if (this.d.softResetting) this.releaseMappings();
+    else this.host.destroyDomain(this.d.domid);
   }
 
   // ─── GrantTableOps for the core (domain/hooks.ts) ──────────────────────────────────
