@@ -337,3 +337,24 @@ test('decrease_reservation of a granted page does not hand the frame out while i
   assert.equal(hv.pool.owner[mfn], FRAME_FREE);
   void x;
 });
+
+test("soft reset: the domain's mappings and ports go, its table stays; others' mappings of it stay", () => {
+  const { hv, x, doms: [a, b] } = setup();
+  setupTable(a!);
+  setupTable(b!);
+  grant(a!, 8, b!.domid, GRANTED);
+  grant(b!, 8, a!.domid, GRANTED);
+  const rb = map1(b!, { host: MAPAT, flags: G.GNTMAP_host_map, ref: 8, dom: a!.domid });
+  const ra = map1(a!, { host: MAPAT, flags: G.GNTMAP_host_map, ref: 8, dom: b!.domid });
+  assert.equal(rb.status, G.GNTST_okay);
+  assert.equal(ra.status, G.GNTST_okay);
+  const p = x.channels(a!).allocUnbound(b!.domid);
+  hv.shutdownDomain(a!, 5 /* SHUTDOWN_soft_reset */);
+  hv.softResetDomain(a!);
+  assert.equal(a!.p2m.typeOf(MAPAT / PAGE), P2M_INVALID, "a's own mapping is gone");
+  assert.equal(entryFlags(b!, 8), G.GTF_permit_access, "b's entry is released");
+  assert.equal(b!.p2m.typeOf(MAPAT / PAGE), P2M_GRANT_RW, "b still maps a's grant");
+  assert.equal(x.channels(a!).state(p), 0, 'ports closed');
+  assert.equal(x.grants.get(a!.domid)!.nrFrames, 1, 'the table stays');
+  assert.equal(unmap(b!, MAPAT, rb.handle), G.GNTST_okay);
+});
