@@ -49,3 +49,21 @@ test('an HVM domain without a device model faults on MMIO and crashes alone', ()
   assert.match(d.crashReason, /0x10000000/);
   assert.equal(pv.state, 'running');
 });
+
+test('an HVM domain maps its shared_info with add_to_physmap and then reads the wallclock there', async () => {
+  const { hypercall, poke, peek } = await import('../hypercall/test-support.ts');
+  const { hv } = makeHv(16384);
+  hv.setWallclock(1_800_000_000, 0);
+  const d = hv.createDomain({ type: 'hvm', memoryMiB: 16, kernel: raw([A.jal(0, 0)]) });
+  assert.equal(d.sharedInfoGfn, -1);
+  const atp = new Uint8Array(24);
+  const dv = new DataView(atp.buffer);
+  dv.setUint16(0, 0x7ff0, true); // DOMID_SELF
+  dv.setUint32(4, 0, true); // XENMAPSPACE_shared_info
+  dv.setBigUint64(16, BigInt(0x80000 + 4000), true);
+  poke(d, 0x80100000, atp);
+  assert.equal(hypercall(d.vcpus[0]!, 12, 7, 0x80100000), 0n);
+  const wc = new DataView(peek(d, (0x80000 + 4000) * 4096 + 1072, 16).buffer);
+  assert.equal(wc.getUint32(0, true) % 2, 0);
+  assert.equal(wc.getUint32(4, true), 1_800_000_000);
+});

@@ -36,6 +36,13 @@ export function buildHvmDomain(d: Domain, c: ValidConfig, dm: HvmDeviceModel | u
   const ramPages = c.memoryPages;
   if (!d.populate(GUEST_RAM_BASE / PAGE, ramPages, P2M_RAM_RW))
     throw new DomainBuildError(d.domid, `out of memory for ${ramPages} RAM pages`);
+  // shared_info exists for HVM guests too, unmapped until XENMEM_add_to_physmap places it
+  // (Xen's HVM/ARM guests map it themselves); vCPU 0's vcpu_info lives in it.
+  const si = d.allocFrames(1);
+  if (si === null) throw new DomainBuildError(d.domid, 'out of memory for shared_info');
+  d.sharedInfoMfn = si[0]!;
+  d.sharedInfoGfn = -1;
+  d.vcpus[0]!.vcpuInfoOff = d.sharedInfoMfn * PAGE;
   const ramSize = ramPages * PAGE;
   const ramEnd = GUEST_RAM_BASE + ramSize;
   if (dm !== undefined) {
