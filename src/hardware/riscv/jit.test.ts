@@ -121,3 +121,19 @@ test('a block that traps midway retires exactly the instructions before the faul
   h2.hart.step(1000);
   assert.equal(hart.s[S.MINSTRET], h2.hart.s[S.MINSTRET]);
 });
+
+test('guest mode: a refused store inside a translated block exits with the exact pc and instruction', () => {
+  const { hart, phys } = makeHart({ guestMode: true, jit: true, jitThreshold: 1 });
+  const st = A.sd(6, 7, 0);
+  // loop: addi x5,1 ; sd x6,0(x7) ; add x7,x7,x9 ; addi x8,-1 ; bne x8,x0,loop
+  phys.put(RAM_BASE, A.addi(5, 5, 1), st, A.add(7, 7, 9), A.addi(8, 8, -1), A.bne(8, 0, -16), A.jal(0, 0));
+  setx(hart, 7, BigInt(DATA)); setx(hart, 8, 50n); setx(hart, 9, 0x1000n);
+  phys.deny.set((DATA + 0x3000) / 4096, 2 /* ACCESS_W */);
+  const e = hart.step(10_000);
+  assert.equal(e, 3 /* EXIT_PHYS_FAULT */);
+  assert.equal(hart.getPc(), RAM_BASE + 4);
+  assert.equal(hart.s[S.EXIT_GPA] >>> 0, DATA + 0x3000);
+  assert.equal(hart.s[S.EXIT_INSN] >>> 0, st);
+  assert.equal(xr(hart, 5), 4n, 'three passes completed, the fourth faulted at its store');
+  assert.equal(hart.instructions, 3 * 5 + 2);
+});
