@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // xenconsoled in the host daemon: a Console (toolstack/console) per domain, fed from its PV
-// console ring (drained after every scheduling round, input pushed into in[] with an event), and
+// console ring (drained after every scheduling round, input pushed into in[] with an event) or
+// its HVM device model's UART (transmitted bytes, input into the receive FIFO), and
 // logged to <rundir>/console/guest-<name>.log (Xen: /var/log/xen/console/guest-<name>.log).
 // Clients attach through the control socket (ctrl-server.ts).
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
@@ -31,7 +32,7 @@ export class Xenconsoled {
     const ring = this.ctrl.consoleRing(domid);
     const logFile = join(this.logDir, `guest-${d.name}.log`);
     const fd = openSync(logFile, 'a', 0o640);
-    let source: ConsoleSource | null = null;
+    let source: ConsoleSource | null = this.ctrl.consoleUart(domid);
     if (ring !== null) {
       source = {
         read: () => readOut(ring.page),

@@ -7,6 +7,8 @@
 import type { HartClock } from '../../hardware/riscv/hart-api.ts';
 import type { Domain } from '../../hypervisor/domain/domain.ts';
 import type { DomainEvent } from '../../hypervisor/domain/hooks.ts';
+import { virtDeviceModel } from '../../hypervisor/build/hvm-devices.ts';
+import type { Ns16550a } from '../../hardware/devices/ns16550a.ts';
 import { attachEvtchnGnttab, type EvtchnGnttab } from '../../hypervisor/event/attach.ts';
 import { XEN_CAPABILITIES, XEN_EXTRAVERSION, XEN_MAJOR, XEN_MINOR } from '../../hypervisor/hypercall/xen-version.ts';
 import { GUEST_MAGIC_BASE, MAGIC_CONSOLE, MAGIC_START_INFO, STI_CONSOLE_EVTCHN, STI_STORE_EVTCHN, STI_STORE_MFN } from '../../hypervisor/public/shared-info.ts';
@@ -48,6 +50,14 @@ export interface ConsoleRing {
   notify(): void;
 }
 
+/** An HVM domain's emulated UART as xenconsoled sees it. */
+export interface ConsoleUart {
+  /** Bytes the guest transmitted since the last call, or null. */
+  read(): Uint8Array | null;
+  /** Feed received bytes; returns how many the UART's FIFO took. */
+  write(b: Uint8Array): number;
+}
+
 /** What the toolstack writes to xenstore for a PV domain (start_info's store ring). */
 export interface StoreRing {
   gfn: number;
@@ -65,6 +75,8 @@ export class Ctrl {
   private dmesg = '';
   private readonly lineStart = new Map<number, boolean>();
   private readonly consolePorts = new Map<number, number>();
+  /** HVM domains: the device model's UART and what it transmitted, not yet taken by xenconsoled. */
+  private readonly uarts = new Map<number, { uart: Ns16550a; tx: number[] }>();
   readonly domainListeners: Array<(e: DomainEvent) => void> = [];
   /** Guest console_io output (per domain, raw), for xenconsoled's HVM/early path. */
   onConsoleIo: ((domid: number, bytes: Uint8Array) => void) | null = null;
@@ -88,6 +100,7 @@ export class Ctrl {
     this.hv.eventHooks.push((e) => {
       if (e.kind === 'destroyed') {
         this.consolePorts.delete(e.domid);
+        this.uarts.delete(e.domid);
         this.lineStart.delete(e.domid);
       }
       for (const l of this.domainListeners) l(e);
@@ -145,13 +158,19 @@ export class Ctrl {
     const b = resolveBuild(desc, this.o.loadFile, this.o.random);
     for (const d of this.hv.domains.values())
       if (d.domid !== 0 && d.name === b.name) throw new CtrlError('EEXIST', `domain with name "${b.name}" already exists`, 'name');
-    if (b.type === 'hvm') throw new CtrlError('ENOSYS', 'invalid build description: type: "hvm" domains need a device model, which this host does not provide yet', 'type');
     let d: Domain;
     try {
+      // HVM: the virt board's devices as the device model (dom0's job, like QEMU on Xen).
+      const deviceModel = (dom: Domain) => {
+        const tx: number[] = [];
+        const dm = virtDeviceModel(dom, { uartTx: (byte) => void tx.push(byte) });
+        this.uarts.set(dom.domid, { uart: dm.uart, tx });
+        return dm;
+      };
       d = this.hv.createDomain({
         type: b.type, name: b.name, memoryMiB: b.memory, maxMemoryMiB: b.maxmem, vcpus: b.vcpus, maxVcpus: b.maxvcpus,
         kernel: b.kernel, cmdline: b.cmdline, ...(b.ramdisk !== undefined ? { ramdisk: b.ramdisk } : {}),
-      });
+      }, b.type === 'hvm' ? { deviceModel } : {});
     } catch (e) {
       const m = e instanceof Error ? e.message : String(e);
       if (e instanceof Error && e.name === 'DomainConfigError') throw new CtrlError('EINVAL', `invalid build description: ${m}`, (e as Error & { field: string }).field);
@@ -296,6 +315,25 @@ export class Ctrl {
           this.consolePorts.set(domid, local);
         }
         this.eg.channels(this.hv.dom0).send(local);
+      },
+    };
+  }
+
+  /** An HVM domain's UART (the device model's ns16550a), or null. */
+  consoleUart(domid: number): ConsoleUart | null {
+    const u = this.uarts.get(domid);
+    if (u === undefined) return null;
+    return {
+      read: () => {
+        if (u.tx.length === 0) return null;
+        const b = Uint8Array.from(u.tx);
+        u.tx.length = 0;
+        return b;
+      },
+      write: (b) => {
+        let n = 0;
+        while (n < b.length && u.uart.receive(b[n]!)) n++;
+        return n;
       },
     };
   }
