@@ -4,6 +4,7 @@
 // `budget` instructions and returns an EXIT_* reason (hart-api.ts). The interpreter is one
 // function with one switch per major opcode; the TLB hit path for fetch, load and store is
 // inline; everything rare (CSRs, traps, misses, MMIO, AMOs) is in the other files here.
+// Hot basic blocks are translated to JS functions (jit.ts) and entered at branch targets.
 // Spec: riscv-unpriv-20240411, riscv-priv-20240411. Longer than 600 lines only because the
 // dispatch switch is. Leaves out: H, V, B and the other optional extensions.
 import { FP_ILLEGAL, FP_WROTE_F, FpUnit } from './fpu/fp-unit.ts';
