@@ -84,7 +84,10 @@ export async function sh(guests: readonly Guest[], g: Guest, cmd: string, ms = 1
   const re = new RegExp(`\\n${tag}=(\\d+)\\r?\\n[\\s\\S]*?tsxen:[^\\n]*# `);
   const m = await waitFor(guests, g, re, from, ms);
   const text = g.out.slice(from);
-  const start = text.indexOf('\n');
+  // The shell echoes the typed line (wrapped at the terminal width): the output starts after
+  // the line that ends the echo, whose last characters are the literal "=$?".
+  const echoEnd = text.lastIndexOf('=$?', m.index);
+  const start = text.indexOf('\n', echoEnd);
   const body = text.slice(start + 1, m.index).replace(/\r/g, '');
   return { out: body, status: Number(m[1]) };
 }
