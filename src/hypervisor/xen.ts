@@ -156,8 +156,18 @@ export class Hypervisor {
       hypercall(call) {
         const v = d.vcpus[call.hartIndex]!;
         const a = v.args.fromRegs(call.x);
+        v.continuation = false;
         const r = hv.hypercalls.dispatch(v, call.x[32]!, call.x[33]!, a);
         v.syncUpcall();
+        if (v.continuation) {
+          // Xen's hypercall_create_continuation: the handler stopped part-way and rewrote its
+          // arguments; they go back to a0-a5 and pc stays on the ecall, so the guest re-issues
+          // the rest of the call the next time this vCPU runs (after others have had the pCPU).
+          for (let i = 0; i < 12; i++) call.x[20 + i] = a.w[i]!;
+          call.complete = false;
+          v.continuation = false;
+          return 0;
+        }
         if (v.isBlocked || !v.queued) call.outcome = VSBI_BLOCKED;
         return r;
       },

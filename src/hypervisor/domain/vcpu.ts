@@ -56,6 +56,9 @@ export class Vcpu {
   pollPorts: Uint32Array | null = null;
   pollDeadlineNs = Infinity;
 
+  /** Set by a handler through hypercallContinuation(): re-issue the call with the rewritten args. */
+  continuation = false;
+
   /** Scheduler bookkeeping (sched/): on the run queue. */
   queued = false;
 

@@ -11,6 +11,7 @@ import * as V from '../public/version.ts';
 import * as M from '../public/memory.ts';
 import { SATP } from '../../hardware/riscv/hart-state.ts';
 import { P2M_RAM_RW } from '../mm/p2m.ts';
+import { HcArgs } from './table.ts';
 
 const HC = { ver: X.HYPERVISOR_xen_version, mem: X.HYPERVISOR_memory_op, con: X.HYPERVISOR_console_io, mc: X.HYPERVISOR_multicall, sched: X.HYPERVISOR_sched_op };
 const str = (b: Uint8Array): string => new TextDecoder().decode(b.subarray(0, b.indexOf(0) < 0 ? b.length : b.indexOf(0)));
@@ -215,7 +216,10 @@ test('multicall: results land in the entries; nested multicall is -EINVAL; a bad
   assert.equal(BigInt.asIntN(64, peek64(d, DATA + 128 + 8)), BigInt(-E.EINVAL));
   assert.equal(BigInt.asIntN(64, peek64(d, DATA + 192 + 8)), BigInt(-E.ENOSYS));
   assert.equal(hypercall(v, HC.mc, 0x1000, 1), BigInt(-E.EFAULT));
-  assert.equal(hypercall(v, HC.mc, DATA, 100000), BigInt(-E.EINVAL));
+  // More entries than one batch: the rest is a continuation (pc stays on the ecall, args rewritten).
+  assert.equal(hv.hypercalls.dispatch(v, HC.mc, 0, new HcArgs().setNum(0, DATA).setNum(1, 100000)), 0);
+  assert.equal(v.continuation, true);
+  v.continuation = false;
 });
 
 test('sched_op: remote_shutdown is -ESRCH for no such domain, -EPERM for a guest; poll checks ports', () => {
@@ -249,4 +253,47 @@ test('sched_op: remote_shutdown is -ESRCH for no such domain, -EPERM for a guest
   assert.equal(poll(sp, 1), BigInt(-E.EINVAL));
   assert.equal(poll(sp, 129), BigInt(-E.EINVAL));
   assert.equal(poll(0x1000, 1), BigInt(-E.EFAULT));
+});
+
+test('memory_op populate of 600 extents is preempted every 256 and continued by re-executing the ecall', async () => {
+  const { A, li, hcCode } = await import('./test-support.ts');
+  const { hv } = makeHv();
+  const list = DATA + 0x1000;
+  const code = [...hcCode(HC.mem, M.XENMEM_populate_physmap, DATA), ...li(5, DATA + 0x800), A.sd(10, 5, 0), A.jal(0, 0)];
+  const d = pvDomain(hv, code, { memoryMiB: 2, maxMemoryMiB: 5 });
+  for (let i = 0; i < 600; i++) poke64(d, list + 8 * i, 0x90000 + i);
+  reservationAt(d, DATA, list, 600, 0);
+  const tot = d.totPages;
+  const calls0 = hv.hypercalls.counts[HC.mem]!;
+  hv.run(10);
+  assert.equal(peek64(d, DATA + 0x800), 600n); // the guest sees one call returning all 600
+  assert.equal(d.totPages, tot + 600);
+  assert.equal(hv.hypercalls.counts[HC.mem]! - calls0, 3); // 256 + 256 + 88
+  // The continuation is visible in the guest's a0 only while in flight: cmd carried the start extent.
+  assert.equal(d.p2m.typeOf(0x90000 + 599), P2M_RAM_RW);
+});
+
+test('multicall: 100 entries and a preempted memory_op inside run to completion through continuations', async () => {
+  const { A, li, hcCode } = await import('./test-support.ts');
+  const { hv } = makeHv();
+  const MC = DATA + 0x2000, list = DATA + 0x1000, res = DATA + 0x800;
+  const code = [...hcCode(HC.mc, MC, 101), ...li(5, res), A.sd(10, 5, 0), A.jal(0, 0)];
+  const d = pvDomain(hv, code, { memoryMiB: 2, maxMemoryMiB: 5 });
+  const entry = (op: number, ...args: number[]) => {
+    const b = new Uint8Array(64);
+    const dv = new DataView(b.buffer);
+    dv.setBigUint64(0, BigInt(op), true);
+    dv.setBigUint64(8, 0xdeadn, true);
+    args.forEach((x, i) => dv.setBigUint64(16 + 8 * i, BigInt(x), true));
+    return b;
+  };
+  for (let i = 0; i < 100; i++) poke(d, MC + 64 * i, entry(HC.ver, V.XENVER_pagesize, 0));
+  for (let i = 0; i < 300; i++) poke64(d, list + 8 * i, 0xa0000 + i);
+  reservationAt(d, DATA, list, 300, 0);
+  poke(d, MC + 64 * 100, entry(HC.mem, M.XENMEM_populate_physmap, DATA));
+  hv.run(10);
+  assert.equal(peek64(d, res), 0n);
+  for (let i = 0; i < 100; i++) assert.equal(peek64(d, MC + 64 * i + 8), 4096n, `entry ${i}`);
+  assert.equal(peek64(d, MC + 64 * 100 + 8), 300n);
+  assert.equal(d.p2m.typeOf(0xa0000 + 299), P2M_RAM_RW);
 });

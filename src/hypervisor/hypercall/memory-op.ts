@@ -12,7 +12,7 @@ import { EFAULT, EINVAL, ENOSYS, EPERM, ESRCH } from '../public/errno.ts';
 import * as M from '../public/memory.ts';
 import { DOMID_SELF } from '../public/xen.ts';
 import { gvaAdd } from './guest-access.ts';
-import type { HcArgs } from './table.ts';
+import { hypercallContinuation, PREEMPT_BATCH, type HcArgs } from './table.ts';
 
 /** Largest extent_order a guest may use (Xen's domu_max_order: 2 MiB extents). */
 export const DOMU_MAX_ORDER = 9;
@@ -48,6 +48,11 @@ function reservation(v: Vcpu, a: HcArgs, op: number, startExtent: number): numbe
   if (!v.guest.okay(sLo, sHi, (nr - startExtent) * 8, 1)) return -EFAULT;
   const count = 2 ** order;
   for (let i = startExtent; i < nr; i++) {
+    if (i - startExtent >= PREEMPT_BATCH) {
+      // Continue from extent i later: the start extent rides in cmd's upper bits (MEMOP_EXTENT_SHIFT).
+      a.setNum(0, op + i * 2 ** M.MEMOP_EXTENT_SHIFT);
+      return hypercallContinuation(v);
+    }
     const [lo, hi] = gvaAdd(esLo, esHi, i * 8);
     const e = v.guest.copyFrom(lo, hi, 8);
     if (e === null) return i;

@@ -48,6 +48,20 @@ export class HcArgs {
  */
 export type HypercallHandler = (v: Vcpu, a: HcArgs) => number;
 
+/**
+ * Xen's hypercall_create_continuation: a handler that has done a bounded amount of work stores
+ * the arguments that describe the rest in `a` and returns this. From a guest, the ecall is then
+ * re-executed with those arguments when the vCPU next runs (preemption without losing state);
+ * a host caller of dispatch() sees 0 and v.continuation = true.
+ */
+export function hypercallContinuation(v: Vcpu): number {
+  v.continuation = true;
+  return 0;
+}
+
+/** Iterations a handler does before it offers the pCPU back (Xen's hypercall_preempt_check). */
+export const PREEMPT_BATCH = 256;
+
 export class HypercallTable {
   private readonly handlers: Array<HypercallHandler | undefined> = new Array(NR_HYPERCALLS).fill(undefined);
   /** Calls per number (a cheap statistic; xentrace-like). */
