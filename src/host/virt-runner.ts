@@ -42,6 +42,8 @@ import {
 } from '../hypervisor/vsbi/vsbi.ts';
 
 const TIMEBASE_HZ = 10_000_000;
+/** 16550 IER bit 0: received-data-available interrupt enabled. */
+const IER_ERBFI = 1;
 const RAM_BASE = 0x8000_0000;
 
 export interface VirtDrive {
@@ -255,6 +257,10 @@ export class VirtMachine {
 
   private feedUart(): void {
     const uart = this.board.uart;
+    if (this.inputHead === this.input.length) return;
+    // Hold host input until a driver listens (receive interrupt enabled): Linux's 8250 clears
+    // the FIFOs when it starts the port, and bytes piped in before that would be lost.
+    if ((uart.saveState().ier & IER_ERBFI) === 0) return;
     while (this.inputHead < this.input.length && uart.rxFree() > 0) uart.receive(this.input[this.inputHead++]!);
     if (this.inputHead > 4096 && this.inputHead * 2 > this.input.length) {
       this.input.splice(0, this.inputHead);
