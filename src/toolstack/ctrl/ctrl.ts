@@ -225,8 +225,8 @@ export class Ctrl {
     const paused = d.pauseCount > 0;
     const dying = d.state === 'dying';
     const running = !dom0 && d.state === 'running' && !paused && online.length > 0 && !blocked;
-    let cpu = 0;
-    for (let i = 0; i < d.vcpus.length; i++) cpu += this.vcpuTimeNs(d, i);
+    const di = dom0 ? null : this.hv.domainInfo(d); // XEN_DOMCTL_getdomaininfo
+    const cpu = di?.cpuTimeNs ?? 0;
     const flag = (b: boolean, c: string): string => (b ? c : '-');
     const info: DomainInfo = {
       domid: d.domid,
@@ -236,7 +236,7 @@ export class Ctrl {
       memKiB: d.totPages * 4,
       maxMemKiB: d.maxPages * 4,
       vcpus: dom0 ? this.o.nrCpus : d.vcpus.length,
-      vcpusOnline: dom0 ? this.o.nrCpus : online.length,
+      vcpusOnline: di?.vcpusOnline ?? this.o.nrCpus,
       running: running || dom0,
       blocked,
       paused,
