@@ -362,8 +362,8 @@ export class Hypervisor {
     }
   }
 
-  /** Fire expired singleshot timers and wake blocked vCPUs whose condition holds. */
-  private tick(): void {
+  /** Fire expired singleshot timers and wake blocked vCPUs whose condition holds (run loops call it: run(), sched/vloop.ts). */
+  tick(): void {
     for (const d of this.domains.values()) {
       if (d.vcpus.length === 0) continue;
       const now = d.systemTimeNs();
