@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// xl's command table (Xen 4.7 tools/libxl/xl_cmdtable.c) and its main(): global options
+// -v (repeatable), -N (dry run), -f (force), `xl help`, and dispatch to the command families
+// (xl-domain.ts, xl-host.ts). Exit codes: the command's; 2 for usage errors as def_getopt.
+import { consoleCmd, createCmd, destroyCmd, domidCmd, domnameCmd, listCmd, pauseCmd, rebootCmd, shutdownCmd, unpauseCmd } from './xl-domain.ts';
+import { XlExit, helpText, type CmdSpec, type XlEnv } from './xl-env.ts';
+import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
+
+export const CMD_TABLE: readonly CmdSpec[] = [
+  createCmd, listCmd, destroyCmd, shutdownCmd, rebootCmd, pauseCmd, unpauseCmd,
+  notYet('rename', 'Rename a domain', '<Domain> <NewDomainName>', 2),
+  domidCmd, domnameCmd, consoleCmd, infoCmd, dmesgCmd, uptimeCmd,
+  vcpuListCmd, vcpuPinCmd, vcpuSetCmd, memSetCmd, memMaxCmd,
+  notYet('block-attach', 'Create a new virtual block device', '<Domain> <disk-spec-component(s)>...', 2),
+  notYet('block-detach', 'Destroy a domain\'s virtual block device', '<Domain> <DevId>', 2),
+  notYet('block-list', 'List virtual block devices for a domain', '<Domain(s)>', 1),
+  notYet('network-attach', 'Create a new virtual network device', '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] ...', 1),
+  notYet('network-detach', 'Destroy a domain\'s virtual network device', '<Domain> <DevId|mac>', 2),
+  notYet('network-list', 'List virtual network interfaces for a domain', '<Domain(s)>', 1),
+  notYet('sysrq', 'Send a sysrq to a domain', '<Domain> <letter>', 2),
+  notYet('trigger', 'Send a trigger to a domain', '<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]', 2),
+  notYet('top', 'Monitor a host and the domains in real time', '', 0),
+];
+
+export function xlHelp(): string {
+  let s = 'Usage xl [-vfN] <subcommand> [args]\n\nxl full list of subcommands:\n\n';
+  for (const c of CMD_TABLE) s += ` ${c.name.padEnd(17)}${c.help}\n`;
+  return s;
+}
+
+/** Split global options from the command; returns null (after printing) on a usage error. */
+export function parseGlobal(argv: readonly string[]): { verbose: number; dryRun: boolean; force: boolean; rest: string[] } | string {
+  let verbose = 0;
+  let dryRun = false;
+  let force = false;
+  let i = 0;
+  for (; i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '-'; i++) {
+    for (const c of argv[i]!.slice(1)) {
+      if (c === 'v') verbose++;
+      else if (c === 'N') dryRun = true;
+      else if (c === 'f') force = true;
+      else if (c === 't') { /* CR progress output: nothing to show here */ }
+      else return c;
+    }
+  }
+  return { verbose, dryRun, force, rest: argv.slice(i) };
+}
+
+export type EnvFactory = (g: { verbose: number; dryRun: boolean; force: boolean }) => Promise<XlEnv>;
+
+export async function xlMain(argv: readonly string[], makeEnv: EnvFactory, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const g = parseGlobal(argv);
+  if (typeof g === 'string') {
+    err(`xl: invalid option -- '${g}'\n`);
+    out(xlHelp());
+    return 2;
+  }
+  const [name, ...args] = g.rest;
+  if (name === undefined || name === 'help') {
+    const c = CMD_TABLE.find((x) => x.name === args[0]);
+    out(c ? helpText(c) : xlHelp());
+    return name === undefined ? 1 : 0;
+  }
+  const cmd = CMD_TABLE.find((x) => x.name === name);
+  if (!cmd) {
+    err('command not implemented\n');
+    return 1;
+  }
+  if (args.includes('-h') || args.includes('--help')) {
+    out(helpText(cmd));
+    return 0;
+  }
+  const env = await makeEnv(g);
+  try {
+    return await cmd.run(args, env);
+  } catch (e) {
+    if (e instanceof XlExit) return e.code;
+    throw e;
+  }
+}
