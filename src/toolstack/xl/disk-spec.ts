@@ -80,6 +80,8 @@ export function parseDiskSpec(spec: string): DiskSpec {
   let positional = 0;
   let rest = spec;
   while (rest.length > 0 || positional === 0) {
+    // libxlu's disk lexer skips whitespace before each parameter ("format=raw, vdev=xvda").
+    rest = rest.replace(/^[ \t\n]+/, '');
     if (rest.startsWith('target=')) { out.target = rest.slice(7); rest = ''; break; }
     const comma = rest.indexOf(',');
     const item = comma < 0 ? rest : rest.slice(0, comma);
