@@ -7,7 +7,7 @@
 // Xen: an ioreq server per device model (xen/arch/x86/hvm/ioreq.c); QEMU's hw/riscv/virt.c
 import type { MmioDevice } from '../../hardware/bus/mmio.ts';
 import { virtFdt } from '../../hardware/boards/virt-fdt.ts';
-import { VIRT_IRQ, VIRT_MEMMAP, VIRT_PLIC_MAX_PRIORITY, VIRT_PLIC_NUM_SOURCES } from '../../hardware/boards/virt-memmap.ts';
+import { VIRT_IRQ, VIRT_MEMMAP, VIRT_PLIC_MAX_PRIORITY, VIRT_PLIC_NUM_SOURCES, VIRT_VIRTIO_COUNT, virtioSlotBase } from '../../hardware/boards/virt-memmap.ts';
 import { GoldfishRtc } from '../../hardware/devices/goldfish-rtc.ts';
 import { Ns16550a } from '../../hardware/devices/ns16550a.ts';
 import { Plic, plicHartContexts } from '../../hardware/devices/plic.ts';
@@ -19,6 +19,16 @@ import { SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot } from '../public/xe
 import type { HvmDeviceModel } from './hvm-builder.ts';
 
 const PAGE = 4096;
+
+/**
+ * A virtio-mmio slot with no device, as QEMU's virt board has them: magic "virt", version 2,
+ * DeviceID 0 (Linux skips it). The device tree lists all 8 slots, so they must not fault.
+ */
+const EMPTY_VIRTIO: MmioDevice = {
+  name: 'virtio-empty',
+  read: (off) => (off === 0 ? 0x74726976 : off === 4 ? 2 : off === 0xc ? 0x554d4551 : 0),
+  write: () => {},
+};
 
 export interface VirtDeviceModelOptions {
   /** Bytes the guest writes to its UART (xenconsoled's HVM console). */
@@ -59,6 +69,7 @@ export function virtDeviceModel(d: Domain, o: VirtDeviceModelOptions): VirtDevic
     { base: m.plic.base, size: m.plic.size, dev: plic },
     { base: m.uart0.base, size: m.uart0.size, dev: uart },
   ];
+  for (let i = 0; i < VIRT_VIRTIO_COUNT; i++) devs.push({ base: virtioSlotBase(i), size: m.virtio.size, dev: EMPTY_VIRTIO });
   const find = (pa: number) => {
     for (const r of devs) if (pa >= r.base && pa < r.base + r.size) return r;
     return undefined;
