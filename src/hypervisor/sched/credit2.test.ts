@@ -51,7 +51,7 @@ test('credit2: invalid weight, cap and ratelimit fail with EINVAL and change not
   const a = spinDomain(hv);
   const s = ops.pools.poolOfDomain(a.domid).sched;
   s.adjustDomain(a.domid, { weight: 300 });
-  for (const p of [{ weight: 65536 }, { weight: -1 }, { weight: 1.5 }, { cap: 101 }, { weight: 100, cap: -1 }]) {
+  for (const p of <Array<Record<string, number>>>[{ weight: 65536 }, { weight: -1 }, { weight: 1.5 }, { cap: 101 }, { weight: 100, cap: -1 }]) {
     assert.throws(() => s.adjustDomain(a.domid, p), (e: unknown) => e instanceof SchedError && e.errno === EINVAL);
   }
   assert.deepEqual(s.getDomain(a.domid), { weight: 300, cap: 0 });

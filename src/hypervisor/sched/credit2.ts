@@ -55,7 +55,7 @@ export class Credit2 implements Scheduler {
   readonly id = XEN_SCHEDULER_CREDIT2;
   ratelimitUs = 1000;
   arrangement: Arrangement;
-  private host: SchedHost = { tickle: () => {} };
+  private host: SchedHost = { tickle: () => {}, now: () => 0 };
   private topo: Topology = { sockets: 1, coresPerSocket: 1, threadsPerCore: 1, nodes: 1 };
   private readonly rqs = new Map<number, Runqueue>();
   private readonly cpuRq = new Map<number, Runqueue>();

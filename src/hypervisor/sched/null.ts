@@ -9,7 +9,7 @@ import type { Decision, SchedHost, SchedUnit, Scheduler, Topology } from './sche
 export class NullSched implements Scheduler {
   readonly name = 'null';
   readonly id = XEN_SCHEDULER_NULL;
-  private host: SchedHost = { tickle: () => {} };
+  private host: SchedHost = { tickle: () => {}, now: () => 0 };
   /** pCPU -> the unit assigned to it (null: free). */
   private readonly assigned = new Map<number, SchedUnit | null>();
   readonly waitq: SchedUnit[] = [];

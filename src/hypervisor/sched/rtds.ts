@@ -25,7 +25,7 @@ interface RtVcpu {
 export class Rtds implements Scheduler {
   readonly name = 'rtds';
   readonly id = XEN_SCHEDULER_RTDS;
-  private host: SchedHost = { tickle: () => {} };
+  private host: SchedHost = { tickle: () => {}, now: () => 0 };
   private readonly pcpus = new Set<number>();
   private readonly curr = new Map<number, RtVcpu | null>();
   /** Runnable with budget (or extratime), sorted by (level, deadline). */
@@ -210,11 +210,32 @@ export class Rtds implements Scheduler {
     if (ex !== undefined && typeof ex !== 'boolean') throw new SchedError(EINVAL, 'extratime must be a boolean');
     return { period: per * US, budget: bud * US, extratime: ex };
   }
+  /**
+   * New parameters take effect at once: a new period starts now with the full new budget. (Xen
+   * keeps the old deadline until the next replenishment, so shrinking a 10 ms period to 1 ms
+   * leaves up to 10 ms under the old one; see docs/design/schedulers.md §4.)
+   */
   private apply(s: RtVcpu, v: { period: number; budget: number; extratime?: boolean }): void {
     s.period = v.period;
     s.budget = v.budget;
     if (v.extratime !== undefined) s.extratime = v.extratime;
-    s.curBudget = Math.min(s.curBudget, s.budget);
+    if (s.curDeadline === 0) return; // never ran: the first wake starts its first period
+    const now = this.host.now();
+    if (s.running >= 0) {
+      const cpu = s.running;
+      this.stop(s, now);
+      s.running = cpu;
+      s.start = now;
+      this.curr.set(cpu, s);
+      this.host.tickle(cpu);
+    }
+    s.curDeadline = now + s.period;
+    s.curBudget = s.budget;
+    s.level = 0;
+    s.depleted = false;
+    s.ranThisPeriod = 0;
+    if (s.onRunq) { removeFrom(this.runq, s); s.onRunq = false; }
+    if (s.u.runnable) { this.replqInsert(s); this.enqueue(s); if (s.running < 0) this.tickle(s); }
   }
   private ofDomain(domid: number): RtVcpu[] {
     return [...this.units.values()].filter((s) => s.u.domid === domid).sort((a, b) => a.u.vcpuId - b.u.vcpuId);

@@ -65,6 +65,8 @@ export interface Decision {
 /** What the run loop offers a scheduler: ask it to reschedule a pCPU soon (Xen's SCHEDULE_SOFTIRQ). */
 export interface SchedHost {
   tickle(cpu: number): void;
+  /** Virtual/host time in ns (for operations without a time argument: parameter changes). */
+  now(): number;
 }
 
 /** Per-domain parameters as xl shows them (units: us; cap in %). */
