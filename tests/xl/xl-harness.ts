@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Test support for xl: run bin/xl (the real bundle, a real process) against a real host daemon
+// (`bin/tsxen host`) started in a fresh temp run dir, and always stop the host (SIGKILL to the
+// daemon and its xenstored if `--stop` fails) and remove the run dir.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+const XL = join(ROOT, 'bin', 'xl');
+const TSXEN = join(ROOT, 'bin', 'tsxen');
+
+export interface Run { code: number; out: string; err: string }
+
+export function run(bin: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Run {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...env } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+export interface XlHost {
+  runDir: string;
+  xl(...args: string[]): Run;
+  stop(): void;
+}
+
+export function startXlHost(): XlHost {
+  const runDir = mkdtempSync(join(tmpdir(), 'tsxen-xl-'));
+  const env = { TSXEN_RUNDIR: runDir };
+  const r = run(TSXEN, ['host', '--rundir', runDir], env, 120_000);
+  if (r.code !== 0) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw new Error(`tsxen host failed (${r.code}): ${r.err}${r.out}`);
+  }
+  return {
+    runDir,
+    xl: (...args) => run(XL, args, env),
+    stop() {
+      const s = run(TSXEN, ['host', '--stop', '--rundir', runDir], env, 60_000);
+      if (s.code !== 0) {
+        for (const f of [join(runDir, 'xenstored', 'pid'), join(runDir, 'host.pid')]) {
+          try {
+            process.kill(Number(readFileSync(f, 'utf8')), 'SIGKILL');
+          } catch { /* gone */ }
+        }
+      }
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
