@@ -26,6 +26,7 @@ export class PoolSchedulerOps implements SchedulerOps, SchedHost {
   constructor(topo: Topology, defaultSched = 'credit2', readonly nsPerInstr = 1) {
     this.pools = new Cpupools(topo, defaultSched, this, () => this.now());
     this.name = defaultSched;
+    this.pools.addDomain(0, 0); // dom0 (the host: no vCPUs here) lives in Pool-0 and never moves
   }
   tickle(cpu: number): void {
     this.tickled.add(cpu);
