@@ -94,7 +94,11 @@ export function hypercall(v: Vcpu, nr: number | bigint, ...args: Array<number | 
   // Code written behind the hart's back: drop translated blocks (the hart's FENCE.I, when it has a JIT).
   (h as { flushICache?: () => void }).flushICache?.();
   const before = h.getPc();
-  v.domain.hv.runVcpu(v, 1);
+  // A continuation leaves pc on the ecall: run again, as the guest re-issues the call.
+  for (let i = 0; i < 1_000_000; i++) {
+    v.domain.hv.runVcpu(v, 1);
+    if (h.getPc() !== before || !v.queued || v.domain.state !== 'running') break;
+  }
   if (h.getPc() !== before + 4) throw new Error(`vCPU did not complete the ecall (pc 0x${h.getPc().toString(16)})`);
   return BigInt.asIntN(64, xr(h, 10));
 }
