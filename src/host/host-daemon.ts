@@ -183,6 +183,14 @@ export class HostDaemon {
       case 'domain.shutdown': c.shutdown(p.domid, p.reason); return {};
       case 'domain.list': return c.list(p.domid);
       case 'domain.lookup': return { domid: c.lookup(p.name) };
+      case 'domain.rename': {
+        c.rename(p.domid, p.name);
+        const xs = this.xs?.client;
+        const domid = p.domid as number;
+        if (xs === undefined) return {};
+        return xs.write(`/local/domain/${domid}/name`, p.name as string).then(() => xs.write(`/vm/${c.info(c.domain(domid)).uuid}/name`, p.name as string)).then(() => ({}));
+      }
+      case 'domain.set-maxmem': c.setMaxMem(p.domid, p.maxMemKiB); return {};
       case 'vcpu.list': return c.vcpus(p.domid);
       case 'console.info':
       case 'console.attach': {

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // `tsxen host` as a command: two hosts side by side in two run dirs, a second start on a live
-// run dir refused, bad options, --status/--stop without a host, TSXEN_RUNDIR.
+// run dir refused, bad options, --status/--stop without a host, TSXEN_RUNDIR; runConsole.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { buildPvKernel } from '../../guests/pv/build.mjs';
+import { runConsole } from '../../src/host/ctrl-console.ts';
 import { ctrlCall } from '../../src/host/ctrl-client.ts';
 import { startHost, tsxen, type TestHost } from './host-harness.ts';
 
@@ -46,5 +49,25 @@ test('bad options, and --status/--stop with no host (TSXEN_RUNDIR)', () => {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("runConsole (xl console's terminal side): history to stdout, Ctrl-] on stdin detaches", async () => {
+  const h = await startHost(['--memory', '64', '--no-xenstored']);
+  try {
+    const d = await h.client.call('domain.create', { name: 'c', type: 'pv', memory: 4, kernel: buildPvKernel(), cmdline: 'test=time sleeps=100 sleep_ms=50 xs_timeout_ms=0' });
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('pv: tsxen PV kernel')) stdin.write(Buffer.from([0x1d]));
+    });
+    assert.equal(await runConsole(h.sock, d.domid, { stdin, stdout }), 'detached');
+    assert.match(out, /pv: tsxen PV kernel on vcpu 0/);
+    assert.equal((await h.client.call('domain.list', { domid: d.domid }))[0]!.state.includes('c'), false);
+    assert.equal(h.stop().code, 0);
+  } finally {
+    h.cleanup();
   }
 });

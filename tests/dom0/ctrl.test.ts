@@ -45,7 +45,7 @@ test('build descriptions: each bad field named, no domain or frame left behind',
   assert.equal(c.hv.pool.freeFrames, free);
 });
 
-test('create, list flags, pause, shutdown, destroy; names unique; dmesg', () => {
+test('create, list flags, pause, rename, maxmem, shutdown, destroy; names unique; dmesg', () => {
   const c = make();
   const free0 = c.physinfo().freeMemoryMiB;
   const d = c.create({ name: 'guest', type: 'pv', memory: 4, kernel: 'pv.elf', uuid: '12345678-9abc-def0-1234-56789abcdef0', paused: true, cmdline: 'xs_timeout_ms=0' });
@@ -56,6 +56,17 @@ test('create, list flags, pause, shutdown, destroy; names unique; dmesg', () => 
   assert.equal(i.uuid, '12345678-9abc-def0-1234-56789abcdef0');
   assert.equal(i.state, '--p---');
   assert.equal(i.memKiB, (4 * 256 + 4) * 4);
+  const other = c.create({ name: 'other', type: 'pv', memory: 4, kernel: 'pv.elf', paused: true });
+  bad(() => c.rename(d.domid, 'other'), 'EEXIST', 'name', /"other" already exists/);
+  bad(() => c.rename(d.domid, 'Domain-0'), 'EEXIST', 'name', /Domain-0/);
+  bad(() => c.rename(d.domid, '12'), 'EINVAL', 'name', /invalid domain name "12"/);
+  bad(() => c.rename(0, 'x'), 'EINVAL', undefined, /cannot rename Domain-0/);
+  c.rename(other.domid, 'renamed');
+  assert.equal(c.lookup('renamed'), other.domid);
+  c.setMaxMem(other.domid, 8192);
+  assert.equal(c.list(other.domid)[0]!.maxMemKiB, 8192 + 1024);
+  bad(() => c.setMaxMem(other.domid, -4), 'EINVAL', 'maxMemKiB', /invalid maxmem -4 KiB/);
+  c.destroy(other.domid);
   c.unpause(d.domid);
   bad(() => c.unpause(d.domid), 'EINVAL', undefined, /not paused/);
   c.shutdown(d.domid, 'reboot');
@@ -67,7 +78,7 @@ test('create, list flags, pause, shutdown, destroy; names unique; dmesg', () => 
   bad(() => c.destroy(d.domid), 'ESRCH', undefined, /domain 1 does not exist/);
   bad(() => c.pause(0), 'EINVAL', undefined, /Domain-0/);
   bad(() => c.pause('1'), 'EINVAL', undefined, /invalid domain id "1"/);
-  assert.match(c.readDmesg(), /\(XEN\) d1: created "guest" \(pv, 4 MiB, 1 vCPU\(s\)\)\n\(XEN\) d1: destroyed\n$/);
+  assert.match(c.readDmesg(), /\(XEN\) d1: created "guest" \(pv, 4 MiB, 1 vCPU\(s\)\)\n\(XEN\) d2: created "other" .*\n\(XEN\) d2: destroyed\n\(XEN\) d1: destroyed\n$/);
   const pi = c.physinfo();
   assert.equal(pi.nrCpus, 4);
   assert.equal(pi.totalMemoryMiB, 64);

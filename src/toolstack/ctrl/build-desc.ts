@@ -22,7 +22,7 @@ export interface ResolvedBuild {
 /** Reads a host file; throws with a one-line reason (ENOENT...). */
 export type FileLoader = (path: string) => Uint8Array;
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$/;
+export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$/;
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const bad = (field: string, msg: string): CtrlError => new CtrlError('EINVAL', `invalid build description: ${field}: ${msg}`, field);
 

@@ -17,7 +17,8 @@ import {
   SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot, SHUTDOWN_soft_reset, SHUTDOWN_suspend, SHUTDOWN_watchdog,
 } from '../../hypervisor/public/xen.ts';
 import { Hypervisor } from '../../hypervisor/xen.ts';
-import { resolveBuild, formatUuid, type FileLoader } from './build-desc.ts';
+import { MAXMEM_SLACK_PAGES } from '../../hypervisor/domain/config.ts';
+import { NAME_RE, resolveBuild, formatUuid, type FileLoader } from './build-desc.ts';
 import { CtrlError, type DomainInfo, type PhysInfo, type VcpuInfo } from './protocol.ts';
 
 export const SHUTDOWN_NAMES: Record<string, number> = {
@@ -152,6 +153,24 @@ export class Ctrl {
     if (name === 'Domain-0') return 0;
     for (const d of this.hv.domains.values()) if (d.domid !== 0 && d.name === name) return d.domid;
     throw new CtrlError('ESRCH', `domain '${name}' does not exist`);
+  }
+
+  /** libxl_domain_rename: names stay unique; Domain-0 keeps its name. */
+  rename(domid: unknown, name: unknown): void {
+    const d = this.guest(domid, 'rename');
+    if (typeof name !== 'string' || !NAME_RE.test(name) || /^\d+$/.test(name))
+      throw new CtrlError('EINVAL', `invalid domain name ${JSON.stringify(name)}`, 'name');
+    for (const o of this.hv.domains.values())
+      if (o !== d && o.domid !== 0 && o.name === name) throw new CtrlError('EEXIST', `domain with name "${name}" already exists`, 'name');
+    if (name === 'Domain-0') throw new CtrlError('EEXIST', 'domain with name "Domain-0" already exists', 'name');
+    d.config!.name = name;
+  }
+
+  /** XEN_DOMCTL_max_mem (xl mem-max): max_pages = KiB / 4 plus libxl's slack, as at create. */
+  setMaxMem(domid: unknown, kib: unknown): void {
+    const d = this.guest(domid, 'set maxmem of');
+    if (typeof kib !== 'number' || !Number.isInteger(kib) || kib < 0 || kib > 65536 * 1024) throw new CtrlError('EINVAL', `invalid maxmem ${JSON.stringify(kib)} KiB`, 'maxMemKiB');
+    this.hv.setMaxPages(d, Math.ceil(kib / 4) + MAXMEM_SLACK_PAGES);
   }
 
   create(desc: unknown): Domain {

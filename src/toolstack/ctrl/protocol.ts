@@ -111,6 +111,9 @@ export interface Methods {
   'domain.shutdown': [{ domid: number; reason: string }, Record<string, never>];
   'domain.list': [{ domid?: number }, DomainInfo[]];
   'domain.lookup': [{ name: string }, { domid: number }];
+  'domain.rename': [{ domid: number; name: string }, Record<string, never>];
+  /** XEN_DOMCTL_max_mem: the domain's max_pages from KiB (xl mem-max). */
+  'domain.set-maxmem': [{ domid: number; maxMemKiB: number }, Record<string, never>];
   'vcpu.list': [{ domid?: number }, VcpuInfo[]];
   'host.physinfo': [Record<string, never>, PhysInfo];
   'host.dmesg': [{ clear?: boolean }, { text: string }];
@@ -122,7 +125,7 @@ export interface Methods {
 export type Method = keyof Methods;
 export const METHODS: ReadonlyArray<Method> = [
   'host.status', 'host.stop', 'domain.create', 'domain.destroy', 'domain.pause', 'domain.unpause',
-  'domain.shutdown', 'domain.list', 'domain.lookup', 'vcpu.list', 'host.physinfo', 'host.dmesg',
+  'domain.shutdown', 'domain.list', 'domain.lookup', 'domain.rename', 'domain.set-maxmem', 'vcpu.list', 'host.physinfo', 'host.dmesg',
   'host.set-wallclock', 'console.info', 'console.attach',
 ];
 
