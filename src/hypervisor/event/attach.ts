@@ -6,13 +6,14 @@
 import type { Domain } from '../domain/domain.ts';
 import { BLOCK_POLL, type Vcpu } from '../domain/vcpu.ts';
 import { GrantHost } from '../grant/grant-table.ts';
-import { grantTableOp } from '../grant/hypercall.ts';
+import { grantElementSize, grantTableOp } from '../grant/hypercall.ts';
+import { hypercallContinuation, PREEMPT_BATCH } from '../hypercall/table.ts';
 import type { P2m } from '../mm/p2m.ts';
 import { HYPERVISOR_event_channel_op, HYPERVISOR_grant_table_op } from '../public/xen.ts';
 import type { Hypervisor } from '../xen.ts';
 import { EventChannels, EventHost } from './event-channels.ts';
 import { eventChannelOp } from './hypercall.ts';
-import type { DomainLookup, EvtchnDomain, EvtchnVcpu, GuestCopy } from './types.ts';
+import { gvaAdd, type DomainLookup, type EvtchnDomain, type EvtchnVcpu, type GuestCopy } from './types.ts';
 
 class VcpuView implements EvtchnVcpu {
   constructor(private readonly v: Vcpu) {}
@@ -100,7 +101,15 @@ export function attachEvtchnGnttab(hv: Hypervisor): EvtchnGnttab {
   hv.createdHooks.push(attach);
   const viewOf = (d: Domain): DomainView => views.get(d.domid) ?? (() => { throw new Error(`evtchn: d${d.domid} not attached`); })();
   hv.hypercalls.register(HYPERVISOR_event_channel_op, (v, a) => eventChannelOp(events, GUEST, viewOf(v.domain), v, a.u32(0), a.lo(1), a.hi(1)));
-  hv.hypercalls.register(HYPERVISOR_grant_table_op, (v, a) => grantTableOp(grants, GUEST, viewOf(v.domain), v, a.u32(0), a.lo(1), a.hi(1), a.u32(2)));
+  hv.hypercalls.register(HYPERVISOR_grant_table_op, (v, a) => {
+    const rc = grantTableOp(grants, GUEST, viewOf(v.domain), v, a.u32(0), a.lo(1), a.hi(1), a.u32(2), PREEMPT_BATCH);
+    if (rc <= 0) return rc;
+    // Preempted after rc elements: continue with the rest (Xen's hypercall_create_continuation).
+    const [lo, hi] = gvaAdd(a.lo(1), a.hi(1), rc * grantElementSize(a.u32(0)));
+    a.set(1, lo, hi);
+    a.setNum(2, a.u32(2) - rc);
+    return hypercallContinuation(v);
+  });
   const x: EvtchnGnttab = {
     events,
     grants,

@@ -358,3 +358,35 @@ test("soft reset: the domain's mappings and ports go, its table stays; others' m
   assert.equal(x.grants.get(a!.domid)!.nrFrames, 1, 'the table stays');
   assert.equal(unmap(b!, MAPAT, rb.handle), G.GNTST_okay);
 });
+
+test('a long batch is preempted after PREEMPT_BATCH elements and continues where it stopped', async () => {
+  const { HcArgs, PREEMPT_BATCH } = await import('../hypercall/table.ts');
+  const { doms: [a, b] } = setup();
+  setupTable(a!);
+  grant(a!, 8, b!.domid, GRANTED, G.GTF_permit_access | G.GTF_readonly);
+  const n = PREEMPT_BATCH + 44, mine = 0x80120000;
+  const ops = new DataView(new ArrayBuffer(40 * n));
+  for (let k = 0; k < n; k++) {
+    ops.setUint32(40 * k, 8, true);
+    ops.setUint16(40 * k + 8, a!.domid, true);
+    ops.setBigUint64(40 * k + 16, BigInt(mine / PAGE), true);
+    ops.setUint16(40 * k + 24, DOMID_SELF, true);
+    ops.setUint16(40 * k + 26, k % 4000, true);
+    ops.setUint16(40 * k + 32, 1, true);
+    ops.setUint16(40 * k + 34, G.GNTCOPY_source_gref, true);
+    ops.setInt16(40 * k + 36, 99, true);
+  }
+  poke(b!, DATA, new Uint8Array(ops.buffer));
+  const v = b!.vcpus[0]!, args = new HcArgs().setNum(0, G.GNTTABOP_copy).setNum(1, DATA).setNum(2, n);
+  assert.equal(b!.hv.hypercalls.dispatch(v, HYPERVISOR_grant_table_op, 0, args), 0);
+  assert.equal(v.continuation, true);
+  assert.equal(args.u64(1), DATA + 40 * PREEMPT_BATCH);
+  assert.equal(args.u32(2), 44);
+  const status = (k: number) => new DataView(peek(b!, DATA + 40 * k + 36, 2).buffer).getInt16(0, true);
+  assert.equal(status(PREEMPT_BATCH - 1), G.GNTST_okay);
+  assert.equal(status(PREEMPT_BATCH), 99, 'not yet done');
+  v.continuation = false;
+  assert.equal(b!.hv.hypercalls.dispatch(v, HYPERVISOR_grant_table_op, 0, args), 0);
+  assert.equal(v.continuation, false);
+  for (let k = 0; k < n; k++) assert.equal(status(k), G.GNTST_okay);
+});

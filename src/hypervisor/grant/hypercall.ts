@@ -38,8 +38,18 @@ function u64(dv: DataView, off: number): number {
   return Number(dv.getBigUint64(off, true)); // exact below 2^53; anything larger is out of every range anyway
 }
 
-/** `uop` is the guest handle as int32 halves (uopLo, uopHi); count the low 32 bits of a2. */
-export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: EvtchnDomain, vcpu: V, cmdIn: number, uopLo: number, uopHi: number, countIn: number): number {
+/** Bytes per element of the batched ops (for the continuation's handle offset). */
+export function grantElementSize(cmd: number): number {
+  return cmd === GNTTABOP_map_grant_ref ? MAP_GRANT_REF.size : cmd === GNTTABOP_unmap_grant_ref ? UNMAP_GRANT_REF.size : COPY.size;
+}
+
+/**
+ * `uop` is the guest handle as int32 halves (uopLo, uopHi); count the low 32 bits of a2. A
+ * batch (map, unmap, copy) stops after `preempt` elements and returns how many it did (> 0),
+ * like Xen's gnttab_map_grant_ref before hypercall_create_continuation: the caller continues
+ * with the handle advanced and the count reduced.
+ */
+export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: EvtchnDomain, vcpu: V, cmdIn: number, uopLo: number, uopHi: number, countIn: number, preempt = Infinity): number {
   const count = countIn >>> 0;
   if ((count | 0) < 0) return -EINVAL; // (int)count < 0
   const cmd = (cmdIn >>> 0) & GNTTABOP_CMD_MASK;
@@ -51,6 +61,7 @@ export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: Evtc
   switch (cmd) {
     case GNTTABOP_map_grant_ref:
       for (let i = 0; i < count; i++) {
+        if (i >= preempt) return i;
         const g = at(uop, i * MAP_GRANT_REF.size), a = readAt(mem, vcpu, g, MAP_GRANT_REF.size);
         if (a === null) return -EFAULT;
         const r = self.map(u64(a, MAP_GRANT_REF.host_addr), a.getUint32(MAP_GRANT_REF.flags, true), a.getUint32(MAP_GRANT_REF.ref, true), a.getUint16(MAP_GRANT_REF.dom, true));
@@ -62,6 +73,7 @@ export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: Evtc
       return 0;
     case GNTTABOP_unmap_grant_ref:
       for (let i = 0; i < count; i++) {
+        if (i >= preempt) return i;
         const g = at(uop, i * UNMAP_GRANT_REF.size), a = readAt(mem, vcpu, g, UNMAP_GRANT_REF.size);
         if (a === null) return -EFAULT;
         const st = self.unmap(u64(a, UNMAP_GRANT_REF.host_addr), u64(a, UNMAP_GRANT_REF.dev_bus_addr), a.getUint32(UNMAP_GRANT_REF.handle, true));
@@ -71,6 +83,7 @@ export function grantTableOp<V>(host: GrantHost, mem: GuestCopy<V>, caller: Evtc
       return 0;
     case GNTTABOP_copy:
       for (let i = 0; i < count; i++) {
+        if (i >= preempt) return i;
         const g = at(uop, i * COPY.size), a = readAt(mem, vcpu, g, COPY.size);
         if (a === null) return -EFAULT;
         const flags = a.getUint16(COPY.flags, true);
