@@ -183,7 +183,7 @@ export class Hypervisor {
   domainInfo(d: Domain): DomainInfo {
     let cpuNs = 0, online = 0;
     for (const v of d.vcpus) {
-      v.setRunstate(v.runstate);
+      v.syncRunstate();
       cpuNs += v.runstateTime[0]!;
       if (d.vsbi?.harts.status(v.id) !== SBI_HSM_STATE_STOPPED) online++;
     }

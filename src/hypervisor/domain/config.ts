@@ -46,8 +46,8 @@ export interface ValidConfig {
  */
 export const MAXMEM_SLACK_PAGES = 256;
 
-/** Most vCPUs a domain may have (Xen's MAX_VIRT_CPUS for ARM is 128). */
-export const MAX_VIRT_CPUS = 128;
+/** Most vCPUs a domain may have: 512 (issue 7: a PV guest with 512 vCPUs; Xen x86 PV allows 8192, ARM 128). */
+export const MAX_VIRT_CPUS = 512;
 /** Largest memory= accepted (MiB): 64 GiB, far beyond what one Node process can back. */
 export const MAX_MEMORY_MIB = 65536;
 

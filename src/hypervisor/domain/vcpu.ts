@@ -74,11 +74,16 @@ export class Vcpu {
   /** Change runstate, accounting the time spent in the old one (Xen's vcpu_runstate_change). */
   setRunstate(state: number): void {
     if (state === this.runstate) return;
+    this.syncRunstate();
+    this.runstate = state;
+  }
+
+  /** Account the time spent in the current runstate up to now (readers: getdomaininfo, VCPUOP_get_runstate_info). */
+  syncRunstate(): void {
     const now = this.domain.systemTimeNs();
     const delta = now - this.stateEntryNs;
     if (delta > 0) this.runstateTime[this.runstate]! += delta;
     this.stateEntryNs = now;
-    this.runstate = state;
   }
 
   /** evtchn_upcall_pending of its vcpu_info (0 when it has none). */

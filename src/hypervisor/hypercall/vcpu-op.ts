@@ -49,7 +49,7 @@ export function doVcpuOp(cur: Vcpu, a: HcArgs): number {
     case C.VCPUOP_is_up:
       return hsm.status(v.id) === SBI_HSM_STATE_STOPPED ? 0 : 1;
     case C.VCPUOP_get_runstate_info: {
-      v.setRunstate(v.runstate); // bring the accounting up to date
+      v.syncRunstate(); // bring the accounting up to date
       const now = d.systemTimeNs();
       const b = new Uint8Array(C.RUNSTATE_INFO_SIZE);
       const dv = new DataView(b.buffer);
