@@ -62,6 +62,8 @@ export class Credit2 implements Scheduler {
   private readonly curr = new Map<number, C2Vcpu | null>();
   private readonly doms = new Map<number, Dom>();
   private lastBalance = 0;
+  /** pCPUs tickled and not yet rescheduled (Xen's rqd->tickled): a second wake picks another idle pCPU. */
+  private readonly tickledCpus = new Set<number>();
   /** Statistics: migrations done by the balancer. */
   migrations = 0;
 
@@ -234,8 +236,10 @@ export class Credit2 implements Scheduler {
     for (const pass of [0, 1]) {
       for (const c of rq.cpus) {
         if (!inMask(s.u.hard, c) || (pass === 0 && !inMask(s.u.soft, c))) continue;
+        if (this.tickledCpus.has(c)) continue;
         const cur = this.curr.get(c) ?? null;
         if (cur === null) {
+          this.tickledCpus.add(c);
           this.host.tickle(c);
           return;
         }
@@ -246,8 +250,10 @@ export class Credit2 implements Scheduler {
         }
       }
     }
-    if (best >= 0 && bestCredit < s.credit - CSCHED2_MIGRATE_RESIST) this.host.tickle(best);
-    else if (best >= 0 && bestCredit < s.credit) this.host.tickle(best);
+    if (best >= 0 && bestCredit < s.credit) {
+      this.tickledCpus.add(best);
+      this.host.tickle(best);
+    }
   }
 
   /** Credits the running s has burned since its slice began (t2c: ns x max_weight / weight). */
@@ -288,6 +294,7 @@ export class Credit2 implements Scheduler {
 
   doSchedule(cpu: number, now: number): Decision {
     const rq = this.cpuRq.get(cpu);
+    this.tickledCpus.delete(cpu);
     if (rq === undefined) return { unit: null, sliceNs: Infinity };
     if (now - this.lastBalance >= CSCHED2_MIN_TIMER && this.rqs.size > 1) {
       this.lastBalance = now;

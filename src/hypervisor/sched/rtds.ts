@@ -33,6 +33,8 @@ export class Rtds implements Scheduler {
   /** Replenishment events, sorted by deadline. */
   private readonly replq: RtVcpu[] = [];
   private readonly units = new Map<string, RtVcpu>();
+  /** pCPUs tickled and not yet rescheduled (Xen's prv->tickled). */
+  private readonly tickledCpus = new Set<number>();
 
   init(host: SchedHost, _topo: Topology): void {
     this.host = host;
@@ -132,13 +134,13 @@ export class Rtds implements Scheduler {
   private tickle(s: RtVcpu): void {
     let victim = -1, latest = -Infinity;
     for (const c of this.pcpus) {
-      if (!inMask(s.u.hard, c)) continue;
+      if (!inMask(s.u.hard, c) || this.tickledCpus.has(c)) continue;
       const cur = this.curr.get(c) ?? null;
-      if (cur === null) { this.host.tickle(c); return; }
+      if (cur === null) { this.tickledCpus.add(c); this.host.tickle(c); return; }
       const k = this.key(cur);
       if (k > latest) { latest = k; victim = c; }
     }
-    if (victim >= 0 && latest > this.key(s)) this.host.tickle(victim);
+    if (victim >= 0 && latest > this.key(s)) { this.tickledCpus.add(victim); this.host.tickle(victim); }
   }
 
   private stop(s: RtVcpu, now: number): void {
@@ -169,6 +171,7 @@ export class Rtds implements Scheduler {
   }
 
   doSchedule(cpu: number, now: number): Decision {
+    this.tickledCpus.delete(cpu);
     this.handleReplenishments(now);
     const prev = this.curr.get(cpu) ?? null;
     if (prev !== null) {

@@ -28,7 +28,7 @@ export function spinDomain(hv: Hypervisor, vcpus = 1, code: number[] = [A.jal(0,
 /** ns each vCPU of d has spent running (runstate accounting). */
 export function runningNs(d: Domain): number[] {
   return d.vcpus.map((v) => {
-    v.setRunstate(v.runstate);
+    v.syncRunstate();
     return v.runstateTime[0]!;
   });
 }
