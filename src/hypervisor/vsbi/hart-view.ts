@@ -70,8 +70,10 @@ export class HartPlatformOps {
   flushTlb(i: number): void {
     this.harts[i]!.flushTlb();
   }
-  /** The hart keeps no decoded-instruction cache (its FENCE.I is a no-op), so nothing to drop. */
-  flushIcache(_i: number): void {}
+  /** Remote FENCE.I: start a new JIT epoch on the hart, so translated blocks are re-checked against memory. */
+  flushIcache(i: number): void {
+    this.harts[i]!.flushICache();
+  }
   interruptPending(i: number): boolean {
     const h = this.harts[i]!;
     return (h.mipValue() & h.s[MIE]!) !== 0;
