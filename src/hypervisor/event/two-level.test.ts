@@ -49,7 +49,7 @@ test('a worker thread sends while this thread drains: no event lost, invariants 
   const si = 4096 / 4, vi = 0; // shared_info in the second page, vcpu_info at the start of the first
   const seen = new Uint8Array(4096);
   // The worker registers tsx itself (a Worker's own entry module does not pass through the parent's loader hooks).
-  const entry = new URL('./two-level-sender.worker.ts', import.meta.url).href;
+  const entry = new URL('../../../tests/workers/two-level-sender.worker.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
   const w = new Worker(boot, { eval: true, workerData: { memory, si, vi, sends: 400_000, ports: PORTS } });
   let done = false, raised = 0, drained = 0;

@@ -2,7 +2,7 @@
 // Test worker for two-level.test.ts: a second thread playing a pCPU that sends events into a
 // guest's shared_info with setPending2l, as issue 7's workers will. Not a test by itself.
 import { parentPort, workerData } from 'node:worker_threads';
-import { setPending2l } from './two-level.ts';
+import { setPending2l } from '../../src/hypervisor/event/two-level.ts';
 
 const { memory, si, vi, sends, ports } = workerData as { memory: SharedArrayBuffer; si: number; vi: number; sends: number; ports: number };
 const m = new Int32Array(memory);
