@@ -93,3 +93,34 @@ test('null: one vCPU per pCPU, the rest wait and take a pCPU when one is freed',
   assert.ok(runningNs(c)[0]! > 19e6, `c ${runningNs(c)[0]}`);
   assert.ok(switches < 50, `null never time-slices (${switches} decisions)`);
 });
+
+test('SchedControl (the toolstack API): parameters by scheduler name, vcpu-pin, vcpu-list, cpupool ops by name', () => {
+  const { hv, loop } = schedHost(flat(4), 'credit2');
+  const ctl = loop.control;
+  const d = spinDomain(hv, 2);
+  hv.startVcpu(d.vcpus[1]!, 0x80000000);
+  ctl.setDomainParams(d.domid, 'credit2', { weight: 512 });
+  assert.deepEqual(ctl.getDomainParams(d.domid, 'credit2'), { weight: 512, cap: 0 });
+  assert.throws(() => ctl.getDomainParams(d.domid, 'rtds'), errno(EINVAL)); // wrong scheduler for its pool
+  assert.throws(() => ctl.getVcpuParams(d.domid, 'credit2', 0), errno(EINVAL));
+  ctl.setAffinity(d.domid, 1, [3], [3]);
+  loop.run(5e6);
+  const vl = ctl.vcpuList(d.domid);
+  assert.deepEqual(vl.map((e) => [e.vcpu, e.hard, e.soft]), [[0, [0, 1, 2, 3], [0, 1, 2, 3]], [1, [3], [3]]]);
+  assert.equal(vl[1]!.cpu, 3);
+  assert.deepEqual(ctl.pcpuCurrent()[3], [d.domid, 1]);
+  const id = ctl.cpupoolCreate('rt', 'rtds', []);
+  ctl.cpupoolCpuRemove('Pool-0', 2);
+  ctl.cpupoolCpuAdd('rt', 2);
+  ctl.cpupoolMigrate(d.domid, 'rt');
+  ctl.setVcpuParams(d.domid, 'rtds', 1, { period: 2000, budget: 1000 });
+  assert.deepEqual(ctl.getVcpuParams(d.domid, 'rtds', 1), { period: 2000, budget: 1000, extratime: true });
+  assert.deepEqual(ctl.getAffinity(d.domid, 1).hard, [0, 1, 2, 3]); // a move resets affinity (sched_move_domain)
+  assert.throws(() => ctl.cpupoolDestroy('nope'), errno(ENOENT));
+  assert.deepEqual(ctl.cpupoolList().map((p) => [p.id, p.name, p.cpus]), [[0, 'Pool-0', [0, 1, 3]], [id, 'rt', [2]]]);
+  loop.run(10e6);
+  assert.deepEqual(ctl.vcpuList(d.domid).map((e) => e.cpu === -1 || e.cpu === 2), [true, true]);
+  assert.deepEqual(ctl.getPoolParams('Pool-0'), { ratelimit: 1000, runqueue: 'socket' });
+  ctl.setPoolParams('Pool-0', { ratelimit: 500 });
+  assert.equal(ctl.getPoolParams('Pool-0')['ratelimit'], 500);
+});

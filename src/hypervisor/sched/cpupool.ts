@@ -127,7 +127,10 @@ export class Cpupools {
     const us = this.units.get(domid);
     if (us === undefined) return;
     const p = this.poolOfDomain(domid);
-    for (const u of us) p.sched.removeUnit(u);
+    for (const u of us) {
+      if (u.processor >= 0) this.host.tickle(u.processor);
+      p.sched.removeUnit(u);
+    }
     p.domains.delete(domid);
     this.units.delete(domid);
     this.domPool.delete(domid);
@@ -156,6 +159,7 @@ export class Cpupools {
     const params = from.sched.name === to.sched.name ? from.sched.getDomain(domid) : null;
     const runnable = us.map((u) => u.runnable);
     for (const u of us) {
+      if (u.processor >= 0) this.host.tickle(u.processor); // it may be running there: that pCPU picks again
       from.sched.removeUnit(u);
       u.hard = null;
       u.soft = null;

@@ -6,6 +6,7 @@
 import type { Vcpu } from '../domain/vcpu.ts';
 import type { Hypervisor } from '../xen.ts';
 import { Cpupools } from './cpupool.ts';
+import { SchedControl } from './control.ts';
 import type { SchedulerOps } from './ops.ts';
 import type { SchedHost, SchedUnit, Topology } from './sched-if.ts';
 
@@ -94,9 +95,13 @@ export class VirtualPcpus {
   /** Called after every decision (tests assert hard affinity here). */
   onDecision: ((cpu: number, u: SchedUnit | null, now: number) => void) | null = null;
 
+  /** The toolstack's view (dom0 ctrl): parameters, affinity, pools, per-pCPU current vCPU. */
+  readonly control: SchedControl;
+
   constructor(readonly hv: Hypervisor, readonly ops: PoolSchedulerOps, readonly quantumNs = 100_000) {
     this.pcpus = Array.from({ length: ops.pools.nrCpus }, () => ({ unit: null, end: 0, busyNs: 0 }));
     ops.now = () => this.clockNs();
+    this.control = new SchedControl(ops.pools, (c) => this.pcpus[c]?.unit ?? null);
   }
 
   /** The virtual clock (the Hypervisor's timebase must read it: virtualTimebase()). */
