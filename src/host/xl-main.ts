@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CtrlClient, CtrlClientError, NoHostError } from './ctrl-client.ts';
+import { runConsole } from './ctrl-console.ts';
 import { xlMain } from '../toolstack/xl/xl-cmdtable.ts';
 import type { XlEnv } from '../toolstack/xl/xl-env.ts';
 
@@ -31,19 +32,7 @@ async function main(): Promise<number> {
         resolvePath: (p) => resolve(p),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         console: async (domid) => {
-          const con = await CtrlClient.connect(sock);
-          const a = await con.attachConsole(domid, (b) => void process.stdout.write(b));
-          const tty = process.stdin.isTTY === true;
-          if (tty) process.stdin.setRawMode(true);
-          const onData = (b: Buffer): void => {
-            if (!a.input(b)) process.stdin.pause();
-          };
-          process.stdin.on('data', onData);
-          await a.closed;
-          process.stdin.off('data', onData);
-          if (tty) process.stdin.setRawMode(false);
-          process.stdin.pause();
-          con.close();
+          await runConsole(sock, domid, { stdin: process.stdin, stdout: process.stdout });
         },
       };
     }, out, err);

@@ -48,7 +48,7 @@ export class XlCfgError extends Error {
 }
 
 /** Keys xl accepts that tsxen does not implement (x86, PCI passthrough, graphics...): warned and ignored. */
-const IGNORED_KEYS = new Set([
+export const IGNORED_KEYS: ReadonlySet<string> = new Set([
   'seclabel', 'init_seclabel', 'builder', 'pvh', 'bootloader', 'bootloader_args', 'vfb', 'vtpm', 'pci', 'channel',
   'boot', 'bios', 'hap', 'acpi', 'apic', 'nx', 'hpet', 'viridian', 'nestedhvm', 'altp2mhvm', 'altp2m', 'serial', 'usb',
   'usbdevice', 'vga', 'vnc', 'vnclisten', 'vncdisplay', 'vncunused', 'sdl', 'spice', 'stdvga', 'videoram',
@@ -58,7 +58,7 @@ const IGNORED_KEYS = new Set([
   'max_event_channels', 'max_grant_frames', 'max_maptrack_frames', 'claim_mode', 'usbctrl', 'usbdev', 'vif2',
   'shadow_memory', 'keymap', 'soundhw', 'description', 'vcpu_hard_affinity', 'vcpu_soft_affinity',
 ]);
-const KNOWN_KEYS = new Set([
+export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'name', 'type', 'uuid', 'memory', 'maxmem', 'vcpus', 'maxvcpus', 'cpus', 'cpus_soft', 'pool', 'cpu_weight', 'cap',
   'kernel', 'ramdisk', 'cmdline', 'extra', 'root', 'disk', 'vif', 'on_poweroff', 'on_reboot', 'on_watchdog', 'on_crash',
   'on_soft_reset',

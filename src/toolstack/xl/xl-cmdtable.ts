@@ -4,11 +4,11 @@
 // (xl-domain.ts, xl-host.ts). Exit codes: the command's; 2 for usage errors as def_getopt.
 import { consoleCmd, createCmd, destroyCmd, domidCmd, domnameCmd, listCmd, pauseCmd, rebootCmd, shutdownCmd, unpauseCmd } from './xl-domain.ts';
 import { XlExit, helpText, type CmdSpec, type XlEnv } from './xl-env.ts';
-import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
+import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, renameCmd, topCmd, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
 
 export const CMD_TABLE: readonly CmdSpec[] = [
   createCmd, listCmd, destroyCmd, shutdownCmd, rebootCmd, pauseCmd, unpauseCmd,
-  notYet('rename', 'Rename a domain', '<Domain> <NewDomainName>', 2),
+  renameCmd,
   domidCmd, domnameCmd, consoleCmd, infoCmd, dmesgCmd, uptimeCmd,
   vcpuListCmd, vcpuPinCmd, vcpuSetCmd, memSetCmd, memMaxCmd,
   notYet('block-attach', 'Create a new virtual block device', '<Domain> <disk-spec-component(s)>...', 2),
@@ -19,7 +19,7 @@ export const CMD_TABLE: readonly CmdSpec[] = [
   notYet('network-list', 'List virtual network interfaces for a domain', '<Domain(s)>', 1),
   notYet('sysrq', 'Send a sysrq to a domain', '<Domain> <letter>', 2),
   notYet('trigger', 'Send a trigger to a domain', '<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]', 2),
-  notYet('top', 'Monitor a host and the domains in real time', '', 0),
+  topCmd,
 ];
 
 export function xlHelp(): string {

@@ -170,9 +170,17 @@ function memCmd(name: 'mem-set' | 'mem-max', help: string): CmdSpec {
       const kb = parseMemSizeKb(p.args[1]!);
       if (kb < 0) {
         env.err(`invalid memory size: ${p.args[1]}\n`);
-        return name === 'mem-max' ? 1 : 1;
+        return 1;
       }
-      return env.dryRun || domid < 0 ? 0 : unsupported(env, name);
+      if (env.dryRun) return 0;
+      if (name === 'mem-set') return unsupported(env, name);
+      try {
+        await env.call('domain.set-maxmem', { domid, maxMemKiB: kb });
+      } catch {
+        env.err(`cannot set domid ${domid} static max memory to : ${p.args[1]}\n`);
+        return 1;
+      }
+      return 0;
     },
   };
   return c;
@@ -192,3 +200,58 @@ export function notYet(name: string, help: string, usage: string, reqargs: numbe
   };
   return c;
 }
+
+export const renameCmd: CmdSpec = {
+  name: 'rename', help: 'Rename a domain', usage: '<Domain> <NewDomainName>',
+  async run(argv, env) {
+    const p = getopt(argv, [], renameCmd, 2, env);
+    const domid = await findDomain(env, p.args[0]!);
+    if (env.dryRun) return 0;
+    try {
+      await env.call('domain.rename', { domid, name: p.args[1]! });
+    } catch {
+      env.err(`Can't rename domain '${p.args[0]}'.\n`);
+      return 1;
+    }
+    return 0;
+  },
+};
+
+/**
+ * `xl top`: xentop's table of domains (NAME STATE CPU(sec) CPU(%) MEM(k) MEM(%) MAXMEM(k) VCPUS),
+ * refreshed every -d seconds; -b batch mode (no screen control), -i N iterations.
+ */
+export const topCmd: CmdSpec = {
+  name: 'top', help: 'Monitor a host and the domains in real time', usage: '[-b] [-d SECONDS] [-i ITERATIONS]',
+  async run(argv, env) {
+    const p = getopt(argv, [{ short: 'b', long: 'batch' }, { short: 'd', long: 'delay', arg: true }, { short: 'i', long: 'iterations', arg: true }], topCmd, 0, env);
+    const batch = p.opts.some(([o]) => o === 'b');
+    const delay = Number(p.opts.find(([o]) => o === 'd')?.[1] ?? '3');
+    const iters = Number(p.opts.find(([o]) => o === 'i')?.[1] ?? (batch ? '1' : 'Infinity'));
+    if (!(delay > 0) || !(iters >= 1)) {
+      env.err('xl top: -d needs a positive number of seconds and -i a positive count\n');
+      return 2;
+    }
+    const phys = await env.call('host.physinfo', {});
+    let prev = new Map<number, [number, number]>();
+    for (let it = 0; it < iters; it++) {
+      if (it > 0) await env.sleep(delay * 1000);
+      const now = Date.now();
+      const doms = await env.call('domain.list', {});
+      let s = batch ? '' : '\x1b[H\x1b[2J';
+      s += sprintf('%10s %8s %10s %6s %10s %6s %10s %5s\n', 'NAME', 'STATE', 'CPU(sec)', 'CPU(%)', 'MEM(k)', 'MEM(%)', 'MAXMEM(k)', 'VCPUS');
+      const next = new Map<number, [number, number]>();
+      for (const d of doms) {
+        const was = prev.get(d.domid);
+        const pct = was ? ((d.cpuTimeSec - was[0]) / ((now - was[1]) / 1000)) * 100 : 0;
+        next.set(d.domid, [d.cpuTimeSec, now]);
+        const st = [d.running ? 'r' : '-', d.blocked ? 'b' : '-', d.paused ? 'p' : '-', d.shutdown || d.crashed ? 's' : '-', d.crashed ? 'c' : '-', d.dying ? 'd' : '-'].join('');
+        s += sprintf('%10s %8s %10d %6.1f %10d %6.1f %10d %5d\n', d.name.slice(0, 10), st, Math.floor(d.cpuTimeSec), pct,
+          d.memKiB, (d.memKiB / (phys.totalMemoryMiB * 1024)) * 100, d.maxMemKiB, d.vcpus);
+      }
+      prev = next;
+      env.out(s);
+    }
+    return 0;
+  },
+};
