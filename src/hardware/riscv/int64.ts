@@ -9,38 +9,42 @@ export const r64 = new Int32Array(2);
 
 const TWO32 = 4294967296;
 
-/** Full 64-bit product of two unsigned 32-bit numbers into r64. */
-export function mulu32(a: number, b: number): void {
+const INV32 = 1 / TWO32;
+
+/**
+ * High 32 bits of the unsigned 64-bit product a * b (a, b taken as uint32). Math.imul gives
+ * the exact low word; the double product a * b is within 2^12 of the truth, so
+ * (a * b - low) / 2^32 lies within 2^-20 of the exact high word and rounds to it.
+ */
+function mulhi32(a: number, b: number): number {
   a >>>= 0;
   b >>>= 0;
-  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
-  const mid = al * bh + ah * bl; // < 2^33, exact
-  const t = al * bl + (mid % 65536) * 65536; // < 2^33
-  r64[0] = t >>> 0 | 0;
-  r64[1] = (ah * bh + Math.floor(mid / 65536) + Math.floor(t / TWO32)) | 0;
+  return Math.round((a * b - (Math.imul(a, b) >>> 0)) * INV32) | 0;
+}
+
+/** Full 64-bit product of two unsigned 32-bit numbers into r64. */
+export function mulu32(a: number, b: number): void {
+  r64[0] = Math.imul(a, b);
+  r64[1] = mulhi32(a, b);
 }
 
 /** Low 64 bits of a 64 x 64 product (MUL). */
 export function mul64(alo: number, ahi: number, blo: number, bhi: number): void {
-  mulu32(alo, blo);
-  r64[1] = (r64[1] + Math.imul(alo, bhi) + Math.imul(ahi, blo)) | 0;
+  r64[0] = Math.imul(alo, blo);
+  r64[1] = (mulhi32(alo, blo) + Math.imul(alo, bhi) + Math.imul(ahi, blo)) | 0;
 }
 
 /** High 64 bits of the unsigned 128-bit product (MULHU). */
 export function mulhu64(alo: number, ahi: number, blo: number, bhi: number): void {
-  mulu32(alo, blo);
-  const p0hi = r64[1] >>> 0;
-  mulu32(alo, bhi);
-  const p1lo = r64[0] >>> 0, p1hi = r64[1] >>> 0;
-  mulu32(ahi, blo);
-  const p2lo = r64[0] >>> 0, p2hi = r64[1] >>> 0;
-  mulu32(ahi, bhi);
-  const p3lo = r64[0] >>> 0, p3hi = r64[1] >>> 0;
+  const p0hi = mulhi32(alo, blo) >>> 0;
+  const p1lo = Math.imul(alo, bhi) >>> 0, p1hi = mulhi32(alo, bhi) >>> 0;
+  const p2lo = Math.imul(ahi, blo) >>> 0, p2hi = mulhi32(ahi, blo) >>> 0;
+  const p3lo = Math.imul(ahi, bhi) >>> 0, p3hi = mulhi32(ahi, bhi) >>> 0;
   // bits 32..63 column: p0hi + p1lo + p2lo (< 3 * 2^32, exact)
   const c1 = p0hi + p1lo + p2lo;
-  const carry1 = Math.floor(c1 / TWO32);
+  const carry1 = Math.floor(c1 * INV32);
   const c2 = p1hi + p2hi + p3lo + carry1;
-  const carry2 = Math.floor(c2 / TWO32);
+  const carry2 = Math.floor(c2 * INV32);
   r64[0] = c2 >>> 0 | 0;
   r64[1] = (p3hi + carry2) | 0;
 }
