@@ -92,8 +92,18 @@ test('pause, unpause, shutdown -w, destroy', () => {
   assert.equal(list().has('pv-life'), false);
   assert.equal(h.xl('create', '-p', 'examples/pv-guest.cfg', 'name="pv-gone";memory=8').code, 0);
   assert.equal(list().get('pv-gone')?.mem, 8);
-  assert.equal(h.xl('destroy', 'pv-gone').code, 0);
-  assert.equal(list().has('pv-gone'), false);
+  assert.equal(h.xl('rename', 'pv-gone', 'pv-renamed').code, 0);
+  assert.equal(h.xl('rename', 'pv-renamed', 'Domain-0').err, "Can't rename domain 'pv-renamed'.\n");
+  assert.equal(h.xl('mem-max', 'pv-renamed', '32m').code, 0);
+  const top = h.xl('top', '-b', '-i', '1');
+  assert.equal(top.code, 0, top.err);
+  const topRow = top.out.split('\n').find((l) => l.trim().startsWith('pv-renamed')) ?? '';
+  assert.ok(top.out.startsWith('      NAME    STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) VCPUS\n'), top.out);
+  const tm = /^pv-renamed +--p--- +0 +0\.0 +\d+ +\d+\.\d +(\d+) +1$/.exec(topRow);
+  assert.ok(tm, topRow);
+  assert.ok(Number(tm[1]) >= 32768, `max mem after mem-max 32m: ${tm[1]} KiB`);
+  assert.equal(h.xl('destroy', 'pv-renamed').code, 0);
+  assert.equal(list().has('pv-renamed'), false);
 });
 
 test('bad input: xl messages and exit codes, host unchanged', () => {
