@@ -28,6 +28,8 @@ interface C2Vcpu {
   u: SchedUnit; dom: Dom; credit: number; rq: Runqueue | null; onRunq: boolean;
   /** pCPU it is running on now (-1: not running) and since when. */
   running: number; start: number; yielded: boolean;
+  /** Start of its current uninterrupted run on the pCPU (ratelimit measures from here, not from the last decision). */
+  since: number;
 }
 class Runqueue {
   readonly cpus = new Set<number>();
@@ -177,7 +179,7 @@ export class Credit2 implements Scheduler {
 
   insertUnit(u: SchedUnit): void {
     const d = this.dom(u.domid);
-    const s: C2Vcpu = { u, dom: d, credit: CSCHED2_CREDIT_INIT, rq: null, onRunq: false, running: -1, start: 0, yielded: false };
+    const s: C2Vcpu = { u, dom: d, credit: CSCHED2_CREDIT_INIT, rq: null, onRunq: false, running: -1, start: 0, yielded: false, since: 0 };
     u.priv = s;
     d.units.add(s);
     const cpu = this.pickCpu(u, 0);
@@ -303,14 +305,14 @@ export class Credit2 implements Scheduler {
     const prev = this.curr.get(cpu) ?? null;
     let ranNs = 0;
     if (prev !== null) {
-      ranNs = now - prev.start;
+      ranNs = now - prev.since;
       this.stopRunning(prev, now);
     }
     for (const d of this.doms.values()) this.replenish(d, now);
     // Ratelimit: a runnable vCPU that ran less than ratelimit keeps the pCPU (unless it yielded or is capped).
     const prevOk = prev !== null && prev.u.runnable && prev.rq === rq && inMask(prev.u.hard, cpu) && !this.capped(prev.dom);
     if (prevOk && !prev.yielded && this.ratelimitUs > 0 && ranNs < this.ratelimitUs * US) {
-      return this.run(prev, cpu, now, this.ratelimitUs * US - ranNs);
+      return this.run(prev, cpu, now, this.ratelimitUs * US - ranNs, true);
     }
     // runq_candidate: the highest-credit queued vCPU allowed here (hard affinity, not capped).
     let snext: C2Vcpu | null = null;
@@ -328,6 +330,7 @@ export class Credit2 implements Scheduler {
     }
     if (snext === null) return { unit: null, sliceNs: this.nextReplenishment(now) };
     this.runqRemove(snext);
+    const continuing = snext === prev;
     if (snext.credit <= 0) this.resetCredit(rq, now);
     // Slice: until snext's credit falls to the next candidate's, in [MIN_TIMER, MAX_TIMER].
     let next: C2Vcpu | null = null;
@@ -335,10 +338,11 @@ export class Credit2 implements Scheduler {
     const diff = next === null ? CSCHED2_MAX_TIMER : snext.credit - next.credit;
     let slice = Math.min(CSCHED2_MAX_TIMER, Math.max(CSCHED2_MIN_TIMER, (diff * snext.dom.weight) / Math.max(1, rq.maxWeight)));
     if (this.ratelimitUs > 0) slice = Math.max(slice, this.ratelimitUs * US);
-    return this.run(snext, cpu, now, slice);
+    return this.run(snext, cpu, now, slice, continuing);
   }
 
-  private run(s: C2Vcpu, cpu: number, now: number, slice: number): Decision {
+  private run(s: C2Vcpu, cpu: number, now: number, slice: number, continuing = false): Decision {
+    if (!continuing) s.since = now;
     if (s.dom.cap > 0) slice = Math.min(slice, Math.max(1, s.dom.budget), s.dom.nextRepl - now);
     s.running = cpu;
     s.start = now;
