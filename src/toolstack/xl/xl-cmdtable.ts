@@ -51,9 +51,9 @@ export type EnvFactory = (g: { verbose: number; dryRun: boolean; force: boolean 
 export async function xlMain(argv: readonly string[], makeEnv: EnvFactory, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const g = parseGlobal(argv);
   if (typeof g === 'string') {
-    err(`xl: invalid option -- '${g}'\n`);
-    out(xlHelp());
-    return 2;
+    // getopt's own complaint, then xl.c's (exit 1, no usage).
+    err(`xl: invalid option -- '${g}'\nunknown global option\n`);
+    return 1;
   }
   const [name, ...args] = g.rest;
   if (name === undefined || name === 'help') {
