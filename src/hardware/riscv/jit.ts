@@ -170,6 +170,9 @@ function gen(insn: number, len: number, off: number, idx: number, st: { ends: bo
       }
       if (f7 === 0x20 && f3 === 0) return `{const a=${al},b=${bl};const hh=(${ah}-${bh}-((a>>>0)<(b>>>0)?1:0))|0;x[${rd}]=(a-b)|0;x[${rd + 1}]=hh;}`;
       if (f7 === 0x20 && f3 === 5) return `{const sh=${bl}&63,a=${al},ah=${ah};if(sh===0){x[${rd}]=a;x[${rd + 1}]=ah;}else if(sh<32){x[${rd}]=(a>>>sh)|(ah<<(32-sh));x[${rd + 1}]=ah>>sh;}else{x[${rd}]=ah>>(sh-32);x[${rd + 1}]=ah>>31;}}`;
+      // MUL inline (see int64.ts mul64: exact low word from Math.imul, high word of the 32x32
+      // product from the rounded double product); the high forms and divisions call the runtime.
+      if (f7 === 1 && f3 === 0) return rd === 0 ? '' : `{const a=${al},b=${bl},ah=${ah},bh=${bh};const lo=Math.imul(a,b);x[${rd + 1}]=(Math.round(((a>>>0)*(b>>>0)-(lo>>>0))*2.3283064365386963e-10)+Math.imul(a,bh)+Math.imul(ah,b))|0;x[${rd}]=lo;}`;
       if (f7 === 1) return `rt.mul(${f3},${al},${ah},${bl},${bh});${rd === 0 ? '' : `x[${rd}]=rt.r64[0];x[${rd + 1}]=rt.r64[1];`}`;
       return null;
     }
