@@ -160,7 +160,7 @@ async function runForeground(a: Args): Promise<number> {
   } catch (e) {
     log(`start failed: ${e instanceof Error ? e.message : String(e)}`);
     await host.stop();
-    return 1;
+    process.exit(1); // the daemon is done: nothing it started may keep it alive
   }
   log(`host ready: pid ${process.pid}, ${a.cpus} pCPU(s), ${a.memoryMiB} MiB, run dir ${a.runDir}`);
   await host.stopped;

@@ -3,7 +3,7 @@
 // (ready when the socket accepts), and the host's dom0 client connection to it, used to write
 // the nodes libxl writes for a new domain and to INTRODUCE/RELEASE domains (xen-digest §1.11).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { encodeFrame, FrameReader, XS_INTRODUCE, XS_RELEASE, XS_WRITE } from '../toolstack/xenstored/wire.ts';
@@ -116,6 +116,14 @@ export async function startXenstored(runDir: string, xenstoredBin: string, timeo
     client,
     async stop() {
       client.close();
+      // The daemon may have handed over to another process (live update): stop the pid it wrote too.
+      const pidFile = join(dir, 'pid');
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : NaN;
+      if (Number.isInteger(pid) && pid > 0 && pid !== child.pid) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch { /* already gone */ }
+      }
       if (exited === null) {
         child.kill('SIGTERM');
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);
