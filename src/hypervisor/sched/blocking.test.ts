@@ -4,7 +4,7 @@
 // and runstate accounting (running/runnable/blocked/offline) covers exactly the virtual time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { A, li } from '../hypercall/test-support.ts';
+import { A, hcCode, li } from '../hypercall/test-support.ts';
 import { RUNSTATE_blocked, RUNSTATE_running } from '../public/vcpu.ts';
 import { flat, schedHost, spinDomain } from './test-support.ts';
 
@@ -39,3 +39,18 @@ for (const sched of ['credit2', 'rtds', 'null']) {
     }
   });
 }
+
+test('SCHEDOP_yield under credit2: a vCPU yielding in a loop leaves the pCPU to a spinning one', () => {
+  const { hv, loop } = schedHost(flat(1), 'credit2', { nsPerInstr: 10 });
+  const body = hcCode(29 /* __HYPERVISOR_sched_op */, 0 /* SCHEDOP_yield */);
+  const yielder = spinDomain(hv, 1, [...body, A.jal(0, -body.length * 4)]);
+  const spinner = spinDomain(hv);
+  const T = 50e6;
+  loop.run(T);
+  const y = yielder.vcpus[0]!, s = spinner.vcpus[0]!;
+  y.syncRunstate();
+  s.syncRunstate();
+  assert.ok(y.hart.instructions > 100, 'the yielder ran');
+  assert.ok(y.runstateTime[0]! / T < 0.05, `yielder share ${y.runstateTime[0]! / T}`);
+  assert.ok(s.runstateTime[0]! / T > 0.95, `spinner share ${s.runstateTime[0]! / T}`);
+});

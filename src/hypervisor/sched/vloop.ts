@@ -69,9 +69,13 @@ export class PoolSchedulerOps implements SchedulerOps, SchedHost {
     const u = this.byVcpu.get(v);
     if (u !== undefined && u.runnable) this.pools.sleep(u, this.now());
   }
+  /** SCHEDOP_yield: the scheduler is told, and the vCPU leaves its pCPU now (Xen raises SCHEDULE_SOFTIRQ). */
   yield(v: Vcpu): void {
     const u = this.byVcpu.get(v);
-    if (u !== undefined) this.pools.yield(u);
+    if (u === undefined) return;
+    this.pools.yield(u);
+    v.hart.requestExit();
+    if (u.processor >= 0) this.tickle(u.processor);
   }
   /** Single-pCPU compatibility (Hypervisor.run): pCPU 0's decision, its slice in instructions. */
   pick(): Vcpu | null {
