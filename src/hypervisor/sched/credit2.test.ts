@@ -61,3 +61,22 @@ test('credit2: invalid weight, cap and ratelimit fail with EINVAL and change not
   assert.throws(() => s.adjustGlobal({ runqueue: 'core' }), (e: unknown) => e instanceof SchedError && e.errno === EINVAL);
   assert.deepEqual(s.getGlobal(), { ratelimit: 1000, runqueue: 'socket' });
 });
+
+test('credit2: soft affinity is preferred when its pCPU is free, never at the cost of hard affinity', () => {
+  const { hv, loop } = schedHost(flat(2), 'credit2');
+  const d = spinDomain(hv, 2);
+  hv.startVcpu(d.vcpus[1]!, 0x80000000);
+  loop.control.setAffinity(d.domid, 0, null, [1]);
+  loop.control.setAffinity(d.domid, 1, null, [0]);
+  const on = [[0, 0], [0, 0]];
+  loop.onDecision = (cpu, u) => { if (u) on[u.vcpuId]![cpu]!++; };
+  loop.run(20e6);
+  assert.ok(on[0]![1]! > 0 && on[0]![0] === 0, `vCPU 0 decisions per pCPU ${on[0]}`);
+  assert.ok(on[1]![0]! > 0 && on[1]![1] === 0, `vCPU 1 decisions per pCPU ${on[1]}`);
+  // With hard affinity on pCPU 0 only, soft affinity for pCPU 1 cannot move it there.
+  loop.control.setAffinity(d.domid, 0, [0], [1]);
+  on.forEach((r) => r.fill(0));
+  loop.run(40e6);
+  assert.equal(on[0]![1], 0);
+  assert.ok(on[0]![0]! > 0);
+});
