@@ -24,7 +24,8 @@ function findRoot(): string {
 export const ROOT = findRoot();
 export const BUILD = join(ROOT, 'build');
 export const CROSS_GCC = 'riscv64-linux-gnu-gcc';
-export const CPU_BENCH = process.env.TSXEN_CPU_BENCH ?? '/work/shared/peers/cpu-bench';
+/** The team's shared cpu-bench recipe: shared/ sits beside the repository (in CI too). */
+export const CPU_BENCH = process.env.TSXEN_CPU_BENCH ?? join(ROOT, '..', 'shared', 'peers', 'cpu-bench');
 
 export function haveTool(cmd: string): boolean {
   return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
