@@ -46,7 +46,12 @@ export class XenstoreClient {
     const id = this.reqId++;
     const payload = Buffer.from(args.join('\0') + (type === XS_WRITE ? '' : '\0'), 'latin1');
     return new Promise((ok, fail) => {
-      this.waiting.set(id, { ok, fail });
+      // A xenstored that stops answering must not hang the host: fail the request after 10 s.
+      const t = setTimeout(() => {
+        this.waiting.delete(id);
+        fail(new Error(`xenstored did not answer request type ${type} within 10 s`));
+      }, 10_000);
+      this.waiting.set(id, { ok: (v) => (clearTimeout(t), ok(v)), fail: (e) => (clearTimeout(t), fail(e)) });
       this.sock.write(encodeFrame(type, id, 0, new Uint8Array(payload)));
     });
   }
