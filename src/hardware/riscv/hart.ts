@@ -58,15 +58,24 @@ const loadSlow_ = loadSlow, storeValue_ = storeValue, fetchSlow_ = fetchSlow, am
 /** Executions of a branch target before its block is translated; and "not translatable". */
 const JIT_THRESHOLD = 4096;
 const JIT_NEVER = -0x40000000;
-const MULS = [mul64, mulh64, mulhsu64, mulhu64, (a: number, b: number, c: number, d: number) => divOp(a, b, c, d, false),
-  (a: number, b: number, c: number, d: number) => divuOp(a, b, c, d, false),
-  (a: number, b: number, c: number, d: number) => divOp(a, b, c, d, true),
-  (a: number, b: number, c: number, d: number) => divuOp(a, b, c, d, true)];
+/** M-extension operation k (funct3) into r64: a switch of direct calls, no function table. */
+function mulOp(k: number, al: number, ah: number, bl: number, bh: number): void {
+  switch (k) {
+    case 0: mul64_(al, ah, bl, bh); break;
+    case 1: mulh64_(al, ah, bl, bh); break;
+    case 2: mulhsu64_(al, ah, bl, bh); break;
+    case 3: mulhu64_(al, ah, bl, bh); break;
+    case 4: divOp_(al, ah, bl, bh, false); break;
+    case 5: divuOp_(al, ah, bl, bh, false); break;
+    case 6: divOp_(al, ah, bl, bh, true); break;
+    default: divuOp_(al, ah, bl, bh, true); break;
+  }
+}
 /** What translated blocks call out to. */
 const JIT_RT: JitRuntime = {
   loadSlow: loadSlow as JitRuntime['loadSlow'],
   storeValue: storeValue as JitRuntime['storeValue'],
-  mul: (k, al, ah, bl, bh) => MULS[k](al, ah, bl, bh),
+  mul: mulOp,
   r64,
 };
 const DUMMY_BLOCK: Block = { n: 0, run: () => NaN, off: 0, src: new Uint16Array(0), epoch: -1 };
