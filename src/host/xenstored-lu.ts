@@ -16,6 +16,10 @@ import { SocketConnection } from './xenstored-socket.ts';
 
 export interface LuContext {
   server: net.Server;
+  /** Set while a hand-over runs: connections the old process still accepts go to the new one. */
+  late?: { forward(sock: net.Socket): void };
+  /** Attach a socket to this daemon (late connections of a failed hand-over). */
+  attach(sock: net.Socket): void;
   /** argv to start the new daemon with (after the script path), without -U. */
   args: string[];
   script: string;
@@ -44,9 +48,31 @@ async function drained(conns: SocketConnection[], ms: number): Promise<boolean> 
 
 export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connection, reqId: number, txId: number,
   opts: LiveUpdateOptions): Promise<string | undefined> {
+  // From now until this process exits, connections it accepts (it shares the listening
+  // socket; libuv cannot stop accepting without closing, and closing would unlink the path)
+  // are queued and passed on to the new daemon; on failure they join this one.
+  let inFlight = 0;
+  let sendsDone: () => void = () => {};
+  const late: net.Socket[] = [];
+  let forwardLate = false;
+  let child: ChildProcess | undefined;
+  const lateSend = (sock: net.Socket): void => {
+    inFlight++;
+    void send({ t: 'late' }, sock).then(() => { if (--inFlight === 0) sendsDone(); });
+  };
+  ctx.late = { forward: (sock) => { if (forwardLate) lateSend(sock); else late.push(sock); } };
+  const send = (m: unknown, h?: net.Server | net.Socket): Promise<void> => new Promise((res) => {
+    if (!child?.connected) { res(); return; }
+    child.send(m as never, h as never, { keepOpen: true }, () => res());
+  });
   const socks = socketsOf(core);
   for (const c of socks) c.stopReading();
-  const resume = (msg: string): string => { for (const c of socketsOf(core)) c.startReading(); return msg; };
+  const resume = (msg: string): string => {
+    ctx.late = undefined;
+    for (const c of socketsOf(core)) c.startReading();
+    for (const sock of late.splice(0)) ctx.attach(sock);
+    return msg;
+  };
   if (!(await drained(socks, 5000))) return resume('BUSY');
   let state: Uint8Array;
   try {
@@ -56,9 +82,9 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
   }
   const args = opts.cmdline ? opts.cmdline.split(/\s+/).filter(Boolean) : ctx.args;
   const script = opts.binary ?? ctx.script;
-  let child: ChildProcess;
+  let proc: ChildProcess;
   try {
-    child = spawn(process.execPath, [...process.execArgv, script, ...args, '-U'], {
+    proc = child = spawn(process.execPath, [...process.execArgv, script, ...args, '-U'], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
@@ -66,32 +92,43 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
     return resume(`live-update: cannot start ${script}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const outcome = new Promise<string | undefined>((res) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); res('live-update: new xenstored did not become ready'); }, Math.max(10, opts.timeout) * 1000);
-    child.on('message', (m: { t?: string; msg?: string }) => {
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); res('live-update: new xenstored did not become ready'); }, Math.max(10, opts.timeout) * 1000);
+    proc.on('message', (m: { t?: string; msg?: string }) => {
       if (m.t === 'ready') { clearTimeout(timer); res(undefined); }
       if (m.t === 'fail') { clearTimeout(timer); res(`live-update: ${m.msg}`); }
     });
-    child.on('exit', (code, sig) => { clearTimeout(timer); res(`live-update: new xenstored exited (${code ?? sig})`); });
-    child.on('error', (e) => { clearTimeout(timer); res(`live-update: ${e.message}`); });
-  });
-  const send = (m: unknown, h?: net.Server | net.Socket): Promise<void> => new Promise((res) => {
-    if (!child.connected) { res(); return; }
-    child.send(m as never, h as never, { keepOpen: true }, () => res());
+    proc.on('exit', (code, sig) => { clearTimeout(timer); res(`live-update: new xenstored exited (${code ?? sig})`); });
+    proc.on('error', (e) => { clearTimeout(timer); res(`live-update: ${e.message}`); });
   });
   void (async () => {
     await send({ t: 'state', data: state });
     await send({ t: 'server' }, ctx.server);
     for (const c of socks) if (!c.closed) await send({ t: 'sock', id: c.id }, c.socket);
     await send({ t: 'end' });
+    forwardLate = true;
+    for (const sock of late.splice(0)) lateSend(sock);
   })();
   const err = await outcome;
   if (err !== undefined) return resume(err);
+  if (inFlight > 0 || !forwardLate) {
+    await new Promise<void>((r) => { sendsDone = r; setTimeout(r, 2000); });
+    while (!forwardLate) await new Promise((r) => setTimeout(r, 5));
+    if (inFlight > 0) await new Promise<void>((r) => { sendsDone = r; setTimeout(r, 2000); });
+  }
   // Handed over: leave without closing anything (closing the server would unlink its path).
   process.exit(0);
 }
 
 /** The new daemon's side: receive the dump, the server and the sockets. */
-export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Server; sockets: Map<number, net.Socket> }> {
+/**
+ * The new daemon's side: receive the dump, the server and the sockets. Connections the old
+ * process accepts after that arrive as 'late' messages and go to `onLate` (queued until set).
+ */
+export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Server; sockets: Map<number, net.Socket>;
+  onLate(f: (s: net.Socket) => void): void }> {
+  const queued: net.Socket[] = [];
+  let lateHandler: ((s: net.Socket) => void) | undefined;
+  const onLate = (f: (s: net.Socket) => void): void => { lateHandler = f; for (const s of queued.splice(0)) f(s); };
   return new Promise((res, rej) => {
     let state: Uint8Array | undefined;
     let server: net.Server | undefined;
@@ -101,10 +138,11 @@ export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Serv
       if (m.t === 'state') state = m.data;
       else if (m.t === 'server') server = h as net.Server;
       else if (m.t === 'sock' && h) sockets.set(m.id!, h as net.Socket);
+      else if (m.t === 'late' && h) { if (lateHandler) lateHandler(h as net.Socket); else queued.push(h as net.Socket); }
       else if (m.t === 'end') {
         clearTimeout(timer);
         if (!state || !server) rej(new Error('incomplete hand-over'));
-        else res({ state, server, sockets });
+        else res({ state, server, sockets, onLate });
       }
     });
   });

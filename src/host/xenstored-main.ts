@@ -9,7 +9,7 @@ import type net from 'node:net';
 import { Xenstored } from '../toolstack/xenstored/core.ts';
 import { setQuota } from '../toolstack/xenstored/domain.ts';
 import { restoreState } from '../toolstack/xenstored/lu.ts';
-import { liveUpdate, receiveHandover } from './xenstored-lu.ts';
+import { liveUpdate, receiveHandover, type LuContext } from './xenstored-lu.ts';
 import { DEFAULT_RUNDIR, SocketConnection, listen, socketPath } from './xenstored-socket.ts';
 import { runSupervised, supervise, supervisedLiveUpdate } from './xenstored-supervisor.ts';
 
@@ -116,18 +116,24 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   let server!: net.Server;
+  let lu: LuContext | undefined;
   const core = new Xenstored({
     log,
-    liveUpdate: (c, conn, reqId, txId, opts) => o.supervised
-      ? supervisedLiveUpdate(c, conn, reqId, txId, opts)
-      : liveUpdate({ server, script: process.argv[1]!, args: o.args }, c, conn, reqId, txId, opts),
+    liveUpdate: (c, conn, reqId, txId, opts) => {
+      if (o.supervised) return supervisedLiveUpdate(c, conn, reqId, txId, opts);
+      lu = { server, script: process.argv[1]!, args: o.args, attach: (sock) => core.attach(new SocketConnection(core.newConnId(), sock)) };
+      return liveUpdate(lu, c, conn, reqId, txId, opts).finally(() => { lu = undefined; });
+    },
   });
   for (const q of o.quotas) {
     const err = setQuota(core.quotas, q);
     if (err) { process.stderr.write(`xenstored: ${err}\n`); return 1; }
   }
   if (o.traceFile) core.trace = true;
-  const accept = (sock: net.Socket): void => core.attach(new SocketConnection(core.newConnId(), sock));
+  const accept = (sock: net.Socket): void => {
+    if (lu?.late) lu.late.forward(sock); // accepted during a hand-over: the new daemon's
+    else core.attach(new SocketConnection(core.newConnId(), sock));
+  };
 
   if (o.supervised) {
     await runSupervised(core, log);
@@ -141,9 +147,11 @@ async function main(argv: string[]): Promise<number> {
     });
     writePid(o.pidFile);
     for (const [c, out] of pending) c.transmit(out);
-    process.send?.({ t: 'ready' });
-    process.disconnect?.();
     server.on('connection', accept);
+    h.onLate((sock) => { if (o.traceFile) log('connection accepted by the old daemon during the hand-over'); accept(sock); });
+    process.send?.({ t: 'ready' });
+    // The channel closes when the old process exits; it must not keep this one alive.
+    (process.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
     core.frozen = false;
     core.resumeAll();
     log(`live update complete: ${core.store.nodes.size} nodes, ${core.conns.size} connections`);

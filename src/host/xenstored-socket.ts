@@ -19,6 +19,8 @@ export function socketPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
 const PAUSE_AT = 1 << 20;
 const DROP_AT = 64 << 20;
 const EMPTY = new Uint8Array(0);
+/** Node's onread buffer mode for client sockets (XENSTORED_ONREAD=1; off by default, see below). */
+const USER_BUFFER = process.env.XENSTORED_ONREAD === '1';
 
 export class SocketConnection extends Connection {
   private paused = false;
@@ -50,7 +52,7 @@ export class SocketConnection extends Connection {
     };
     const handle = (raw as unknown as { _handle?: object | null })._handle;
     let socket = raw;
-    if (handle && !raw.readableLength) {
+    if (USER_BUFFER && handle && !raw.readableLength) {
       (raw as unknown as { _handle: object | null })._handle = null;
       raw.destroy();
       const rbuf = Buffer.allocUnsafe(65536);
@@ -59,7 +61,10 @@ export class SocketConnection extends Connection {
         onread: { buffer: rbuf, callback: (n: number) => { onChunk(rbuf.subarray(0, n)); return true; } },
       } as net.SocketConstructorOpts);
       this.userBuffer = true;
-    } else socket.on('data', onChunk);
+    } else {
+      socket.on('data', onChunk);
+      socket.resume(); // accepted with pauseOnConnect: flowing must be switched on explicitly
+    }
     this.socket = socket;
     socket.on('close', () => this.sink?.drop(this, ''));
     socket.on('error', () => { /* 'close' follows */ });

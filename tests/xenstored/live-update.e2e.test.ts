@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Live update under load: the daemon is replaced by a new process (twice) while clients keep
 // writing and reading. Nothing may be lost: nodes, permissions, watches, an open transaction,
-// a request split across the update, and every load request gets its reply on the same socket.
+// a request split across the update, and every load request gets its reply on the same socket;
+// connections opened during the update are served too.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -54,8 +55,27 @@ test('live update under client load loses nothing', async () => {
     const env = { ...process.env, XENSTORED_PATH: d.path };
     const before = counts.reduce((a, b) => a + b);
     const t0 = Date.now();
+    // New connections keep arriving during the update (the old process may accept some).
+    let storm = true;
+    let stormOk = 0;
+    const stormErrors: string[] = [];
+    const stormLoop = (async () => {
+      while (storm) {
+        try {
+          const c = await SockClient.connect(d.path);
+          const r = await c.ask(READ, '/static/n0\0');
+          if (r === 'value-0') stormOk++; else stormErrors.push(r);
+          c.close();
+        } catch (e) { stormErrors.push(String(e)); }
+      }
+    })();
     const out = await run(ctl, ['live-update', join(ROOT, 'src/host/xenstored-main.ts')], { env });
     const pause = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 300));
+    storm = false;
+    await stormLoop;
+    assert.deepEqual(stormErrors, [], 'every connection made during the update was served');
+    assert.ok(stormOk > 3);
     assert.equal(out.stdout + out.stderr, '', 'xenstore-control reports success silently');
     const pid1 = Number(readFileSync(join(d.dir, 'pid'), 'utf8'));
     assert.notEqual(pid1, pid0, 'a new process serves the socket');
