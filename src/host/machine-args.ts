@@ -45,7 +45,8 @@ export function parseSize(v: string): number {
   return n;
 }
 
-function parseCount(flag: string, v: string, min: number, max: number): number {
+/** A decimal count for `flag` within [min, max]; a UsageError naming the flag otherwise. */
+export function parseCount(flag: string, v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v)) throw new UsageError(`${flag}: '${v}' is not a number`);
   const n = Number(v);
   if (n < min || n > max) throw new UsageError(`${flag}: ${v} is out of range (${min}..${max})`);

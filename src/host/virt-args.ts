@@ -8,7 +8,7 @@
 //   -nographic (the default)  -no-reboot
 // plus tsxen's own --clock, --max-insns, --stats. Every problem is a UsageError with one line
 // naming the flag and value. `selectBoard` decides between this board and the bare one.
-import { UsageError, parseSize } from './machine-args.ts';
+import { UsageError, parseCount, parseSize } from './machine-args.ts';
 import type { VirtClock } from './virt-runner.ts';
 
 export interface DriveArg {
@@ -133,13 +133,6 @@ function checkMac(flag: string, mac: string | undefined): string | undefined {
   if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw new UsageError(`${flag}: mac=${mac} is not a MAC address (52:54:00:12:34:56)`);
   if (parseInt(mac.slice(0, 2), 16) & 1) throw new UsageError(`${flag}: mac=${mac} is a multicast address`);
   return mac;
-}
-
-function parseCount(flag: string, v: string, min: number, max: number): number {
-  if (!/^\d+$/.test(v)) throw new UsageError(`${flag}: '${v}' is not a number`);
-  const n = Number(v);
-  if (n < min || n > max) throw new UsageError(`${flag}: ${v} is out of range (${min}..${max})`);
-  return n;
 }
 
 export function parseVirtArgs(argv: readonly string[]): VirtArgs {
