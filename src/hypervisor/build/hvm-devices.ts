@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The device model of an HVM domain, assembled from the virt board's pieces (the same devices
 // and memory map the bare `virt` board uses): NS16550A UART, PLIC (one S-mode context per vCPU,
-// driving its SEIP), Goldfish RTC, the SiFive test/finisher (poweroff/reboot shut the domain
+// driving its SEIP), Goldfish RTC, virtio-mmio slots, the SiFive test/finisher (poweroff/reboot shut the domain
 // down) and the device tree for the guest. The domain's p2m marks these ranges
 // P2M_MMIO_EMUL; the hart calls the router synchronously (docs/design/hypervisor.md §2).
 // Xen: an ioreq server per device model (xen/arch/x86/hvm/ioreq.c); QEMU's hw/riscv/virt.c
@@ -11,6 +11,9 @@ import { VIRT_IRQ, VIRT_MEMMAP, VIRT_PLIC_MAX_PRIORITY, VIRT_PLIC_NUM_SOURCES, V
 import { GoldfishRtc } from '../../hardware/devices/goldfish-rtc.ts';
 import { Ns16550a } from '../../hardware/devices/ns16550a.ts';
 import { Plic, plicHartContexts } from '../../hardware/devices/plic.ts';
+import { GuestMemory } from '../../hardware/devices/virtio/guest-memory.ts';
+import type { VirtioDevice } from '../../hardware/devices/virtio/virtio-device.ts';
+import { VirtioMmio } from '../../hardware/devices/virtio/virtio-mmio.ts';
 import { SifiveTest } from '../../hardware/devices/sifive-test.ts';
 import { IRQ_SEI } from '../../hardware/riscv/hart-state.ts';
 import type { Domain } from '../domain/domain.ts';
@@ -37,6 +40,12 @@ export interface VirtDeviceModelOptions {
   wallclockNs?: () => bigint;
   /** Kernel command line for /chosen/bootargs (default: the domain's cmdline). */
   bootargs?: string;
+  /**
+   * virtio devices for the guest (blk, net, console, rng), each behind a virtio-mmio
+   * transport over the domain's p2m. They fill the slots from the highest down, as QEMU's
+   * `-device` does, so the first device is the guest's virtio0... in Linux's probe order.
+   */
+  virtio?: readonly VirtioDevice[];
 }
 
 export interface VirtDeviceModel extends HvmDeviceModel {
@@ -69,7 +78,14 @@ export function virtDeviceModel(d: Domain, o: VirtDeviceModelOptions): VirtDevic
     { base: m.plic.base, size: m.plic.size, dev: plic },
     { base: m.uart0.base, size: m.uart0.size, dev: uart },
   ];
-  for (let i = 0; i < VIRT_VIRTIO_COUNT; i++) devs.push({ base: virtioSlotBase(i), size: m.virtio.size, dev: EMPTY_VIRTIO });
+  const extra = o.virtio ?? [];
+  if (extra.length > VIRT_VIRTIO_COUNT) throw new RangeError(`an HVM domain has ${VIRT_VIRTIO_COUNT} virtio slots, ${extra.length} devices given`);
+  const guestMem = new GuestMemory(d.p2m);
+  for (let i = 0; i < VIRT_VIRTIO_COUNT; i++) {
+    const dev = extra[VIRT_VIRTIO_COUNT - 1 - i];
+    const slot = dev === undefined ? EMPTY_VIRTIO : new VirtioMmio(guestMem, plic.source(VIRT_IRQ.virtio + i), dev);
+    devs.push({ base: virtioSlotBase(i), size: m.virtio.size, dev: slot });
+  }
   const find = (pa: number) => {
     for (const r of devs) if (pa >= r.base && pa < r.base + r.size) return r;
     return undefined;
