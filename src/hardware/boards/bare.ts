@@ -269,7 +269,10 @@ export class BareBoard {
       this.runRound(slice, left);
       if (this.idle && this.stopped === null && !this.wakeable()) {
         if (this.deterministic) { if (!this.skipToDeadline()) return { kind: 'idle' }; }
-        else if (this.nextDeadline() === Infinity) return { kind: 'idle' };
+        // Realtime: a deadline that passes between wakeable() and nextDeadline() is dropped
+        // by the latter (it only counts future deadlines); asking wakeable() again closes that
+        // window, since the passed deadline now shows as a pending interrupt.
+        else if (this.nextDeadline() === Infinity && !this.wakeable()) return { kind: 'idle' };
       }
     }
     return this.stopped;
