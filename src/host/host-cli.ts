@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CtrlClient, ctrlCall, NoHostError } from './ctrl-client.ts';
 import { ctrlSocketPath, HostDaemon, pidFilePath } from './host-daemon.ts';
+import { defaultRunDir } from './run-dir.ts';
 
 const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N] [--memory MiB] [--no-xenstored]
        tsxen host --stop [--rundir DIR]
@@ -17,12 +18,6 @@ background and returns when it is ready. Run dir: --rundir, $TSXEN_RUNDIR, /run/
 $XDG_RUNTIME_DIR/tsxen, /tmp/tsxen-<uid>. Logs: DIR/host.log, DIR/xenstored.log, DIR/console/.
 `;
 
-export function defaultRunDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TSXEN_RUNDIR) return resolve(env.TSXEN_RUNDIR);
-  if (process.getuid?.() === 0) return '/run/tsxen';
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tsxen');
-  return `/tmp/tsxen-${process.getuid?.() ?? 'user'}`;
-}
 
 interface Args {
   mode: 'start' | 'stop' | 'status';

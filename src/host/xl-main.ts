@@ -6,15 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CtrlClient, CtrlClientError, NoHostError } from './ctrl-client.ts';
 import { runConsole } from './ctrl-console.ts';
+import { defaultRunDir } from './run-dir.ts';
 import { xlMain } from '../toolstack/xl/xl-cmdtable.ts';
 import type { XlEnv } from '../toolstack/xl/xl-env.ts';
 
-function runDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TSXEN_RUNDIR) return resolve(env.TSXEN_RUNDIR);
-  if (process.getuid?.() === 0) return '/run/tsxen';
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tsxen');
-  return `/tmp/tsxen-${process.getuid?.() ?? 'user'}`;
-}
 
 async function main(): Promise<number> {
   const out = (s: string): void => void process.stdout.write(s);
@@ -22,7 +17,7 @@ async function main(): Promise<number> {
   let client: CtrlClient | null = null;
   try {
     return await xlMain(process.argv.slice(2), async (g): Promise<XlEnv> => {
-      const sock = join(runDir(), 'ctrl.sock');
+      const sock = join(defaultRunDir(), 'ctrl.sock');
       client = await CtrlClient.connect(sock);
       const c = client;
       return {
