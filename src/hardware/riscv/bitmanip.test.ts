@@ -190,3 +190,10 @@ test('near-miss encodings stay illegal (mcause 2, mtval = the word) in the inter
     }
   }
 });
+
+test('ctzw counts in the low word only: 32 for 0x8000000000000000 (QEMU 7.2 answers 63)', () => {
+  for (const jit of [false, true]) {
+    const { got } = runLoop((rd, rs1) => CASES.ctzw.enc(rd, rs1, 0), [[0x8000000000000000n, 0n], [0x200000000n, 0n]], jit);
+    assert.deepEqual(got.map((g) => g[0]), [32n, 32n]);
+  }
+});
