@@ -5,7 +5,8 @@
    needs no reference of its own there), rd = rs1 aliasing, near-miss encodings that must
    raise illegal-instruction with mtval = the word, and cbo.* (Zicbom/Zicboz, not announced by
    QEMU 7.2 nor by us) trapping while the prefetch hints (ORI, rd = x0) execute.
-   Spec: riscv-unpriv-20240411 §28 "B" Extension for Bit Manipulation; §"CMO". */
+   Spec: riscv-unpriv-20240411 §28 "B" Extension for Bit Manipulation; its "CMO" chapter
+   (Zicbom/Zicboz/Zicbop). */
 #include "test.h"
 
 #define RR(op, a, b) ({ u64 _r; __asm__ volatile(op " %0, %1, %2" : "=r"(_r) : "r"((u64)(a)), "r"((u64)(b))); _r; })

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Zba/Zbb/Zbc/Zbs against BigInt reference semantics written from riscv-unpriv-20240411 §28:
-// every instruction on edge and random operands, run in a loop on an interpreting hart and on
-// a hart that translates the loop into one block, with rd distinct from and equal to rs1.
+// Zba/Zbb/Zbc/Zbs against BigInt reference semantics written from riscv-unpriv-20240411 §28
+// "B" Extension for Bit Manipulation: every instruction on edge and random operands, run in
+// a loop on an interpreting hart and on a hart that translates the loop into one block, with
+// rd distinct from and equal to rs1.
 // Encodings are checked against GNU as output, near-miss encodings must stay illegal.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -28,7 +29,8 @@ function bytes(a: bigint, f: (byte: bigint, i: bigint) => [bigint, bigint]): big
   return r;
 }
 
-// Encoders from the spec's R/I formats (§2.2), independent of bitmanip.ts's decoder.
+// Encoders from the spec's R/I formats (§2.2 "Base Instruction Formats", as test-support.ts
+// cites it), independent of bitmanip.ts's decoder.
 const R = (f7: number, f3: number, op: number) => (rd: number, rs1: number, rs2: number) =>
   ((f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op) >>> 0;
 const I = (imm12: number, f3: number, op: number) => (rd: number, rs1: number, sh: number) =>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The bit-manipulation extensions Zba, Zbb, Zbc and Zbs (RV64): decoding and semantics.
-// Spec: riscv-unpriv-20240411 §28 "B" Extension for Bit Manipulation (§28.4 instruction
-// pages give the encodings and the pseudo-code each body below follows).
+// Spec: riscv-unpriv-20240411 §28 "B" Extension for Bit Manipulation (its Zba, Zbb, Zbc and
+// Zbs sections and instruction pages: encodings and the pseudo-code each body below follows).
 //
 // Each instruction's semantics is written once, as a JavaScript statement body over the
 // operand words (a, ah = rs1 low/high; b, bh = rs2, or the shift amount and 0) that sets the
@@ -10,7 +10,8 @@
 // same body once at module load. So the two cannot disagree, and neither allocates.
 
 /** Population count of a 32-bit word (statement-free expression over `v`). */
-const POP = (v: string) => `(c=${v}-((${v}>>>1)&0x55555555),c=(c&0x33333333)+((c>>>2)&0x33333333),Math.imul((c+(c>>>4))&0x0f0f0f0f,0x01010101)>>>24)`;
+const POP = (v: string) => `(c=${v}-((${v}>>>1)&0x55555555),c=(c&0x33333333)+((c>>>2)&0x33333333),` +
+  'Math.imul((c+(c>>>4))&0x0f0f0f0f,0x01010101)>>>24)';
 /** Byte-reverse of a 32-bit word. */
 const BSWAP = (v: string) => `((${v}<<24)|((${v}&0xff00)<<8)|((${v}>>>8)&0xff00)|(${v}>>>24))`;
 /** Bytes of a 32-bit word to 0xff when non-zero, else 0 (orc.b on one word). */
@@ -18,7 +19,7 @@ const ORC = (v: string) => `Math.imul((((${v}&0x7f7f7f7f)+0x7f7f7f7f)|${v})>>>7&
 /** Signed / unsigned 64-bit a < b. */
 const LT = '(ah<bh||(ah===bh&&(a>>>0)<(b>>>0)))';
 const LTU = '((ah>>>0)<(bh>>>0)||(ah===bh&&(a>>>0)<(b>>>0)))';
-/** The 128-bit carry-less product of (a, ah) and (b, bh) into r0..r3 (§28.4 clmul: XOR of shifted copies). */
+/** The 128-bit carry-less product of (a, ah) and (b, bh) into r0..r3 (clmul: XOR of shifted copies). */
 const CLMUL128 = 'let r0=0,r1=0,r2=0,r3=0;for(let i=0;i<64;i++){if((((i<32?b:bh)>>>(i&31))&1)===0)continue;' +
   'const s=i&31;const w0=a<<s,w1=s===0?ah:(ah<<s)|(a>>>(32-s)),w2=s===0?0:ah>>>(32-s);' +
   'if(i<32){r0^=w0;r1^=w1;r2^=w2;}else{r1^=w0;r2^=w1;r3^=w2;}}';
@@ -33,7 +34,7 @@ const BIT = 'const i=b&63,m=1<<(i&31);';
 
 /** Every instruction: mnemonic and the body setting l, hh (c is a scratch variable). */
 export const BITMANIP_OPS: readonly { readonly name: string; readonly body: string }[] = [
-  // Zba §28.4.1
+  // Zba: address generation
   { name: 'add.uw', body: 'l=(a+b)|0;hh=(bh+((l>>>0)<(b>>>0)?1:0))|0;' },
   { name: 'sh1add', body: SHADD(1, false) },
   { name: 'sh2add', body: SHADD(2, false) },
@@ -42,7 +43,7 @@ export const BITMANIP_OPS: readonly { readonly name: string; readonly body: stri
   { name: 'sh2add.uw', body: SHADD(2, true) },
   { name: 'sh3add.uw', body: SHADD(3, true) },
   { name: 'slli.uw', body: 'if(b===0){l=a;hh=0;}else if(b<32){l=a<<b;hh=a>>>(32-b);}else{l=0;hh=a<<(b-32);}' },
-  // Zbb §28.4.2
+  // Zbb: basic bit manipulation
   { name: 'andn', body: 'l=a&~b;hh=ah&~bh;' },
   { name: 'orn', body: 'l=a|~b;hh=ah|~bh;' },
   { name: 'xnor', body: 'l=~(a^b);hh=~(ah^bh);' },
@@ -67,11 +68,11 @@ export const BITMANIP_OPS: readonly { readonly name: string; readonly body: stri
   { name: 'roriw', body: 'l=(a>>>b)|(a<<(-b&31));hh=l>>31;' },
   { name: 'orc.b', body: `l=${ORC('a')};hh=${ORC('ah')};` },
   { name: 'rev8', body: `l=${BSWAP('ah')};hh=${BSWAP('a')};` },
-  // Zbc §28.4.3
+  // Zbc: carry-less multiplication
   { name: 'clmul', body: `${CLMUL128}l=r0;hh=r1;` },
   { name: 'clmulh', body: `${CLMUL128}l=r2;hh=r3;` },
   { name: 'clmulr', body: `${CLMUL128}l=(r1>>>31)|(r2<<1);hh=(r2>>>31)|(r3<<1);` },
-  // Zbs §28.4.4 (the immediate forms share the bodies: b is the shamt)
+  // Zbs: single-bit instructions (the immediate forms share the bodies: b is the shamt)
   { name: 'bclr', body: `${BIT}if(i<32){l=a&~m;hh=ah;}else{l=a;hh=ah&~m;}` },
   { name: 'bext', body: `${BIT}l=((i<32?a:ah)&m)!==0?1:0;` },
   { name: 'binv', body: `${BIT}if(i<32){l=a^m;hh=ah;}else{l=a;hh=ah^m;}` },
@@ -121,7 +122,9 @@ export function decodeBitmanip(insn: number): number {
     case 0x13: { // OP-IMM: imm[11:6] selects, imm[5:0] is the shamt or a sub-opcode
       const f6 = insn >>> 26, lo6 = (insn >> 20) & 63;
       if (f3 === 1) {
-        if (f6 === 0x18) return lo6 === 0 ? CLZ : lo6 === 1 ? CLZ + 1 : lo6 === 2 ? CLZ + 2 : lo6 === 4 ? SEXT_B : lo6 === 5 ? SEXT_H : -1;
+        if (f6 === 0x18) {
+          return lo6 === 0 ? CLZ : lo6 === 1 ? CLZ + 1 : lo6 === 2 ? CLZ + 2 : lo6 === 4 ? SEXT_B : lo6 === 5 ? SEXT_H : -1;
+        }
         return f6 === 0x12 ? BCLR : f6 === 0x1a ? BINV : f6 === 0x0a ? BSET : -1;
       }
       if (f3 === 5) {
@@ -184,5 +187,6 @@ export function bitmanipSource(insn: number): string | null {
   if (rd === 0) return '';
   const rs2 = (insn >> 19) & 62;
   const ops = (d & USES_RS2) !== 0 ? `b=x[${rs2}],bh=x[${rs2 + 1}]` : `b=${bitmanipShamt(insn, k)},bh=0`;
-  return `{const a=x[${rs1}],ah=x[${rs1 + 1}],${ops};let l=0,hh=0,c=0;${BITMANIP_OPS[k].body}x[${rd}]=l;x[${rd + 1}]=hh;}`;
+  return `{const a=x[${rs1}],ah=x[${rs1 + 1}],${ops};let l=0,hh=0,c=0;${BITMANIP_OPS[k].body}` +
+    `x[${rd}]=l;x[${rd + 1}]=hh;}`;
 }
