@@ -8,9 +8,14 @@
 // spawn to the marker on the console; CPU time is user + system of the whole process (to its
 // exit, a few ms after the marker). tsxen also reports guest instructions retired and MIPS.
 // The machine is shared: the CPU-second ratio is the stable figure; both are printed.
+// One more QEMU boot per -smp runs with the instruction-counting plugin (qemu-insn-count.c, built
+// with the host's cc; single-threaded TCG so its counter is exact), so the two instruction
+// counts are compared in the same run (QEMU's includes its OpenSBI firmware; with 2 harts both
+// include spin-waits, e.g. stop_machine while the kernel patches code, that depend on how each
+// emulator interleaves its harts).
 // Environment: BENCH_SMPS ("1 2"), BENCH_RUNS (1; best of), BENCH_APPEND, BENCH_TIMEOUT_S (1800).
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuestAssets } from '../src/host/assets/index.ts';
 
@@ -21,7 +26,7 @@ const APPEND = process.env.BENCH_APPEND ?? 'console=ttyS0 tsxen.init=poweroff';
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 1800);
 const MARKER = 'TSXEN-BOOT-OK';
 
-interface Boot { marker: number; cpu: number; exit: number | null; insns?: number; out: string }
+interface Boot { marker: number; cpu: number; exit: number | null; insns?: number; qemuInsns?: number; out: string }
 
 /** Spawn through bash so `times` gives the child's CPU seconds. */
 function boot(cmd: string[]): Promise<Boot> {
@@ -39,11 +44,13 @@ function boot(cmd: string[]): Promise<Boot> {
       clearTimeout(kill);
       const t = [...err.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
       const insns = /(\d+) instructions in/.exec(err);
+      const qemuInsns = /^insns: (\d+)$/m.exec(err);
       if (marker < 0 || t.length < 4) {
         rej(new Error(`${cmd[0]} did not reach ${MARKER} (exit ${code})\n${err.slice(-2000)}\n${out.slice(-2000)}`));
         return;
       }
-      res({ marker, cpu: t[2]! + t[3]!, exit: code, insns: insns ? Number(insns[1]) : undefined, out });
+      res({ marker, cpu: t[2]! + t[3]!, exit: code, insns: insns ? Number(insns[1]) : undefined,
+        qemuInsns: qemuInsns ? Number(qemuInsns[1]) : undefined, out });
     });
   });
 }
@@ -57,6 +64,16 @@ const load = (): string => {
 
 console.log(`boot: kernel ${a.version}, initramfs ${a.initrd}`);
 console.log(`boot: append "${APPEND}", 512 MiB, best of ${RUNS}; load average ${load()}`);
+/** The counting plugin, built into build/bench (null, with the reason printed, if cc fails). */
+function insnPlugin(): string | null {
+  const out = join(ROOT, 'build', 'bench', 'qemu-insn-count.so');
+  mkdirSync(join(ROOT, 'build', 'bench'), { recursive: true });
+  const r = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', out, join(ROOT, 'bench', 'qemu-insn-count.c')], { encoding: 'utf8' });
+  if (r.status === 0) return out;
+  console.log(`boot: QEMU instructions not counted (cc: ${r.error?.message ?? r.stderr.trim().split('\n')[0]})`);
+  return null;
+}
+const plugin = insnPlugin();
 const fmt = (n: number, d = 2) => n.toFixed(d);
 let worst = 0;
 for (const smp of SMPS) {
@@ -70,12 +87,16 @@ for (const smp of SMPS) {
     if (tb.exit !== 0) throw new Error(`tsxen exited ${tb.exit} after the marker`);
     if (!t || tb.marker < t.marker) t = tb;
   }
+  const counted = plugin === null ? undefined
+    : (await boot(['qemu-system-riscv64', '-machine', 'virt', '-nographic', '-accel', 'tcg,thread=single', ...common,
+      '-plugin', plugin, '-d', 'plugin'])).qemuInsns;
   const mips = t!.insns! / t!.marker / 1e6, mipsCpu = t!.insns! / t!.cpu / 1e6;
   const wallRatio = t!.marker / q!.marker, cpuRatio = t!.cpu / q!.cpu;
   worst = Math.max(worst, wallRatio);
   console.log(`-smp ${smp}: tsxen ${fmt(t!.marker)} s to ${MARKER} (${fmt(t!.cpu)} s CPU), ${(t!.insns! / 1e9).toFixed(3)} G instructions, ` +
     `${fmt(mips, 1)} MIPS wall, ${fmt(mipsCpu, 1)} MIPS per CPU second`);
-  console.log(`-smp ${smp}: QEMU  ${fmt(q!.marker)} s to ${MARKER} (${fmt(q!.cpu)} s CPU)`);
+  const qInsns = counted === undefined ? '' : `, ${(counted / 1e9).toFixed(3)} G instructions (tsxen/QEMU ${fmt(t!.insns! / counted)}x)`;
+  console.log(`-smp ${smp}: QEMU  ${fmt(q!.marker)} s to ${MARKER} (${fmt(q!.cpu)} s CPU)${qInsns}`);
   console.log(`-smp ${smp}: tsxen/QEMU = ${fmt(wallRatio, 1)}x wall, ${fmt(cpuRatio, 1)}x CPU (issue 3 bar: within 10x)`);
 }
 console.log(`boot: load average at end ${load()}; worst wall ratio ${fmt(worst, 1)}x`);

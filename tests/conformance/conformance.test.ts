@@ -24,9 +24,9 @@ test('the cross compiler and QEMU are installed (npm test installs them)', () =>
 
 const HEADERS = readdirSync(COMMON).filter((f) => f.endsWith('.h') || f.endsWith('.ld')).map((f) => join(COMMON, f));
 
-function build(name: string): string {
+function build(name: string, flags = FLAGS): string {
   const src = [join(COMMON, 'crt.S'), join(COMMON, 'lib.c'), join(DIR, name + (name === 'rv64c' ? '.S' : '.c'))];
-  return crossBuild(`conformance/${name}.elf`, src, FLAGS, HEADERS);
+  return crossBuild(`conformance/${name}.elf`, src, flags, HEADERS);
 }
 
 for (const name of PROGRAMS) {
@@ -45,6 +45,17 @@ for (const name of PROGRAMS) {
     }
   });
 }
+
+test('bitmanip: Zba/Zbb/Zbc/Zbs pass on QEMU and on tsxen, and print the same results for an operand grid', () => {
+  const elf = build('bitmanip', FLAGS.map((f) => (f === '-march=rv64gc' ? '-march=rv64gc_zba_zbb_zbc_zbs' : f)));
+  const q = runQemu(elf);
+  assert.equal(q.status, 0, `QEMU: the program itself fails (exit ${q.status}):\n${q.stdout}`);
+  assert.match(q.stdout, /PASS\n$/);
+  assert.equal(q.stdout.split('\n').filter((l) => /^[a-z0-9.]+ 0x[0-9a-f]{16}$/.test(l)).length, 43, 'one grid line per instruction');
+  const t = runTsxen(elf);
+  assert.deepEqual(t.stop, { kind: 'pass' }, `tsxen:\n${t.out}`);
+  assert.equal(t.out, q.stdout);
+});
 
 test('smp: two harts race AMOs and LR/SC, pass messages and IPIs, on QEMU -smp 2 and tsxen', () => {
   const elf = build('smp');

@@ -6,8 +6,8 @@
 // instruction. Registers, fcsr, FP registers and the trap log are dumped through the UART.
 // Left out on purpose: jumps and branches (they leave the stream), SYSTEM (CSR state differs
 // between the two machines), loads/stores/AMOs (misaligned handling may differ, both
-// allowed), MISC-MEM (fence hint encodings). QEMU runs with Zba/Zbb/Zbc/Zbs off so that both
-// machines implement the same ISA (RV64GC).
+// allowed), MISC-MEM (fence hint encodings). QEMU runs with Zba/Zbb/Zbc/Zbs on, as our hart
+// has them (RV64GC + B); a third of the integer words are steered into the B encodings.
 import { Rng } from './random-program.ts';
 
 /** Major opcodes for random 32-bit words: OP-IMM, OP-IMM-32, OP, OP-32, LUI, AUIPC, FP, and reserved/custom ones. */
@@ -17,11 +17,22 @@ function word32(r: Rng): number {
   const op = r.pick(OPCODES);
   let w = Number(r.next64() & 0xffffffffn);
   // bias funct7 toward the defined values (0, 0x20, 0x01) half the time so most words execute
-  if ((op === 0x33 || op === 0x3b || op === 0x13 || op === 0x1b) && r.int(2) === 0) {
+  const int = op === 0x33 || op === 0x3b || op === 0x13 || op === 0x1b;
+  const steer = int ? r.int(3) : 2;
+  if (steer === 0) {
     w = (w & ~(0x7f << 25)) | (r.pick([0x00, 0x20, 0x01, 0x00]) << 25);
+  } else if (steer === 1) {
+    // Spec: riscv-unpriv-20240411 §28 (B): its funct7 / imm[11:5] values and their neighbours
+    w = (w & ~(0x7f << 25)) | (r.pick([0x04, 0x05, 0x10, 0x14, 0x15, 0x24, 0x25, 0x30, 0x31, 0x34, 0x35, 0x0a]) << 25);
+    // the unary forms (clz..sext.h, orc.b, rev8, zext.h) select by rs2 / imm[4:0]
+    if (r.int(2) === 0) w = (w & ~(0x1f << 20)) | (r.pick([0, 1, 2, 3, 4, 5, 6, 7, 0x18]) << 20);
   }
   if (op >= 0x43 && op <= 0x53 && r.int(2) === 0) w = (w & ~(7 << 12)) | (r.pick([0, 1, 2, 3, 4, 7]) << 12); // valid rm
-  return ((w & ~0x7f) | op) >>> 0;
+  w = ((w & ~0x7f) | op) >>> 0;
+  // ctzw -> clzw: QEMU 7.2 counts ctzw over all 64 bits when the low word is zero (the spec:
+  // 32); tests/conformance/bitmanip.c says more.
+  if (((w & 0xfff0707f) >>> 0) === 0x6010101b) w = (w & ~(1 << 20)) >>> 0;
+  return w;
 }
 
 /** Compressed halfwords that neither jump nor access memory. */

@@ -67,7 +67,7 @@ for (const { seed, paging, interrupts } of cases) {
 /** Seeds of random encodings (random-decode.ts): every word either executes or traps, as on QEMU. */
 const DECODE_SEEDS = (process.env.RANDOM_DECODE_SEEDS ?? '1,2,3,4').split(',').map(Number);
 const DECODE_LENGTH = Number(process.env.RANDOM_DECODE_LENGTH ?? 2000);
-const RV64GC_QEMU = ['-cpu', 'rv64,zba=false,zbb=false,zbc=false,zbs=false'];
+const RV64GCB_QEMU = ['-cpu', 'rv64,zba=true,zbb=true,zbc=true,zbs=true'];
 
 function decodeSlot(i: number): string {
   if (i < 66) return slotName(i);
@@ -85,7 +85,7 @@ for (const seed of DECODE_SEEDS) {
     writeFileSync(src, randomDecodeProgram(seed, DECODE_LENGTH));
     const elf = crossBuild(`conformance/random/${name}.elf`, [src],
       ['-march=rv64gc', '-mabi=lp64d', '-nostdlib', '-static', '-Wl,--build-id=none', '-T', LD]);
-    const q = runQemu(elf, { extra: RV64GC_QEMU });
+    const q = runQemu(elf, { extra: RV64GCB_QEMU });
     assert.equal(q.status, 0, 'QEMU runs the program to the finisher');
     const t = runTsxen(elf);
     assert.deepEqual(t.stop, { kind: 'pass' });

@@ -105,13 +105,20 @@ test('every device QEMU virt describes and we model has the same node and proper
 test('the harts announce exactly what our hart implements', () => {
   const t = parseDtb(virtFdt({ hartCount: 2, ramSize: 128 << 20, mode: 'firmware' }));
   const cpu = fdtNode(t.root, '/cpus/cpu@1');
-  assert.equal(propString(cpu, 'riscv,isa'), 'rv64imafdc_zicntr_zicsr_zifencei_zihintpause_sstc');
-  assert.equal(riscvIsaString(VIRT_HART_EXTENSIONS), 'rv64imafdc_zicntr_zicsr_zifencei_zihintpause_sstc');
+  assert.equal(propString(cpu, 'riscv,isa'), 'rv64imafdc_zicntr_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc');
+  assert.equal(riscvIsaString(VIRT_HART_EXTENSIONS), 'rv64imafdc_zicntr_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc');
   assert.equal(propString(cpu, 'riscv,isa-base'), 'rv64i');
   assert.deepEqual(propStrings(cpu, 'riscv,isa-extensions'), ['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr',
-    'zifencei', 'zihintpause', 'sstc']);
+    'zifencei', 'zihintpause', 'zba', 'zbb', 'zbc', 'zbs', 'sstc']);
   assert.equal(propString(cpu, 'mmu-type'), 'riscv,sv57');
   assert.deepEqual(propCells(cpu, 'reg'), [1]);
+  // the bit-manipulation extensions are the ones QEMU 7.2's virt CPU announces (its riscv,isa)
+  const qemuIsa = propString(fdtNode(parseDtb(qemuDtb(1, 128)).root, '/cpus/cpu@0'), 'riscv,isa') ?? '';
+  assert.deepEqual((propStrings(cpu, 'riscv,isa-extensions') ?? []).filter((e) => e.startsWith('zb')),
+    qemuIsa.split('_').filter((e) => e.startsWith('zb')));
+  const dts = execFileSync('dtc', ['-q', '-I', 'dtb', '-O', 'dts'], { input: virtFdt({ hartCount: 1, ramSize: 128 << 20, mode: 'vsbi' }), encoding: 'utf8' });
+  assert.match(dts, /riscv,isa = "rv64imafdc_zicntr_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc";/);
+  assert.match(dts, /riscv,isa-extensions = "i\\0m\\0a\\0f\\0d\\0c\\0zicntr\\0zicsr\\0zifencei\\0zihintpause\\0zba\\0zbb\\0zbc\\0zbs\\0sstc";/);
   // Unit addresses are the reg value in hex (devicetree-0.4 "Node Names"); QEMU prints the
   // hart id in decimal, so its cpu@10 has reg 0xa and dtc warns about it. Ours is cpu@a.
   const twelve = parseDtb(virtFdt({ hartCount: 12, ramSize: 128 << 20, mode: 'firmware' }));

@@ -26,11 +26,13 @@ const IRQ_M_SOFT = 3, IRQ_M_TIMER = 7, IRQ_S_EXT = 9, IRQ_M_EXT = 11;
 
 /**
  * The extensions our hart implements, in canonical order (single letters, then Z* by
- * category, then S*). Linux reads riscv,isa-extensions when present (bindings riscv/
- * extensions.yaml) and riscv,isa otherwise; both are given.
+ * category: Zi* before Zb*, as I precedes B; then S*). Spec: riscv-unpriv-20240411 "ISA
+ * Extension Naming Conventions". Zba/Zbb/Zbc/Zbs are what QEMU 7.2's virt CPU announces.
+ * Linux reads riscv,isa-extensions when present (bindings riscv/extensions.yaml) and
+ * riscv,isa otherwise; both are given.
  */
 export const VIRT_HART_EXTENSIONS: readonly string[] = [
-  'i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'zihintpause', 'sstc',
+  'i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'zihintpause', 'zba', 'zbb', 'zbc', 'zbs', 'sstc',
 ];
 
 /** "rv64imafdc_zicntr_zicsr_..." from an extension list. */

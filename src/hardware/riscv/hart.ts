@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The RISC-V hart: RV64IMAC (+ F/D through the FpUnit) with Zicsr, Zifencei, Zicntr and
-// Zihintpause, M/S/U privilege, Sv39/48/57, PMP and Sstc. step(budget) interprets up to
+// The RISC-V hart: RV64IMAC (+ F/D through the FpUnit) with Zicsr, Zifencei, Zicntr,
+// Zihintpause and Zba/Zbb/Zbc/Zbs (bitmanip.ts), M/S/U privilege, Sv39/48/57, PMP and Sstc. step(budget) interprets up to
 // `budget` instructions and returns an EXIT_* reason (hart-api.ts). The interpreter is one
 // function with one switch per major opcode; the TLB hit path for fetch, load and store is
 // inline; everything rare (CSRs, traps, misses, MMIO, AMOs) is in the other files here.
 // Hot basic blocks are translated to JS functions (jit.ts) and entered at branch targets.
 // Spec: riscv-unpriv-20240411, riscv-priv-20240411. Longer than 600 lines only because the
-// dispatch switch is. Leaves out: H, V, B and the other optional extensions.
+// dispatch switch is. Leaves out: H, V and the other optional extensions.
 import { FP_ILLEGAL, FP_WROTE_F, FpUnit } from './fpu/fp-unit.ts';
 import type { IrqLine } from '../bus/mmio.ts';
 import { amo } from './amo.ts';
+import { execBitmanip } from './bitmanip.ts';
 import { csrOp, fixSd } from './csr.ts';
 import {
   EXIT_BUDGET, EXIT_REQUESTED, EXIT_WFI, type HartClock, type PhysTranslation,
@@ -54,7 +55,7 @@ const TLBM = TLB_MASK;
 const MSTATUS_ = S.MSTATUS, MSTATUS_FS_ = S.MSTATUS_FS, FCSR_ = S.FCSR;
 const R64 = r64, RVC = RVC_TABLE;
 const mul64_ = mul64, mulh64_ = mulh64, mulhsu64_ = mulhsu64, mulhu64_ = mulhu64, divOp_ = divOp, divuOp_ = divuOp;
-const loadSlow_ = loadSlow, storeValue_ = storeValue, fetchSlow_ = fetchSlow, amo_ = amo;
+const loadSlow_ = loadSlow, storeValue_ = storeValue, fetchSlow_ = fetchSlow, amo_ = amo, bitmanip_ = execBitmanip;
 /** Executions of a branch target before its block is translated; and "not translatable". */
 const JIT_THRESHOLD = 4096;
 const JIT_NEVER = -0x40000000;
@@ -620,7 +621,7 @@ export class Hart {
             switch ((insn >> 12) & 7) {
               case 0: { const lo = (a + imm) | 0; x[rd + 1] = (ah + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0; x[rd] = lo; break; }
               case 1: {
-                if ((imm >> 6) !== 0) { bad = 1; break dispatch; }
+                if ((imm >> 6) !== 0) { if (!bitmanip_(x, insn)) { bad = 1; break dispatch; } break; }
                 const sh = imm & 63;
                 if (sh === 0) { x[rd] = a; x[rd + 1] = ah; }
                 else if (sh < 32) { x[rd + 1] = (ah << sh) | (a >>> (32 - sh)); x[rd] = a << sh; }
@@ -643,7 +644,7 @@ export class Hart {
                   if (sh === 0) { x[rd] = a; x[rd + 1] = ah; }
                   else if (sh < 32) { x[rd] = (a >>> sh) | (ah << (32 - sh)); x[rd + 1] = ah >> sh; }
                   else { x[rd] = ah >> (sh - 32); x[rd + 1] = ah >> 31; }
-                } else { bad = 1; break dispatch; }
+                } else if (!bitmanip_(x, insn)) { bad = 1; break dispatch; }
               }
             }
             break;
@@ -694,7 +695,7 @@ export class Hart {
                 default: divuOp_(al, ah, bl, bh, true); break;
               }
               x[rd] = R64[0]; x[rd + 1] = R64[1];
-            } else { bad = 1; break dispatch; }
+            } else if (!bitmanip_(x, insn)) { bad = 1; break dispatch; }
             break;
           }
           case 0x06: { // OP-IMM-32
@@ -704,6 +705,7 @@ export class Hart {
             else if (f3 === 1 && (insn >>> 25) === 0) v = a << (imm & 31);
             else if (f3 === 5 && (insn >>> 25) === 0) v = a >>> (imm & 31) | 0;
             else if (f3 === 5 && (insn >>> 25) === 0x20) v = a >> (imm & 31);
+            else if (bitmanip_(x, insn)) break;
             else { bad = 1; break dispatch; }
             x[rd] = v; x[rd + 1] = v >> 31;
             break;
@@ -729,7 +731,8 @@ export class Hart {
                 case 7: v = b === 0 ? a : ((a >>> 0) % (b >>> 0)) | 0; break;
                 default: { bad = 1; break dispatch; }
               }
-            } else { bad = 1; break dispatch; }
+            } else if (bitmanip_(x, insn)) break;
+            else { bad = 1; break dispatch; }
             x[rd] = v; x[rd + 1] = v >> 31;
             break;
           }

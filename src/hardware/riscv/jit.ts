@@ -8,7 +8,9 @@
 // epoch is compared with memory on its next entry and dropped if the code changed, which is
 // far cheaper than retranslating everything (Linux boots with tens of thousands of FENCE.Is).
 // Translated: LUI AUIPC JAL JALR BRANCH LOAD STORE OP-IMM OP OP-IMM-32 OP-32 (with M), and
-// their compressed forms. Left to the interpreter: SYSTEM, AMO, FP, FENCE, anything illegal.
+// their compressed forms; Zba/Zbb/Zbc/Zbs from bitmanip.ts. Left to the interpreter: SYSTEM,
+// AMO, FP, FENCE, anything illegal.
+import { bitmanipSource } from './bitmanip.ts';
 import { RVC_TABLE } from './rvc.ts';
 
 /** A translated block: run(...) returns the next pc, or NaN after a trap / far jump. */
@@ -60,6 +62,8 @@ const hiOf = (imm: number) => (imm < 0 ? '-1' : '0');
  * Sets `ends` when the instruction transfers control (the block ends after it).
  */
 function gen(insn: number, len: number, off: number, idx: number, st: { ends: boolean }): string | null {
+  const bm = bitmanipSource(insn); // Zba/Zbb/Zbc/Zbs: encodings disjoint from the ones below
+  if (bm !== null) return bm;
   const rd = (insn >> 6) & 62, rs1 = (insn >> 14) & 62, rs2 = (insn >> 19) & 62;
   const f3 = (insn >> 12) & 7, f7 = insn >>> 25;
   // Both words are computed before either is written (rd may equal rs1).
