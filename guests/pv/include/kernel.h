@@ -126,6 +126,7 @@ int test_xenstore(void);
 int test_crash(void);
 int test_hcbench(void);
 int test_smp(void);
+int test_blk(void);   /* blkfront.c */
 
 /* Supervisor trap frame built by head.S: x1..x31 at 8*i, then sepc, sstatus, scause, stval. */
 struct trap_frame { u64 x[32]; u64 sepc, sstatus, scause, stval; };

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * blkfront: the PV block frontend (public/io/blkif.h, io/ring.h, io/xenbus.h at Xen 4.7;
+ * xen-digest §9.6-§9.7) and test=blk, which the xl e2e test drives:
+ *   wait for device/vbd/<devid> (a watch: the toolstack's block-attach fires it), wait for the
+ *   backend's InitWait, read sectors/sector-size/info/feature-flush-cache, grant a ring page
+ *   and allocate an event channel, write ring-ref/event-channel/protocol, Initialised; when
+ *   the backend is Connected, Connected. Then I/O: read sector 0 (the host put a marker there),
+ *   write two pages at sector 64 as two segments, flush, read them back and compare, write a
+ *   marker at sector 128 for the host to find, read past the end and send malformed requests
+ *   (each must fail alone; with blk_hostile=1 also a bogus req_prod, which halts the ring). Then wait
+ *   for the toolstack's detach (backend Closing): Closing, revoke the ring, close the channel,
+ *   Closed; wait for the backend's Closed (or its nodes going), and stay alive.
+ * One request in flight at a time; data pages are granted per request and revoked after.
+ */
+#include "hypercall.h"
+#include "kernel.h"
+
+#define BLKIF_OP_READ 0
+#define BLKIF_OP_WRITE 1
+#define BLKIF_OP_FLUSH_DISKCACHE 3
+#define BLKIF_MAX_SEGMENTS_PER_REQUEST 11
+#define BLK_SECTOR 512
+
+enum { XB_INITIALISING = 1, XB_INITWAIT, XB_INITIALISED, XB_CONNECTED, XB_CLOSING, XB_CLOSED };
+
+struct blkif_request_segment { grant_ref_t gref; u8 first_sect, last_sect; };
+struct blkif_request {
+	u8 operation, nr_segments;
+	u16 handle;
+	u64 id, sector_number;
+	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+};
+struct blkif_response { u64 id; u8 operation; s16 status; };
+union blkif_sring_entry { struct blkif_request req; struct blkif_response rsp; };
+struct blkif_sring {
+	u32 req_prod, req_event, rsp_prod, rsp_event;
+	u8 pvt[4], pad[44];
+	union blkif_sring_entry ring[32]; /* __RING_SIZE: (4096 - 64) / 112 rounded down to 32 */
+};
+#define BLK_RING_SIZE 32
+_Static_assert(sizeof(struct blkif_request) == 112, "blkif_request is 112 bytes (blkif.h)");
+_Static_assert(sizeof(struct blkif_sring) <= PAGE_SIZE, "one ring page");
+
+#define BLK_WAIT_NS 300000000000UL /* 300 s: the toolstack's attach and detach come from the test */
+
+static struct blkif_sring ring_page __attribute__((aligned(PAGE_SIZE)));
+static u8 data[3][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static volatile u64 blk_events;
+static evtchn_port_t blk_port;
+static u32 req_prod_pvt, rsp_cons;
+static u16 be_id, handle;
+static u64 next_id = 1;
+
+static void blk_event(evtchn_port_t port, void *d) { (void)port, (void)d; blk_events++; }
+
+static long xs_long(const char *path, long dflt)
+{
+	long v;
+	return xs_read_int(path, &v) == 0 ? v : dflt;
+}
+
+/*
+ * Wait (a watch on <path>) until the state node there is at least want_min, or, if gone_ends,
+ * until it is gone (-1: the toolstack removed the device); returns the last state read.
+ */
+static long wait_state(const char *path, long want_min, u64 deadline_ns, bool gone_ends)
+{
+	char ev[128];
+	if (xs_watch(path, "blk-state"))
+		return -2;
+	long s;
+	for (;;) {
+		s = xs_long(path, -1);
+		if (s >= want_min || (s == -1 && gone_ends) || deadline_ns < system_time_ns())
+			break;
+		if (xs_wait_watch(ev, sizeof(ev), deadline_ns) < 0 && system_time_ns() >= deadline_ns)
+			break;
+	}
+	xs_unwatch(path, "blk-state");
+	return s;
+}
+
+/* Put *q on the ring, notify, wait for its response; returns the status (-100 timeout, -101 wrong id). */
+static int blk_submit(const struct blkif_request *q)
+{
+	struct blkif_request *r = &ring_page.ring[req_prod_pvt & (BLK_RING_SIZE - 1)].req;
+	*r = *q;
+	u64 id = next_id++;
+	r->id = id; /* the backend's response reuses this slot: compare with the local copy */
+	wmb();
+	WRITE_ONCE(ring_page.req_prod, ++req_prod_pvt);
+	mb();
+	evtchn_send(blk_port);
+	u64 deadline = system_time_ns() + 10000000000UL;
+	int status = -100;
+	for (;;) {
+		u64 seen = blk_events;
+		u32 prod = READ_ONCE(ring_page.rsp_prod);
+		rmb();
+		if (prod != rsp_cons) {
+			struct blkif_response *p = &ring_page.ring[rsp_cons & (BLK_RING_SIZE - 1)].rsp;
+			status = p->id == id ? p->status : -101;
+			rsp_cons++;
+			WRITE_ONCE(ring_page.rsp_event, rsp_cons + 1);
+			mb();
+			break;
+		}
+		if (system_time_ns() >= deadline)
+			break;
+		wait_for_change(&blk_events, seen, deadline);
+	}
+	return status;
+}
+
+/* One request of nseg segments, each a page of data[] (first..last sectors); returns the status. */
+static int blk_io(u8 op, u64 sector, unsigned int nseg, u8 first, u8 last)
+{
+	grant_ref_t refs[3];
+	struct blkif_request q;
+	memset(&q, 0, sizeof(q));
+	q.operation = op;
+	q.nr_segments = (u8)nseg;
+	q.handle = handle;
+	q.sector_number = sector;
+	for (unsigned int i = 0; i < nseg; i++) {
+		/* A read fills our page (grant it writable); a write only lets the backend read it. */
+		refs[i] = gnttab_grant_access(be_id, (u64)data[i] >> PAGE_SHIFT, op == BLKIF_OP_WRITE);
+		q.seg[i].gref = refs[i];
+		q.seg[i].first_sect = first;
+		q.seg[i].last_sect = last;
+	}
+	int status = blk_submit(&q);
+	for (unsigned int i = 0; i < nseg; i++)
+		gnttab_end_access(refs[i]);
+	return status;
+}
+
+/* Requests a hostile frontend could send: each must fail on its own and the ring carry on. */
+static int blk_bad_requests(void)
+{
+	static const struct { u8 op, nseg, first, last; grant_ref_t gref; u64 sector; int want; const char *what; } bad[] = {
+		{ 9, 1, 0, 0, 0, 0, -2, "unknown operation" },
+		{ BLKIF_OP_READ, 0, 0, 0, 0, 0, -1, "no segments" },
+		{ BLKIF_OP_READ, 12, 0, 0, 0, 0, -1, "12 segments" },
+		{ BLKIF_OP_READ, 1, 0, 0, 4000, 0, -1, "a grant ref that was never granted" },
+		{ BLKIF_OP_READ, 1, 3, 1, 0, 0, -1, "last_sect before first_sect" },
+		{ BLKIF_OP_READ, 1, 0, 8, 0, 0, -1, "last_sect past the page" },
+		{ BLKIF_OP_WRITE, 1, 0, 0, 0, 1UL << 60, -1, "sector 2^60" },
+	};
+	int fails = 0;
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct blkif_request q;
+		memset(&q, 0, sizeof(q));
+		q.operation = bad[i].op;
+		q.nr_segments = bad[i].nseg;
+		q.handle = handle;
+		q.sector_number = bad[i].sector;
+		grant_ref_t ref = bad[i].gref ? bad[i].gref : gnttab_grant_access(be_id, (u64)data[0] >> PAGE_SHIFT, false);
+		for (unsigned int k = 0; k < BLKIF_MAX_SEGMENTS_PER_REQUEST; k++) {
+			q.seg[k].gref = ref;
+			q.seg[k].first_sect = bad[i].first;
+			q.seg[k].last_sect = bad[i].last;
+		}
+		int st = blk_submit(&q);
+		if (!bad[i].gref)
+			gnttab_end_access(ref);
+		if (st != bad[i].want) {
+			printk("blkfront: FAIL %s: status %d, want %d\n", bad[i].what, st, bad[i].want);
+			fails++;
+		}
+	}
+	int st = blk_io(BLKIF_OP_READ, 0, 1, 0, 0);
+	printk("blkfront: %u bad requests refused one by one, ring still serves (status %d)\n", (unsigned int)ARRAY_SIZE(bad), st);
+	return fails + (st != 0);
+}
+
+int test_blk(void)
+{
+	char buf[256], fe[64], be[128], path[192];
+	int fails = 0;
+	long r;
+	if (gnttab_init()) {
+		printk("blkfront: FAIL grant table\n");
+		return 1;
+	}
+	/* 1. Wait for the toolstack to add a vbd. */
+	u64 deadline = system_time_ns() + BLK_WAIT_NS;
+	if (xs_watch("device/vbd", "blk-dev"))
+		return 1;
+	printk("blkfront: waiting for a vbd\n");
+	/* The watch fires for the directory and everything below it: wait until the first vbd's
+	 * backend node is there (the toolstack writes the directory first). */
+	for (;;) {
+		if (xs_directory("device/vbd", buf, sizeof(buf)) > 0) {
+			snprintf(fe, sizeof(fe), "device/vbd/%s", buf);
+			snprintf(path, sizeof(path), "%s/backend", fe);
+			if (xs_read(path, be, sizeof(be)) > 0)
+				break;
+		}
+		char ev[128];
+		if (xs_wait_watch(ev, sizeof(ev), deadline) < 0 && system_time_ns() >= deadline) {
+			printk("blkfront: FAIL no vbd appeared\n");
+			return 1;
+		}
+	}
+	xs_unwatch("device/vbd", "blk-dev");
+	handle = (u16)strtol(buf, NULL, 10);
+	snprintf(path, sizeof(path), "%s/backend-id", fe);
+	be_id = (u16)xs_long(path, 0);
+
+	/* 2. The backend publishes the disk and waits for us. */
+	snprintf(path, sizeof(path), "%s/state", be);
+	r = wait_state(path, XB_INITWAIT, deadline, false);
+	if (r != XB_INITWAIT) {
+		printk("blkfront: FAIL backend state %ld, want InitWait\n", r);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/sectors", be);
+	long sectors = xs_long(path, -1);
+	snprintf(path, sizeof(path), "%s/sector-size", be);
+	long ssize = xs_long(path, -1);
+	snprintf(path, sizeof(path), "%s/info", be);
+	long info = xs_long(path, -1);
+	snprintf(path, sizeof(path), "%s/feature-flush-cache", be);
+	long flush = xs_long(path, 0);
+
+	/* 3. Ring, event channel, Initialised; Connected when the backend is. */
+	memset(&ring_page, 0, sizeof(ring_page));
+	ring_page.req_event = ring_page.rsp_event = 1;
+	grant_ref_t ring_ref = gnttab_grant_access(be_id, (u64)&ring_page >> PAGE_SHIFT, false);
+	if (ring_ref == 0 || evtchn_alloc_unbound(be_id, &blk_port) || evtchn_bind_handler(blk_port, blk_event, NULL)) {
+		printk("blkfront: FAIL ring or event channel\n");
+		return 1;
+	}
+	char v[24];
+	snprintf(path, sizeof(path), "%s/ring-ref", fe);
+	snprintf(v, sizeof(v), "%u", ring_ref);
+	xs_write(path, v);
+	snprintf(path, sizeof(path), "%s/event-channel", fe);
+	snprintf(v, sizeof(v), "%u", blk_port);
+	xs_write(path, v);
+	snprintf(path, sizeof(path), "%s/protocol", fe);
+	xs_write(path, "riscv64-abi");
+	snprintf(path, sizeof(path), "%s/state", fe);
+	xs_write(path, "3");
+	snprintf(path, sizeof(path), "%s/state", be);
+	r = wait_state(path, XB_CONNECTED, deadline, false);
+	if (r != XB_CONNECTED) {
+		printk("blkfront: FAIL backend state %ld, want Connected\n", r);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/state", fe);
+	xs_write(path, "4");
+	printk("blkfront: vbd %u connected: %ld sectors of %ld bytes, info %ld, flush %ld, ring-ref %u, event-channel %u\n",
+	       handle, sectors, ssize, info, flush, ring_ref, blk_port);
+
+	/* 4. I/O. */
+	int st = blk_io(BLKIF_OP_READ, 0, 1, 0, 0);
+	data[0][40] = 0;
+	printk("blkfront: sector 0 (status %d): '%s'\n", st, (char *)data[0]);
+	if (st != 0)
+		fails++;
+	for (unsigned int i = 0; i < 2 * PAGE_SIZE; i++)
+		data[i / PAGE_SIZE][i % PAGE_SIZE] = (u8)(i * 7 + 3);
+	int w = blk_io(BLKIF_OP_WRITE, 64, 2, 0, 7);
+	int f = flush ? blk_io(BLKIF_OP_FLUSH_DISKCACHE, 0, 0, 0, 0) : 0;
+	memset(data, 0, sizeof(data));
+	int rd = blk_io(BLKIF_OP_READ, 64, 2, 0, 7);
+	int same = 1;
+	for (unsigned int i = 0; i < 2 * PAGE_SIZE; i++)
+		if (data[i / PAGE_SIZE][i % PAGE_SIZE] != (u8)(i * 7 + 3))
+			same = 0;
+	printk("blkfront: write %d flush %d read %d: 8192 bytes at sector 64 %s\n", w, f, rd, same ? "read back ok" : "FAIL differ");
+	if (w || f || rd || !same)
+		fails++;
+	memset(data[0], 0, PAGE_SIZE);
+	snprintf((char *)data[0], 64, "TSXEN-BLKFRONT-WROTE-THIS vbd %u", handle);
+	st = blk_io(BLKIF_OP_WRITE, 128, 1, 0, 0);
+	printk("blkfront: marker at sector 128: status %d\n", st);
+	if (st)
+		fails++;
+	st = blk_io(BLKIF_OP_READ, (u64)sectors, 1, 0, 0);
+	printk("blkfront: read past the end: status %d %s\n", st, st == -1 ? "ok" : "FAIL");
+	if (st != -1)
+		fails++;
+	fails += blk_bad_requests();
+	printk("blkfront: io %s\n", fails ? "FAIL" : "ok");
+	if (cmdline_int("blk_hostile", 0)) {
+		/* A producer index far ahead of the ring: the backend must halt this ring only. */
+		WRITE_ONCE(ring_page.req_prod, req_prod_pvt + 1000);
+		mb();
+		evtchn_send(blk_port);
+		snprintf(path, sizeof(path), "%s/state", be);
+		r = wait_state(path, XB_CLOSING, system_time_ns() + 30000000000UL, true);
+		printk("blkfront: bogus req_prod: backend state %ld %s\n", r, r == XB_CLOSING ? "(ring halted)" : "FAIL");
+	}
+
+	/* 5. Detach: the toolstack puts the backend in Closing. */
+	printk("blkfront: waiting for detach\n");
+	snprintf(path, sizeof(path), "%s/state", be);
+	r = wait_state(path, XB_CLOSING, system_time_ns() + BLK_WAIT_NS, true);
+	snprintf(path, sizeof(path), "%s/state", fe);
+	xs_write(path, "5");
+	xs_write(path, "6");
+	snprintf(path, sizeof(path), "%s/state", be);
+	long b = wait_state(path, XB_CLOSED, system_time_ns() + 20000000000UL, true);
+	/* The backend unmapped the ring before it went Closed: revoke it now, then the channel. */
+	bool revoked = gnttab_end_access(ring_ref);
+	evtchn_unbind_handler(blk_port);
+	evtchn_close(blk_port);
+	printk("blkfront: backend went %ld then %ld; frontend Closing, Closed; ring %s\n", r, b,
+	       revoked ? "revoked" : "still mapped");
+	printk("blkfront: detached %s\n", r == XB_CLOSING && (b == XB_CLOSED || b == -1) && revoked ? "cleanly" : "FAIL");
+
+	/* 6. Stay alive: the host checks that we survive the detach, then destroys us. */
+	for (unsigned int i = 0; i < 600; i++) {
+		msleep(1000);
+		if (i == 1)
+			printk("blkfront: still alive after detach\n");
+	}
+	return fails;
+}
