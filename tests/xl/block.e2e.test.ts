@@ -7,58 +7,31 @@
 // (backend InitWait, Connected, Closing, Closed) and the guest lives on; a guest that corrupts
 // its ring index only halts its own ring.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { sprintf } from '../../src/toolstack/xl/printf.ts';
 import { SockClient } from '../xenstored/harness.ts';
+import { PvGuests } from './pv-guest-harness.ts';
 import { startXlHost, type XlHost } from './xl-harness.ts';
 
 const BLOCK_HEADER = 'Vdev  BE  handle state evt-ch ring-ref BE-path                       \n';
 let h: XlHost;
 let dir: string;
-let kernel: string;
+let g: PvGuests;
 
 before(() => {
-  kernel = buildPvKernel();
+  const kernel = buildPvKernel();
   h = startXlHost();
   dir = mkdtempSync(join(tmpdir(), 'tsxen-blk-'));
+  g = new PvGuests(h, dir, kernel);
 });
 after(() => {
   h?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-function cfg(name: string, extra: string): string {
-  const p = join(dir, `${name}.cfg`);
-  writeFileSync(p, `name = "${name}"\ntype = "pv"\nkernel = "${kernel}"\nmemory = 16\nvcpus = 1\nextra = "${extra}"\n`);
-  return p;
-}
-
-function consoleOf(name: string): string {
-  const f = join(h.runDir, 'console', `guest-${name}.log`);
-  return existsSync(f) ? readFileSync(f, 'latin1') : '';
-}
-
-/** Wait until the guest's console log matches `re` (fails on a FAIL line or after `ms`). */
-async function waitConsole(name: string, re: RegExp, ms = 120_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const t = consoleOf(name);
-    if (re.test(t)) return t;
-    if (/FAIL|pv: crash/.test(t)) assert.fail(`guest ${name} failed:\n${t}`);
-    if (Date.now() > end) assert.fail(`guest ${name}: no ${re} within ${ms} ms:\n${t}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function domid(name: string): number {
-  const r = h.xl('domid', name);
-  assert.equal(r.code, 0, r.err);
-  return Number(r.out.trim());
-}
 
 function image(name: string, marker: string): string {
   const p = join(dir, name);
@@ -69,10 +42,10 @@ function image(name: string, marker: string): string {
 }
 
 test('the PV kernel reads, writes and watches through the host\'s xenstored (ring relay)', async () => {
-  const r = h.xl('create', cfg('xs-guest', 'test=xenstore'));
+  const r = h.xl('create', g.cfg('xs-guest', 'test=xenstore'));
   assert.equal(r.code, 0, r.err);
-  const d = domid('xs-guest');
-  await waitConsole('xs-guest', new RegExp(`^xenstore: domid ${d} ok$`, 'm'), 60_000);
+  const d = g.domid('xs-guest');
+  await g.wait('xs-guest', new RegExp(`^xenstore: domid ${d} ok$`, 'm'), 60_000);
   // What the guest wrote is in the host's xenstored, owned by the guest.
   const c = await SockClient.connect(join(h.runDir, 'xenstored', 'socket'));
   try {
@@ -85,14 +58,14 @@ test('the PV kernel reads, writes and watches through the host\'s xenstored (rin
 });
 
 test('block-attach, guest I/O, block-list, block-detach through the xenbus states; the guest survives', async () => {
-  assert.equal(h.xl('create', cfg('blk-guest', 'test=blk')).code, 0);
-  const d = domid('blk-guest');
-  await waitConsole('blk-guest', /blkfront: waiting for a vbd/);
+  assert.equal(h.xl('create', g.cfg('blk-guest', 'test=blk')).code, 0);
+  const d = g.domid('blk-guest');
+  await g.wait('blk-guest', /blkfront: waiting for a vbd/);
   const img = image('disk.img', 'TSXEN-HOST-SECTOR-ZERO');
 
   let r = h.xl('block-attach', 'blk-guest', `${img},raw,xvdb,rw`);
   assert.deepEqual([r.code, r.out, r.err], [0, '', '']);
-  const t = await waitConsole('blk-guest', /blkfront: io (ok|FAIL)/);
+  const t = await g.wait('blk-guest', /blkfront: io (ok|FAIL)/);
   const m = /blkfront: vbd 51728 connected: 2048 sectors of 512 bytes, info 0, flush 1, ring-ref (\d+), event-channel (\d+)/.exec(t);
   assert.ok(m, t);
   assert.match(t, /blkfront: sector 0 \(status 0\): 'TSXEN-HOST-SECTOR-ZERO'/);
@@ -128,27 +101,27 @@ test('block-attach, guest I/O, block-list, block-detach through the xenbus state
   // Detach: backend Closing, frontend Closing/Closed, backend Closed, nodes removed.
   r = h.xl('block-detach', 'blk-guest', 'xvdb');
   assert.deepEqual([r.code, r.out, r.err], [0, '', '']);
-  const t2 = await waitConsole('blk-guest', /blkfront: detached/);
+  const t2 = await g.wait('blk-guest', /blkfront: detached/);
   assert.match(t2, /blkfront: backend went 5 then (6|-1); frontend Closing, Closed; ring revoked/);
   assert.match(t2, /blkfront: detached cleanly/);
-  const log = readFileSync(join(h.runDir, 'host.log'), 'utf8');
+  const log = g.hostLog();
   assert.match(log, new RegExp(`d${d}: vbd 51728 detached \\(clean; backend states 2 4 5 6; 3 reads, 2 writes, 1 flushes, 8 errors\\)`));
   assert.equal(h.xl('block-list', 'blk-guest').out, BLOCK_HEADER);
 
   // The guest lives on.
-  await waitConsole('blk-guest', /blkfront: still alive after detach/);
+  await g.wait('blk-guest', /blkfront: still alive after detach/);
   const l = h.xl('list', 'blk-guest');
   assert.equal(l.code, 0, l.err);
   assert.match(l.out, /^blk-guest +\d+ +16 +1 +[-rb]{2}----/m);
 });
 
 test('a frontend that corrupts its ring index halts only its own ring', async () => {
-  assert.equal(h.xl('create', cfg('blk-hostile', 'test=blk blk_hostile=1')).code, 0);
-  await waitConsole('blk-hostile', /blkfront: waiting for a vbd/);
+  assert.equal(h.xl('create', g.cfg('blk-hostile', 'test=blk blk_hostile=1')).code, 0);
+  await g.wait('blk-hostile', /blkfront: waiting for a vbd/);
   const img = image('hostile.img', 'HOSTILE');
   assert.equal(h.xl('block-attach', 'blk-hostile', `${img},raw,xvdb,rw`).code, 0);
-  await waitConsole('blk-hostile', /blkfront: bogus req_prod: backend state 5 \(ring halted\)/);
-  assert.match(readFileSync(join(h.runDir, 'host.log'), 'utf8'), /backend\/vbd\/\d+\/51728: frontend req_prod \d+ is more than a ring ahead/);
+  await g.wait('blk-hostile', /blkfront: bogus req_prod: backend state 5 \(ring halted\)/);
+  assert.match(g.hostLog(), /backend\/vbd\/\d+\/51728: frontend req_prod \d+ is more than a ring ahead/);
   // The host and the other guest carry on; the device detaches.
   assert.match(h.xl('list').out, /^blk-guest /m);
   const r = h.xl('block-detach', 'blk-hostile', '51728');

@@ -22,8 +22,6 @@
 #define BLKIF_MAX_SEGMENTS_PER_REQUEST 11
 #define BLK_SECTOR 512
 
-enum { XB_INITIALISING = 1, XB_INITWAIT, XB_INITIALISED, XB_CONNECTED, XB_CLOSING, XB_CLOSED };
-
 struct blkif_request_segment { grant_ref_t gref; u8 first_sect, last_sect; };
 struct blkif_request {
 	u8 operation, nr_segments;
@@ -53,33 +51,6 @@ static u16 be_id, handle;
 static u64 next_id = 1;
 
 static void blk_event(evtchn_port_t port, void *d) { (void)port, (void)d; blk_events++; }
-
-static long xs_long(const char *path, long dflt)
-{
-	long v;
-	return xs_read_int(path, &v) == 0 ? v : dflt;
-}
-
-/*
- * Wait (a watch on <path>) until the state node there is at least want_min, or, if gone_ends,
- * until it is gone (-1: the toolstack removed the device); returns the last state read.
- */
-static long wait_state(const char *path, long want_min, u64 deadline_ns, bool gone_ends)
-{
-	char ev[128];
-	if (xs_watch(path, "blk-state"))
-		return -2;
-	long s;
-	for (;;) {
-		s = xs_long(path, -1);
-		if (s >= want_min || (s == -1 && gone_ends) || deadline_ns < system_time_ns())
-			break;
-		if (xs_wait_watch(ev, sizeof(ev), deadline_ns) < 0 && system_time_ns() >= deadline_ns)
-			break;
-	}
-	xs_unwatch(path, "blk-state");
-	return s;
-}
 
 /* Put *q on the ring, notify, wait for its response; returns the status (-100 timeout, -101 wrong id). */
 static int blk_submit(const struct blkif_request *q)
@@ -177,7 +148,7 @@ static int blk_bad_requests(void)
 
 int test_blk(void)
 {
-	char buf[256], fe[64], be[128], path[192];
+	char fe[64], be[128], path[192];
 	int fails = 0;
 	long r;
 	if (gnttab_init()) {
@@ -186,32 +157,19 @@ int test_blk(void)
 	}
 	/* 1. Wait for the toolstack to add a vbd. */
 	u64 deadline = system_time_ns() + BLK_WAIT_NS;
-	if (xs_watch("device/vbd", "blk-dev"))
-		return 1;
 	printk("blkfront: waiting for a vbd\n");
-	/* The watch fires for the directory and everything below it: wait until the first vbd's
-	 * backend node is there (the toolstack writes the directory first). */
-	for (;;) {
-		if (xs_directory("device/vbd", buf, sizeof(buf)) > 0) {
-			snprintf(fe, sizeof(fe), "device/vbd/%s", buf);
-			snprintf(path, sizeof(path), "%s/backend", fe);
-			if (xs_read(path, be, sizeof(be)) > 0)
-				break;
-		}
-		char ev[128];
-		if (xs_wait_watch(ev, sizeof(ev), deadline) < 0 && system_time_ns() >= deadline) {
-			printk("blkfront: FAIL no vbd appeared\n");
-			return 1;
-		}
+	long dev = xenbus_find_device("vbd", fe, sizeof(fe), be, sizeof(be), deadline);
+	if (dev < 0) {
+		printk("blkfront: FAIL no vbd appeared\n");
+		return 1;
 	}
-	xs_unwatch("device/vbd", "blk-dev");
-	handle = (u16)strtol(buf, NULL, 10);
+	handle = (u16)dev;
 	snprintf(path, sizeof(path), "%s/backend-id", fe);
 	be_id = (u16)xs_long(path, 0);
 
 	/* 2. The backend publishes the disk and waits for us. */
 	snprintf(path, sizeof(path), "%s/state", be);
-	r = wait_state(path, XB_INITWAIT, deadline, false);
+	r = xenbus_wait_state(path, XB_INITWAIT, deadline, false);
 	if (r != XB_INITWAIT) {
 		printk("blkfront: FAIL backend state %ld, want InitWait\n", r);
 		return 1;
@@ -245,7 +203,7 @@ int test_blk(void)
 	snprintf(path, sizeof(path), "%s/state", fe);
 	xs_write(path, "3");
 	snprintf(path, sizeof(path), "%s/state", be);
-	r = wait_state(path, XB_CONNECTED, deadline, false);
+	r = xenbus_wait_state(path, XB_CONNECTED, deadline, false);
 	if (r != XB_CONNECTED) {
 		printk("blkfront: FAIL backend state %ld, want Connected\n", r);
 		return 1;
@@ -292,19 +250,19 @@ int test_blk(void)
 		mb();
 		evtchn_send(blk_port);
 		snprintf(path, sizeof(path), "%s/state", be);
-		r = wait_state(path, XB_CLOSING, system_time_ns() + 30000000000UL, true);
+		r = xenbus_wait_state(path, XB_CLOSING, system_time_ns() + 30000000000UL, true);
 		printk("blkfront: bogus req_prod: backend state %ld %s\n", r, r == XB_CLOSING ? "(ring halted)" : "FAIL");
 	}
 
 	/* 5. Detach: the toolstack puts the backend in Closing. */
 	printk("blkfront: waiting for detach\n");
 	snprintf(path, sizeof(path), "%s/state", be);
-	r = wait_state(path, XB_CLOSING, system_time_ns() + BLK_WAIT_NS, true);
+	r = xenbus_wait_state(path, XB_CLOSING, system_time_ns() + BLK_WAIT_NS, true);
 	snprintf(path, sizeof(path), "%s/state", fe);
 	xs_write(path, "5");
 	xs_write(path, "6");
 	snprintf(path, sizeof(path), "%s/state", be);
-	long b = wait_state(path, XB_CLOSED, system_time_ns() + 20000000000UL, true);
+	long b = xenbus_wait_state(path, XB_CLOSED, system_time_ns() + 20000000000UL, true);
 	/* The backend unmapped the ring before it went Closed: revoke it now, then the channel. */
 	bool revoked = gnttab_end_access(ring_ref);
 	evtchn_unbind_handler(blk_port);

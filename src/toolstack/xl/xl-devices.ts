@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// xl's PV device commands: block-attach, block-detach, block-list (Xen 4.7 tools/libxl/
-// xl_cmdimpl.c main_blockattach / main_blockdetach / main_blocklist): arguments, messages and
-// exit codes as 4.7 has them; the work is the host's (device.block-* in src/host/host-devices.ts).
+// xl's PV device commands: block-attach, block-detach, block-list, network-attach,
+// network-detach, network-list (Xen 4.7 tools/libxl/xl_cmdimpl.c main_blockattach ...
+// main_networklist): arguments, messages and exit codes as 4.7 has them; the work is the
+// host's (device.* in src/host/host-devices.ts).
 import { DiskSpecError, parseDiskSpec, vdevToDevid } from './disk-spec.ts';
-import { formatBlockList } from './format.ts';
+import { formatBlockList, formatNetworkList } from './format.ts';
+import { VifSpecError, parseVifSpec } from './vif-spec.ts';
 import { XlExit, findDomain, getopt, type CmdSpec, type XlEnv } from './xl-env.ts';
 
 /** libxl_domain_qualifier_to_domid: a domid or a name; -1 if neither names a domain. */
@@ -86,6 +88,72 @@ export const blockListCmd: CmdSpec = {
       }
       const rows = await env.call('device.block-list', { domid }).catch(() => []);
       const table = formatBlockList(rows);
+      env.out(table.slice(table.indexOf('\n') + 1));
+    }
+    return 0;
+  },
+};
+
+export const networkAttachCmd: CmdSpec = {
+  name: 'network-attach', help: 'Create a new virtual network device',
+  usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>] [accel=<accel>]',
+  async run(argv, env) {
+    const p = getopt(argv, [], networkAttachCmd, 1, env);
+    const domid = await findDomain(env, p.args[0]!);
+    // parse_nic_config, one key=value per argument.
+    const spec = p.args.slice(1).join(',');
+    let vif;
+    try {
+      vif = parseVifSpec(spec, -1);
+    } catch (e) {
+      if (e instanceof VifSpecError) { env.err(`${e.message}\n`); return 1; }
+      throw e;
+    }
+    if (env.dryRun) {
+      env.out(`vif: ${JSON.stringify({ mac: vif.mac, bridge: vif.bridge, script: vif.script, ...(vif.ip !== undefined ? { ip: vif.ip } : {}) }, null, 4)}\n`);
+      return 0;
+    }
+    try {
+      await env.call('device.network-attach', { domid, spec });
+    } catch (e) {
+      env.err(`libxl: error: ${msg(e)}\nlibxl_device_nic_add failed.\n`);
+      return 1;
+    }
+    return 0;
+  },
+};
+
+export const networkDetachCmd: CmdSpec = {
+  name: 'network-detach', help: 'Destroy a domain\'s virtual network device', usage: '<Domain> <DevId|mac>',
+  async run(argv, env) {
+    const p = getopt(argv, [], networkDetachCmd, 2, env);
+    const domid = await findDomain(env, p.args[0]!);
+    const dev = p.args[1]!;
+    const rows = await env.call('device.network-list', { domid }).catch(() => []);
+    // libxl_mac_to_device_nic when the argument has a ':', else libxl_devid_to_device_nic(atoi()).
+    const row = dev.includes(':') ? rows.find((r) => r.mac === dev.toLowerCase()) : rows.find((r) => r.devid === (parseInt(dev, 10) || 0));
+    if (row === undefined) {
+      env.err(`Unknown device ${dev}.\n`);
+      return 1;
+    }
+    try {
+      await env.call('device.network-detach', { domid, devid: row.devid, force: env.force });
+    } catch (e) {
+      env.err(`libxl: error: ${msg(e)}\nlibxl_device_nic_del failed.\n`);
+      return 1;
+    }
+    return 0;
+  },
+};
+
+export const networkListCmd: CmdSpec = {
+  name: 'network-list', help: 'List virtual network interfaces for a domain', usage: '<Domain(s)>',
+  async run(argv, env) {
+    const p = getopt(argv, [], networkListCmd, 1, env);
+    env.out(formatNetworkList([]));
+    for (const q of p.args) {
+      const domid = await findDomain(env, q);
+      const table = formatNetworkList(await env.call('device.network-list', { domid }).catch(() => []));
       env.out(table.slice(table.indexOf('\n') + 1));
     }
     return 0;
