@@ -9,13 +9,13 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { sprintf } from '../../src/toolstack/xl/printf.ts';
 import { SockClient } from '../xenstored/harness.ts';
 import { PvGuests } from './pv-guest-harness.ts';
-import { startXlHost, type XlHost } from './xl-harness.ts';
+import { ROOT, startXlHost, type XlHost } from './xl-harness.ts';
 
 const BLOCK_HEADER = 'Vdev  BE  handle state evt-ch ring-ref BE-path                       \n';
 let h: XlHost;
@@ -129,4 +129,29 @@ test('a frontend that corrupts its ring index halts only its own ring', async ()
   assert.equal(h.xl('block-list', 'blk-hostile').out, BLOCK_HEADER);
   assert.equal(h.xl('destroy', 'blk-hostile').code, 0);
   assert.equal(h.xl('destroy', 'blk-guest').code, 0);
+});
+
+test('disk= in the config: attached at create (path relative to xl\'s directory), removed with the domain', async () => {
+  const img = image('cfg.img', 'FROM-THE-CONFIG');
+  const r = h.xl('create', g.cfg('blk-cfg', 'test=blk', `disk = [ "${relative(ROOT, img)},raw,xvdc,rw" ]\n`));
+  assert.equal(r.code, 0, r.err);
+  const d = g.domid('blk-cfg');
+  const t = await g.wait('blk-cfg', /blkfront: io (ok|FAIL)/);
+  assert.match(t, /blkfront: vbd 51744 connected: 2048 sectors/);
+  assert.match(t, /blkfront: sector 0 \(status 0\): 'FROM-THE-CONFIG'/);
+  assert.match(h.xl('block-list', 'blk-cfg').out, new RegExp(`^51744 +0 +${d} +4 `, 'm'));
+  assert.equal(readFileSync(img).toString('latin1', 128 * 512, 128 * 512 + 32), 'TSXEN-BLKFRONT-WROTE-THIS vbd 51');
+  assert.equal(h.xl('destroy', 'blk-cfg').code, 0);
+  const c = await SockClient.connect(join(h.runDir, 'xenstored', 'socket'));
+  try {
+    for (let i = 0; i < 100 && !(await c.ask(2, `/local/domain/0/backend/vbd/${d}/51744/state\0`)).startsWith('ERROR'); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(await c.ask(2, `/local/domain/0/backend/vbd/${d}/51744/state\0`), 'ERROR:ENOENT\0');
+  } finally {
+    c.close();
+  }
+  // A disk the host cannot open fails the create, and leaves no domain behind.
+  const bad = h.xl('create', g.cfg('blk-bad', 'test=blk', `disk = [ "${join(dir, 'missing.img')},raw,xvdb,rw" ]\n`));
+  assert.equal(bad.code, 3);
+  assert.match(bad.err, /libxl: error: domain creation failed: disk image .*missing\.img: no such file/);
+  assert.doesNotMatch(h.xl('list').out, /blk-bad/);
 });

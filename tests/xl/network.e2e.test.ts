@@ -87,3 +87,14 @@ test('network-attach two PV guests to one bridge, frames both ways, network-list
   assert.equal(h.xl('destroy', 'net-ping').code, 0);
   assert.equal(h.xl('destroy', 'net-pong').code, 0);
 });
+
+test('vif= in the config: both guests on their own bridge at create, frames both ways', async () => {
+  const vif = 'vif = [ "bridge=tsxenbr1" ]\n';
+  assert.equal(h.xl('create', g.cfg('cfg-ping', 'test=net net_role=ping net_count=3', vif)).code, 0);
+  assert.equal(h.xl('create', g.cfg('cfg-pong', 'test=net net_role=pong net_count=3', vif)).code, 0);
+  await g.wait('cfg-ping', /netfront: 3\/3 pongs from 00:16:3e:/);
+  await g.wait('cfg-pong', /netfront: answered \d+ pings, the last PING 2/);
+  assert.match(g.hostLog(), /vif 0 \(vif\d+\.0, 00:16:3e:[0-9a-f:]+\) attached to bridge tsxenbr1/);
+  assert.equal(h.xl('destroy', 'cfg-ping').code, 0);
+  assert.equal(h.xl('destroy', 'cfg-pong').code, 0);
+});

@@ -9,10 +9,10 @@ import type { XlHost } from './xl-harness.ts';
 export class PvGuests {
   constructor(private readonly h: XlHost, private readonly dir: string, private readonly kernel: string) {}
 
-  /** An xl.cfg for a PV guest running `extra` (the PV kernel's command line). */
-  cfg(name: string, extra: string): string {
+  /** An xl.cfg for a PV guest running `extra` (the PV kernel's command line), plus `more` lines. */
+  cfg(name: string, extra: string, more = ''): string {
     const p = join(this.dir, `${name}.cfg`);
-    writeFileSync(p, `name = "${name}"\ntype = "pv"\nkernel = "${this.kernel}"\nmemory = 16\nvcpus = 1\nextra = "${extra}"\n`);
+    writeFileSync(p, `name = "${name}"\ntype = "pv"\nkernel = "${this.kernel}"\nmemory = 16\nvcpus = 1\nextra = "${extra}"\n${more}`);
     return p;
   }
 

@@ -3,9 +3,10 @@
 // network-detach, network-list (Xen 4.7 tools/libxl/xl_cmdimpl.c main_blockattach ...
 // main_networklist): arguments, messages and exit codes as 4.7 has them; the work is the
 // host's (device.* in src/host/host-devices.ts).
-import { DiskSpecError, parseDiskSpec, vdevToDevid } from './disk-spec.ts';
+import { DiskSpecError, parseDiskSpec, vdevToDevid, type DiskSpec } from './disk-spec.ts';
+import type { DomainConfig } from './domain-config.ts';
 import { formatBlockList, formatNetworkList } from './format.ts';
-import { VifSpecError, parseVifSpec } from './vif-spec.ts';
+import { VifSpecError, parseVifSpec, type VifSpec } from './vif-spec.ts';
 import { XlExit, findDomain, getopt, type CmdSpec, type XlEnv } from './xl-env.ts';
 
 /** libxl_domain_qualifier_to_domid: a domid or a name; -1 if neither names a domain. */
@@ -19,6 +20,34 @@ async function qualifierToDomid(env: XlEnv, q: string): Promise<number> {
 }
 
 const msg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * A parsed disk spec written back in the named form the host parses (target last, as the
+ * grammar wants), with the image path resolved against xl's working directory: the host
+ * daemon runs elsewhere (xl and the backend share a cwd on Xen).
+ */
+export function diskSpecString(d: DiskSpec, resolvePath: (p: string) => string): string {
+  const items = [`format=${d.format}`, `vdev=${d.vdev}`, `access=${d.access}`, `devtype=${d.devtype}`, `backend=${d.backend}`];
+  if (d.backendtype !== undefined) items.push(`backendtype=${d.backendtype}`);
+  if (d.script !== undefined) items.push(`script=${d.script}`);
+  if (d.directIoSafe) items.push('direct-io-safe');
+  if (d.discard !== undefined) items.push(d.discard ? 'discard' : 'no-discard');
+  return `${items.join(',')},target=${resolvePath(d.target)}`;
+}
+
+/** A parsed vif spec written back as key=value items (the host picks the devid). */
+export function vifSpecString(v: VifSpec): string {
+  const items = [`bridge=${v.bridge}`, `script=${v.script}`, `backend=${v.backend}`];
+  for (const k of ['mac', 'type', 'model', 'vifname', 'ip', 'gatewaydev'] as const) if (v[k] !== undefined) items.push(`${k}=${v[k]}`);
+  if (v.rate !== undefined) items.push(`rate=${Math.round((v.rate.bytesPerInterval * 1e6) / v.rate.intervalUs)}B/s@${v.rate.intervalUs}us`);
+  return items.join(',');
+}
+
+/** libxl's device step of domain creation: a PV domain's disk= and vif= entries, in config order. */
+export async function attachConfigDevices(env: XlEnv, domid: number, cfg: DomainConfig): Promise<void> {
+  for (const d of cfg.disks) await env.call('device.block-attach', { domid, spec: diskSpecString(d, (p) => env.resolvePath(p)) });
+  for (const v of cfg.vifs) await env.call('device.network-attach', { domid, spec: vifSpecString(v) });
+}
 
 export const blockAttachCmd: CmdSpec = {
   name: 'block-attach', help: 'Create a new virtual block device', usage: '<Domain> <disk-spec-component(s)>...',
@@ -43,7 +72,7 @@ export const blockAttachCmd: CmdSpec = {
       return 0;
     }
     try {
-      await env.call('device.block-attach', { domid, spec });
+      await env.call('device.block-attach', { domid, spec: diskSpecString(disk, (p) => env.resolvePath(p)) });
     } catch (e) {
       env.err(`libxl: error: ${msg(e)}\nlibxl_device_disk_add failed.\n`);
       return 1;
