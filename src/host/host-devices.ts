@@ -39,6 +39,7 @@ export class HostDevices {
 
   constructor(private readonly ctrl: Ctrl, private readonly log: (s: string) => void, private readonly wake: () => void) {
     this.dev = new Dom0Dev(ctrl);
+    this.dev.onError = (e) => log(`PV backend error (ignored): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     ctrl.domainListeners.push((e) => { if (e.kind === 'destroyed') this.domainGone(e.domid); });
   }
 
@@ -69,7 +70,7 @@ export class HostDevices {
     for (const [k, v] of this.devices) {
       if (v.domid !== domid) continue;
       this.devices.delete(k);
-      void v.bb.stop().finally(() => v.close());
+      void v.bb.stop().catch(() => {}).finally(() => v.close());
       // libxl__devices_destroy: the backend's nodes go with the domain.
       void this.xs?.rm(v.dev.backend).catch(() => {});
       void this.xs?.rm(`/libxl/${domid}`).catch(() => {});
@@ -257,7 +258,7 @@ export class HostDevices {
   close(): void {
     for (const r of this.relays.values()) r.close();
     this.relays.clear();
-    for (const v of this.devices.values()) { void v.bb.stop(); v.close(); }
+    for (const v of this.devices.values()) { void v.bb.stop().catch(() => {}); v.close(); }
     this.devices.clear();
   }
 }

@@ -67,12 +67,16 @@ export class StoreRelay {
   private st(i: number, v: number): void { Atomics.store(this.idx, i - 512, v | 0); }
 
   /** Open the socket and turn it into the domain's connection; resolves once xenstored said OK. */
-  open(): Promise<void> {
-    return new Promise((ok, fail) => {
+  open(timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
       const s = connect(this.o.socketPath);
       this.sock = s;
       this.ready = false;
       let head = new Uint8Array(0);
+      // A xenstored that does not answer must not hang the host (domain.create waits for this).
+      const timer = setTimeout(() => fail(new Error(`xenstore relay for d${this.o.domid}: no answer from xenstored within ${timeoutMs} ms`)), timeoutMs);
+      const ok = (): void => { clearTimeout(timer); resolve(); };
+      const fail = (e: Error): void => { clearTimeout(timer); if (!this.ready) s.destroy(); reject(e); };
       s.on('error', (e) => { if (!this.ready) fail(new Error(`xenstore relay for d${this.o.domid}: ${e.message}`)); });
       s.on('connect', () => s.write(encodeFrame(XS_CONTROL, 0x7e1a1, 0, latin1(`ring-relay\0${this.o.domid}\0`))));
       s.on('data', (b: Buffer) => {
@@ -85,7 +89,6 @@ export class StoreRelay {
         const len = rd32(head, 12);
         const answer = Buffer.from(head.subarray(HEADER_SIZE, HEADER_SIZE + len)).toString('latin1').replace(/\0$/, '');
         if (rd32(head, 0) !== XS_CONTROL || answer !== 'OK') {
-          s.destroy();
           fail(new Error(`xenstore relay for d${this.o.domid}: xenstored answered ${answer}`));
           return;
         }

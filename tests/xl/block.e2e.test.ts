@@ -115,12 +115,15 @@ test('block-attach, guest I/O, block-list, block-detach through the xenbus state
   assert.match(l.out, /^blk-guest +\d+ +16 +1 +[-rb]{2}----/m);
 });
 
-test('a frontend that corrupts its ring index halts only its own ring', async () => {
-  assert.equal(h.xl('create', g.cfg('blk-hostile', 'test=blk blk_hostile=1')).code, 0);
+test('random requests get answers; a frontend that corrupts its ring index halts only its own ring', async () => {
+  assert.equal(h.xl('create', g.cfg('blk-hostile', 'test=blk blk_hostile=1 blk_fuzz=3000')).code, 0);
   await g.wait('blk-hostile', /blkfront: waiting for a vbd/);
   const img = image('hostile.img', 'HOSTILE');
   assert.equal(h.xl('block-attach', 'blk-hostile', `${img},raw,xvdb,rw`).code, 0);
-  await g.wait('blk-hostile', /blkfront: bogus req_prod: backend state 5 \(ring halted\)/);
+  const t = await g.wait('blk-hostile', /blkfront: bogus req_prod: backend state 5 \(ring halted\)/);
+  const f = /blkfront: fuzz 3000 requests: (\d+) ok, (\d+) error, (\d+) unsupported, 0 bad answers/.exec(t);
+  assert.ok(f, t);
+  assert.ok(Number(f[1]) > 0 && Number(f[2]) > 0 && Number(f[3]) > 0, f[0]);
   assert.match(g.hostLog(), /backend\/vbd\/\d+\/51728: frontend req_prod \d+ is more than a ring ahead/);
   // The host and the other guest carry on; the device detaches.
   assert.match(h.xl('list').out, /^blk-guest /m);

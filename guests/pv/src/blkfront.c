@@ -146,6 +146,53 @@ static int blk_bad_requests(void)
 	return fails + (st != 0);
 }
 
+/*
+ * blk_fuzz=N: N requests with random operation, segment count, handle, sector, grant refs and
+ * sector ranges (grefs: a scratch page granted for the run, our never-granted refs, or the
+ * reserved console/xenstore entries' neighbours; never the ring itself or entries 0-1, which
+ * would let the backend scribble over our own rings). Every answer must be OKAY, ERROR or
+ * EOPNOTSUPP and the ring must keep going.
+ */
+static int blk_fuzz(long n, u64 sectors)
+{
+	u64 x = 0x9e3779b97f4a7c15UL ^ (u64)n;
+	grant_ref_t scratch = gnttab_grant_access(be_id, (u64)data[2] >> PAGE_SHIFT, false);
+	long ok = 0, err = 0, nosup = 0, bad = 0;
+	for (long i = 0; i < n; i++) {
+		struct blkif_request q;
+		u64 r[4];
+		for (int k = 0; k < 4; k++) { /* xorshift64* */
+			x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+			r[k] = x * 0x2545f4914f6cdd1dUL;
+		}
+		memset(&q, 0, sizeof(q));
+		q.operation = (u8)(r[0] % 8);
+		q.nr_segments = (u8)(r[0] >> 8) % 13;
+		q.handle = (u16)(r[0] >> 16);
+		q.sector_number = (r[1] & 1) ? (r[1] >> 1) % (sectors + 64) : r[1];
+		for (int k = 0; k < BLKIF_MAX_SEGMENTS_PER_REQUEST; k++) {
+			u32 g = (u32)(r[2] >> (k * 5)) % 4;
+			q.seg[k].gref = g == 0 ? scratch : g == 1 ? 2 + (u32)(r[3] >> k) % 6 : g == 2 ? 600 + (u32)(r[3] >> k) % 100000 : scratch + 1;
+			q.seg[k].first_sect = (u8)((r[3] >> (k * 4)) % 9);
+			q.seg[k].last_sect = (u8)((r[3] >> (k * 4 + 2)) % 9);
+		}
+		int st = blk_submit(&q);
+		if (st == 0)
+			ok++;
+		else if (st == -1)
+			err++;
+		else if (st == -2)
+			nosup++;
+		else {
+			bad++;
+			break;
+		}
+	}
+	gnttab_end_access(scratch);
+	printk("blkfront: fuzz %ld requests: %ld ok, %ld error, %ld unsupported, %ld bad answers\n", n, ok, err, nosup, bad);
+	return bad != 0;
+}
+
 int test_blk(void)
 {
 	char fe[64], be[128], path[192];
@@ -243,6 +290,9 @@ int test_blk(void)
 	if (st != -1)
 		fails++;
 	fails += blk_bad_requests();
+	long fuzz = cmdline_int("blk_fuzz", 0);
+	if (fuzz > 0)
+		fails += blk_fuzz(fuzz, (u64)sectors);
 	printk("blkfront: io %s\n", fails ? "FAIL" : "ok");
 	if (cmdline_int("blk_hostile", 0)) {
 		/* A producer index far ahead of the ring: the backend must halt this ring only. */

@@ -35,6 +35,9 @@ export class Dom0Dev {
   private readonly handlers = new Map<number, () => void>();
   private readonly pending = new Set<number>();
 
+  /** A handler threw (a backend bug): logged, never allowed to take the host down. */
+  onError: (e: unknown) => void = () => {};
+
   constructor(private readonly ctrl: Ctrl) {
     const dom0 = ctrl.hv.dom0;
     this.ec = ctrl.eg.channels(dom0);
@@ -59,7 +62,11 @@ export class Dom0Dev {
     for (const p of ports) {
       this.ec.bitmaps();
       clearPending2l(this.ec.mem, this.ec.si, p);
-      this.handlers.get(p)?.();
+      try {
+        this.handlers.get(p)?.();
+      } catch (e) {
+        this.onError(e);
+      }
     }
     return true;
   }
@@ -78,7 +85,7 @@ export class Dom0Dev {
         open = false;
         this.handlers.delete(local);
         this.pending.delete(local);
-        this.ec.close(local);
+        this.ec.close(local); // an errno if the guest already closed or died: nothing to undo then
       },
     };
   }
@@ -95,7 +102,11 @@ export class Dom0Dev {
       unmap: () => {
         if (!mapped) return;
         mapped = false;
-        this.gt.unmap(DOM0_HOST_ADDR, addr, r.handle);
+        try {
+          this.gt.unmap(DOM0_HOST_ADDR, addr, r.handle);
+        } catch (e) {
+          this.onError(e); // the granting domain's table is gone: its frames were released with it
+        }
       },
     };
   }
