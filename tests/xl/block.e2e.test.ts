@@ -115,6 +115,28 @@ test('block-attach, guest I/O, block-list, block-detach through the xenbus state
   assert.match(l.out, /^blk-guest +\d+ +16 +1 +[-rb]{2}----/m);
 });
 
+test('a guest\'s xenstore relay survives a live update of the host\'s xenstored (its watch fires after it)', async () => {
+  assert.equal(h.xl('create', g.cfg('blk-lu', 'test=blk')).code, 0);
+  await g.wait('blk-lu', /blkfront: waiting for a vbd/); // the guest now has a watch on device/vbd
+  const pidFile = join(h.runDir, 'xenstored', 'pid');
+  const before = readFileSync(pidFile, 'utf8').trim();
+  const c = await SockClient.connect(join(h.runDir, 'xenstored', 'socket'));
+  try {
+    assert.equal(await c.ask(0, `live-update\0-f\0${join(ROOT, 'bin', 'xenstored')}\0`), 'OK\0');
+    assert.equal(await c.ask(0, 'live-update\0-s\0'), 'OK\0');
+  } finally {
+    c.close();
+  }
+  assert.notEqual(readFileSync(pidFile, 'utf8').trim(), before, 'a new xenstored process');
+  const img = image('lu.img', 'AFTER-LIVE-UPDATE');
+  assert.equal(h.xl('block-attach', 'blk-lu', `${img},raw,xvdb,rw`).code, 0);
+  const t = await g.wait('blk-lu', /blkfront: io (ok|FAIL)/);
+  assert.match(t, /blkfront: sector 0 \(status 0\): 'AFTER-LIVE-UPDATE'/);
+  assert.equal(h.xl('block-detach', 'blk-lu', 'xvdb').code, 0);
+  await g.wait('blk-lu', /blkfront: detached cleanly/);
+  assert.equal(h.xl('destroy', 'blk-lu').code, 0);
+});
+
 test('random requests get answers; a frontend that corrupts its ring index halts only its own ring', async () => {
   assert.equal(h.xl('create', g.cfg('blk-hostile', 'test=blk blk_hostile=1 blk_fuzz=3000')).code, 0);
   await g.wait('blk-hostile', /blkfront: waiting for a vbd/);
