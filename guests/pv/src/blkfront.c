@@ -193,6 +193,44 @@ static int blk_fuzz(long n, u64 sectors)
 	return bad != 0;
 }
 
+/* blk_bench=KiB: read, then write, that much from sector 0 in 11-segment requests; prints KiB/s. */
+static int blk_bench(long kib, u64 sectors)
+{
+	static u8 pages[BLKIF_MAX_SEGMENTS_PER_REQUEST][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+	grant_ref_t refs[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+	for (int k = 0; k < BLKIF_MAX_SEGMENTS_PER_REQUEST; k++)
+		refs[k] = gnttab_grant_access(be_id, (u64)pages[k] >> PAGE_SHIFT, false);
+	const u64 per = BLKIF_MAX_SEGMENTS_PER_REQUEST * 8; /* sectors per request */
+	int fails = 0;
+	for (int w = 0; w < 2; w++) {
+		u64 total = (u64)kib * 2, done = 0, sector = 0, reqs = 0;
+		u64 t0 = system_time_ns();
+		while (done < total) {
+			struct blkif_request q;
+			memset(&q, 0, sizeof(q));
+			q.operation = w ? BLKIF_OP_WRITE : BLKIF_OP_READ;
+			q.nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+			q.handle = handle;
+			if (sector + per > sectors)
+				sector = 0;
+			q.sector_number = sector;
+			for (int k = 0; k < BLKIF_MAX_SEGMENTS_PER_REQUEST; k++)
+				q.seg[k] = (struct blkif_request_segment){ .gref = refs[k], .first_sect = 0, .last_sect = 7 };
+			if (blk_submit(&q) != 0) {
+				fails++;
+				break;
+			}
+			sector += per, done += per, reqs++;
+		}
+		u64 us = (system_time_ns() - t0) / 1000 + 1;
+		printk("blkfront: bench %s %lu KiB in %lu us: %lu KiB/s, %lu requests/s\n", w ? "write" : "read", done / 2, us,
+		       done / 2 * 1000000 / us, reqs * 1000000 / us);
+	}
+	for (int k = 0; k < BLKIF_MAX_SEGMENTS_PER_REQUEST; k++)
+		gnttab_end_access(refs[k]);
+	return fails;
+}
+
 int test_blk(void)
 {
 	char fe[64], be[128], path[192];
@@ -290,6 +328,9 @@ int test_blk(void)
 	if (st != -1)
 		fails++;
 	fails += blk_bad_requests();
+	long bench = cmdline_int("blk_bench", 0);
+	if (bench > 0)
+		fails += blk_bench(bench, (u64)sectors);
 	long fuzz = cmdline_int("blk_fuzz", 0);
 	if (fuzz > 0)
 		fails += blk_fuzz(fuzz, (u64)sectors);
