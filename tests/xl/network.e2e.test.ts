@@ -32,7 +32,7 @@ after(() => {
 });
 
 test('network-attach two PV guests to one bridge, frames both ways, network-list, network-detach; both survive', async () => {
-  assert.equal(h.xl('create', g.cfg('net-ping', 'test=net net_role=ping net_count=10')).code, 0);
+  assert.equal(h.xl('create', g.cfg('net-ping', 'test=net net_role=ping net_count=10 net_fuzz=1000')).code, 0);
   assert.equal(h.xl('create', g.cfg('net-pong', 'test=net net_role=pong net_count=10')).code, 0);
   const a = g.domid('net-ping'), b = g.domid('net-pong');
   await g.wait('net-ping', /netfront: waiting for a vif/);
@@ -45,6 +45,9 @@ test('network-attach two PV guests to one bridge, frames both ways, network-list
 
   const tp = await g.wait('net-ping', /netfront: \d+\/10 pongs from/);
   assert.match(tp, /netfront: 5 bad tx requests refused one by one/);
+  const f = /netfront: fuzz 1000 tx requests: (\d+) ok, (\d+) error, 0 bad answers/.exec(tp);
+  assert.ok(f, tp);
+  assert.ok(Number(f[1]) > 0 && Number(f[2]) > 0, f[0]);
   assert.match(tp, /netfront: 10\/10 pongs from 00:16:3e:00:00:0b/);
   const ma = /netfront: vif 0 connected: mac ([0-9a-f:]{17}), tx-ring-ref (\d+), rx-ring-ref (\d+), event-channel (\d+)/.exec(tp);
   assert.ok(ma, tp);
@@ -78,7 +81,7 @@ test('network-attach two PV guests to one bridge, frames both ways, network-list
     assert.match(t, /netfront: detached cleanly/);
   }
   const log = g.hostLog();
-  assert.match(log, new RegExp(`d${a}: vif 0 detached \\(clean; backend states 2 4 5 6; \\d+ frames sent, \\d+ received, \\d+ dropped, 5 errors\\)`));
+  assert.match(log, new RegExp(`d${a}: vif 0 detached \\(clean; backend states 2 4 5 6; \\d+ frames sent, \\d+ received, \\d+ dropped, ${5 + Number(f[2])} errors\\)`));
   assert.match(log, new RegExp(`d${b}: vif 0 detached \\(clean; backend states 2 4 5 6; \\d+ frames sent, \\d+ received, \\d+ dropped, 0 errors\\)`));
   assert.equal(h.xl('network-list', 'net-ping').out, NET_HEADER);
   const l = h.xl('list');

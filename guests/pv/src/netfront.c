@@ -6,7 +6,8 @@
  *   InitWait, grant a tx and an rx ring page, post NR_RX receive buffers (granted pages),
  *   allocate an event channel, write tx-ring-ref/rx-ring-ref/event-channel/request-rx-copy=1/
  *   feature-rx-notify=1, Initialised; Connected when the backend is.
- *   net_role=ping (the default): send 5 malformed tx requests (each must fail alone), then broadcast `PING <i>` frames (ethertype 0x88b5, IEEE local experimental)
+ *   net_role=ping (the default): send 5 malformed tx requests (each must fail alone), with
+ *   net_fuzz=N N random ones, then broadcast `PING <i>` frames (ethertype 0x88b5, IEEE local experimental)
  *   until net_count of them got a `PONG <i>` back (a frame sent before the peer is connected
  *   is lost: resent after 200 ms). net_role=pong: answer every PING to its sender until
  *   PING <net_count - 1> was answered. Then wait for the detach (backend Closing): Closing, Closed,
@@ -179,6 +180,34 @@ static bool is_ours(const u8 *f, int len, const char *prefix)
 	       strncmp((const char *)f + 14, prefix, strlen(prefix)) == 0;
 }
 
+/* net_fuzz=N: N tx requests with random grant refs, offsets, flags and sizes; each answer must be OKAY or ERROR. */
+static int net_fuzz(long n)
+{
+	u64 x = 0x853c49e6748fea9bUL ^ (u64)n;
+	grant_ref_t ref = gnttab_grant_access(be_id, (u64)tx_buf >> PAGE_SHIFT, true);
+	long ok = 0, err = 0, bad = 0;
+	for (long i = 0; i < n; i++) {
+		x ^= x >> 12, x ^= x << 25, x ^= x >> 27; /* xorshift64* */
+		u64 r = x * 0x2545f4914f6cdd1dUL;
+		u32 g = (u32)(r % 4);
+		grant_ref_t gref = g < 2 ? ref : g == 2 ? 2 + (u32)(r >> 8) % 6 : 600 + (u32)(r >> 8) % 100000;
+		for (unsigned int k = 0; k < 64; k++)
+			tx_buf[k] = (u8)(r >> (k % 8) * 8);
+		int st = net_tx(gref, (u16)((r >> 20) % 4200), (u16)((r >> 36) % 16), (u16)((r >> 44) % 2000));
+		if (st == 0)
+			ok++;
+		else if (st == -1)
+			err++;
+		else {
+			bad++;
+			break;
+		}
+	}
+	gnttab_end_access(ref);
+	printk("netfront: fuzz %ld tx requests: %ld ok, %ld error, %ld bad answers\n", n, ok, err, bad);
+	return bad != 0;
+}
+
 static int run_ping(long count)
 {
 	static const u8 bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -309,7 +338,8 @@ int test_net(void)
 	const char *role = cmdline_get("net_role");
 	long count = cmdline_int("net_count", 10);
 	bool pong = role && strncmp(role, "pong", 4) == 0;
-	int fails = pong ? run_pong(count) : net_bad_requests() + run_ping(count);
+	long fuzz = cmdline_int("net_fuzz", 0);
+	int fails = pong ? run_pong(count) : net_bad_requests() + (fuzz > 0 ? net_fuzz(fuzz) : 0) + run_ping(count);
 
 	/* Detach: the toolstack puts the backend in Closing. */
 	printk("netfront: waiting for detach\n");
