@@ -7,11 +7,11 @@
 // over src/host/block-file.ts; the same for vifs behind `xl network-*`: netback
 // (src/toolstack/backends/netback.ts) on the host's software switch, one learning switch per
 // bridge name (xenbr0 by default). Control methods: docs/design/dom0.md §3, docs/design/pv-backends.md.
+import { randomBytes } from 'node:crypto';
+import { EthernetSwitch } from '../hardware/net/switch.ts';
 import type { Ctrl } from '../toolstack/ctrl/ctrl.ts';
 import { Dom0Dev } from '../toolstack/ctrl/dom0-dev.ts';
 import { CtrlError, type NicInfo, type VbdInfo } from '../toolstack/ctrl/protocol.ts';
-import { randomBytes } from 'node:crypto';
-import { EthernetSwitch } from '../hardware/net/switch.ts';
 import { Blkback } from '../toolstack/backends/blkback.ts';
 import { Netback } from '../toolstack/backends/netback.ts';
 import type { XenbusBackend } from '../toolstack/backends/xenbus-backend.ts';
