@@ -49,9 +49,8 @@ export class StoreRelay {
   private closed = false;
   /** dom0's end of the store event channel (bound by the owner once the relay exists). */
   port: Dom0Port | null = null;
-  /** Frames relayed each way (tests, logs). */
+  /** Request frames relayed to xenstored (logs, tests). */
   requests = 0;
-  replies = 0;
 
   constructor(private readonly o: StoreRelayOptions) {
     const p = o.page;
@@ -114,7 +113,6 @@ export class StoreRelay {
     if (this.broken || this.closed) return;
     this.out.push(b);
     this.outBytes += b.length;
-    this.replies++;
     if (this.flush()) { this.port?.notify(); this.o.wake(); }
     if (this.outBytes > OUT_MAX) this.sock?.pause();
   }
