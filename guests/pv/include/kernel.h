@@ -122,6 +122,10 @@ enum { XB_INITIALISING = 1, XB_INITWAIT, XB_INITIALISED, XB_CONNECTED, XB_CLOSIN
 long xs_long(const char *path, long dflt);                        /* dflt if unreadable */
 long xenbus_wait_state(const char *path, long want_min, u64 deadline_ns, bool gone_ends);
 long xenbus_find_device(const char *kind, char *fe, size_t fsz, char *be, size_t bsz, u64 deadline_ns);
+/* Wait for the backend's Closing, go Closing and Closed, wait for its Closed (or its removal);
+ * true if both went so. *closing and *closed get the backend states seen (-1: node gone). */
+bool xenbus_frontend_detach(const char *fe, const char *be, u64 wait_ns, long *closing, long *closed);
+void xenbus_idle_after_detach(const char *who);   /* prints "<who>: still alive after detach", idles 600 s */
 
 /* tests */
 int test_pingpong(void);

@@ -347,26 +347,17 @@ int test_blk(void)
 
 	/* 5. Detach: the toolstack puts the backend in Closing. */
 	printk("blkfront: waiting for detach\n");
-	snprintf(path, sizeof(path), "%s/state", be);
-	r = xenbus_wait_state(path, XB_CLOSING, system_time_ns() + BLK_WAIT_NS, true);
-	snprintf(path, sizeof(path), "%s/state", fe);
-	xs_write(path, "5");
-	xs_write(path, "6");
-	snprintf(path, sizeof(path), "%s/state", be);
-	long b = xenbus_wait_state(path, XB_CLOSED, system_time_ns() + 20000000000UL, true);
+	long b;
+	bool clean = xenbus_frontend_detach(fe, be, BLK_WAIT_NS, &r, &b);
 	/* The backend unmapped the ring before it went Closed: revoke it now, then the channel. */
 	bool revoked = gnttab_end_access(ring_ref);
 	evtchn_unbind_handler(blk_port);
 	evtchn_close(blk_port);
 	printk("blkfront: backend went %ld then %ld; frontend Closing, Closed; ring %s\n", r, b,
 	       revoked ? "revoked" : "still mapped");
-	printk("blkfront: detached %s\n", r == XB_CLOSING && (b == XB_CLOSED || b == -1) && revoked ? "cleanly" : "FAIL");
+	printk("blkfront: detached %s\n", clean && revoked ? "cleanly" : "FAIL");
 
 	/* 6. Stay alive: the host checks that we survive the detach, then destroys us. */
-	for (unsigned int i = 0; i < 600; i++) {
-		msleep(1000);
-		if (i == 1)
-			printk("blkfront: still alive after detach\n");
-	}
+	xenbus_idle_after_detach("blkfront");
 	return fails;
 }

@@ -343,24 +343,15 @@ int test_net(void)
 
 	/* Detach: the toolstack puts the backend in Closing. */
 	printk("netfront: waiting for detach\n");
-	snprintf(path, sizeof(path), "%s/state", be);
-	r = xenbus_wait_state(path, XB_CLOSING, system_time_ns() + NET_WAIT_NS, true);
-	snprintf(path, sizeof(path), "%s/state", fe);
-	xs_write(path, "5");
-	xs_write(path, "6");
-	snprintf(path, sizeof(path), "%s/state", be);
-	long b = xenbus_wait_state(path, XB_CLOSED, system_time_ns() + 20000000000UL, true);
+	long b;
+	bool clean = xenbus_frontend_detach(fe, be, NET_WAIT_NS, &r, &b);
 	bool revoked = gnttab_end_access(txr) & gnttab_end_access(rxr);
 	for (unsigned int i = 0; i < NR_RX; i++)
 		revoked &= gnttab_end_access(rx_ref[i]);
 	evtchn_unbind_handler(net_port);
 	evtchn_close(net_port);
 	printk("netfront: backend went %ld then %ld; frontend Closing, Closed; rings %s\n", r, b, revoked ? "revoked" : "still mapped");
-	printk("netfront: detached %s\n", r == XB_CLOSING && (b == XB_CLOSED || b == -1) && revoked ? "cleanly" : "FAIL");
-	for (unsigned int i = 0; i < 600; i++) {
-		msleep(1000);
-		if (i == 1)
-			printk("netfront: still alive after detach\n");
-	}
+	printk("netfront: detached %s\n", clean && revoked ? "cleanly" : "FAIL");
+	xenbus_idle_after_detach("netfront");
 	return fails;
 }

@@ -3,7 +3,8 @@
  * The xenbus helpers the PV frontends share (blkfront.c, netfront.c): find the first device of
  * a kind under our home's device/<kind>/ (the toolstack writes the directory, then the nodes:
  * wait until its `backend` node is readable), and wait for the other side's `state` node
- * (public/io/xenbus.h states) with a watch. Every wait has a deadline in system time.
+ * (public/io/xenbus.h states) with a watch; the frontend's half of a detach. Every wait has a
+ * deadline in system time.
  */
 #include "hypercall.h"
 #include "kernel.h"
@@ -53,4 +54,26 @@ long xenbus_find_device(const char *kind, char *fe, size_t fsz, char *be, size_t
 	}
 	xs_unwatch(dir, "xb-dev");
 	return devid;
+}
+
+bool xenbus_frontend_detach(const char *fe, const char *be, u64 wait_ns, long *closing, long *closed)
+{
+	char path[192];
+	snprintf(path, sizeof(path), "%s/state", be);
+	*closing = xenbus_wait_state(path, XB_CLOSING, system_time_ns() + wait_ns, true);
+	snprintf(path, sizeof(path), "%s/state", fe);
+	xs_write(path, "5");
+	xs_write(path, "6");
+	snprintf(path, sizeof(path), "%s/state", be);
+	*closed = xenbus_wait_state(path, XB_CLOSED, system_time_ns() + 20000000000UL, true);
+	return *closing == XB_CLOSING && (*closed == XB_CLOSED || *closed == -1);
+}
+
+void xenbus_idle_after_detach(const char *who)
+{
+	for (unsigned int i = 0; i < 600; i++) {
+		msleep(1000);
+		if (i == 1)
+			printk("%s: still alive after detach\n", who);
+	}
 }
