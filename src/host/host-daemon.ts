@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { Ctrl } from '../toolstack/ctrl/ctrl.ts';
 import { CtrlError, type HostStatus, type Request } from '../toolstack/ctrl/protocol.ts';
 import { CtrlServer, type CtrlConn } from './ctrl-server.ts';
+import { HostDevices } from './host-devices.ts';
 import { startXenstored, type XenstoredProcess } from './host-xenstore.ts';
 import { Xenconsoled } from './xenconsoled.ts';
 
@@ -37,6 +38,7 @@ export const pidFilePath = (runDir: string): string => join(runDir, 'host.pid');
 export class HostDaemon {
   readonly ctrl: Ctrl;
   readonly consoled: Xenconsoled;
+  readonly devices: HostDevices;
   private server: CtrlServer;
   private xs: XenstoredProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -53,6 +55,7 @@ export class HostDaemon {
       random: (n) => new Uint8Array(randomBytes(n)), hostName: hostname(), pid: process.pid,
     });
     this.consoled = new Xenconsoled(this.ctrl, join(o.runDir, 'console'));
+    this.devices = new HostDevices(this.ctrl, o.log, () => this.poke());
     this.server = new CtrlServer(ctrlSocketPath(o.runDir), (r, c) => this.dispatch(r, c), o.log);
     this.stopped = new Promise((r) => (this.markStopped = r));
     this.ctrl.domainListeners.push((e) => {
@@ -72,6 +75,7 @@ export class HostDaemon {
       await this.xs.client.write('/local/domain/0/name', 'Domain-0');
       await this.xs.client.write('/local/domain/0/domid', '0');
       o.log(`xenstored ready on ${this.xs.socket} (pid ${this.xs.child.pid})`);
+      this.devices.setXenstore(this.xs.client, this.xs.socket);
       this.xs.child.once('exit', (code, sig) => {
         if (this.stopping === null) o.log(`xenstored exited unexpectedly (${sig ?? code})`);
       });
@@ -97,8 +101,9 @@ export class HostDaemon {
     let idle = false;
     while (performance.now() < end) {
       const r = hv.run(4);
+      const backends = this.devices.poll();
       this.consoled.poll();
-      if (r === 'idle') {
+      if (r === 'idle' && !backends) {
         idle = true;
         break;
       }
@@ -143,6 +148,9 @@ export class HostDaemon {
     ];
     if (info.ringRef !== undefined) w.push([`${home}/console/ring-ref`, String(info.ringRef)], [`${home}/console/port`, String(info.port)]);
     for (let i = 0; i < d.vcpus.length; i++) w.push([`${home}/cpu/${i}/availability`, i < (d.config?.vcpus ?? 1) ? 'online' : 'offline']);
+    // libxl__domain_make: the home first, readable by the domain, so the nodes below inherit that.
+    await xs.write(home, '');
+    await xs.setPerms(home, ['n0', `r${domid}`]);
     for (const [p, v] of w) await xs.write(p, v);
     await xs.setPerms(vm, ['n0']);
     await xs.setPerms(home, ['n0', `r${domid}`]);
@@ -152,6 +160,7 @@ export class HostDaemon {
     }
     const store = this.ctrl.storeRing(domid);
     if (store !== null) await xs.introduce(domid, store.gfn, store.port);
+    await this.devices.domainCreated(domid);
   }
 
   private dispatch(req: Request, conn: CtrlConn): unknown {
@@ -205,6 +214,8 @@ export class HostDaemon {
         return new Promise(() => {}); // the reply was sent above
       }
     }
+    const dev = this.devices.dispatch(req.method, p);
+    if (dev !== undefined) return dev;
     throw new CtrlError('ENOSYS', `method ${req.method} not implemented`);
   }
 
@@ -216,6 +227,7 @@ export class HostDaemon {
       this.consoled.poll();
       for (const d of [...this.ctrl.hv.domains.values()]) if (d.domid !== 0) this.ctrl.hv.destroyDomain(d);
       this.consoled.close();
+      this.devices.close();
       await this.server.close();
       if (this.xs !== null) await this.xs.stop();
       const pf = pidFilePath(this.o.runDir);

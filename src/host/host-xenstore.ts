@@ -8,6 +8,10 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { encodeFrame, FrameReader, XS_INTRODUCE, XS_RELEASE, XS_WRITE } from '../toolstack/xenstored/wire.ts';
 
+const XS_DIRECTORY = 1;
+const XS_WATCH = 4;
+const XS_UNWATCH = 5;
+const XS_WATCH_EVENT = 15;
 const XS_RM = 13;
 const XS_SET_PERMS = 14;
 const XS_ERROR = 16;
@@ -16,9 +20,16 @@ export class XenstoreClient {
   private reqId = 1;
   private readonly waiting = new Map<number, { ok: (s: string) => void; fail: (e: Error) => void }>();
   private readonly reader: FrameReader;
+  private readonly watches = new Map<string, (path: string) => void>();
+  private nextToken = 1;
 
   private constructor(private readonly sock: Socket) {
     this.reader = new FrameReader((type, reqId, _tx, payload) => {
+      if (type === XS_WATCH_EVENT) {
+        const [path, token] = Buffer.from(payload).toString('latin1').split('\0');
+        this.watches.get(token ?? '')?.(path ?? '');
+        return;
+      }
       const w = this.waiting.get(reqId);
       if (w === undefined) return;
       this.waiting.delete(reqId);
@@ -70,6 +81,30 @@ export class XenstoreClient {
       if (e instanceof Error && /ENOENT/.test(e.message)) return null;
       throw e;
     }
+  }
+  /** Children of `path` ([] when it does not exist). */
+  async directory(path: string): Promise<string[]> {
+    try {
+      return (await this.request(XS_DIRECTORY, path)).split('\0').filter((x) => x !== '');
+    } catch (e) {
+      if (e instanceof Error && /ENOENT/.test(e.message)) return [];
+      throw e;
+    }
+  }
+  /** WATCH `path`: `fire(path)` on the initial event and each change; resolves to the UNWATCH. */
+  async watch(path: string, fire: (path: string) => void): Promise<() => Promise<void>> {
+    const token = `tsxen-host-${this.nextToken++}`;
+    this.watches.set(token, fire);
+    try {
+      await this.request(XS_WATCH, path, token);
+    } catch (e) {
+      this.watches.delete(token);
+      throw e;
+    }
+    return async () => {
+      this.watches.delete(token);
+      await this.request(XS_UNWATCH, path, token).catch(() => {});
+    };
   }
   rm(path: string): Promise<string> {
     return this.request(XS_RM, path);

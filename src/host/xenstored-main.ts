@@ -119,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
   let lu: LuContext | undefined;
   const core = new Xenstored({
     log,
+    ringRelay: (conn, domid, evtchn) => conn instanceof SocketConnection && !!conn.becomeRelay(domid, evtchn),
     liveUpdate: (c, conn, reqId, txId, opts) => {
       if (o.supervised) return supervisedLiveUpdate(c, conn, reqId, txId, opts);
       lu = { server, script: process.argv[1]!, args: o.args, attach: (sock) => core.attach(new SocketConnection(core.newConnId(), sock)) };
@@ -144,6 +145,8 @@ async function main(argv: string[]): Promise<number> {
     server = h.server;
     const pending = restoreState(core, h.state, {
       socket: (id) => { const s = h.sockets.get(id); return s ? new SocketConnection(id, s) : undefined; },
+      // A ring relay (relay.ts) travels as a ring record whose socket came by conn-id.
+      ring: (id, domid, evtchn) => { const s = h.sockets.get(id); return s ? new SocketConnection(id, s).becomeRelay(domid, evtchn) : undefined; },
     });
     writePid(o.pidFile);
     for (const [c, out] of pending) c.transmit(out);

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
-import { CONN_SOCKET, Connection } from '../toolstack/xenstored/connection.ts';
+import { CONN_RING, CONN_SOCKET, Connection } from '../toolstack/xenstored/connection.ts';
 
 export const DEFAULT_RUNDIR = '/var/run/xenstored';
 
@@ -93,7 +93,24 @@ export class SocketConnection extends Connection {
   pendingOutput(): Uint8Array { return EMPTY; }
   outstanding(): number { return 0; }
   shutdown(): void { this.socket.destroy(); this.onClosed?.(); }
-  spec(): { fd: number } { return { fd: this.id }; }
+  spec(): { fd: number; domid?: number; tdomid?: number; evtchn?: number } {
+    return this.kind === CONN_RING ? { fd: this.id, domid: this.domid, tdomid: this.target, evtchn: this.relayEvtchn } : { fd: this.id };
+  }
+
+  /** The domain's store event channel once this socket is a ring relay (the migration record's conn-spec). */
+  relayEvtchn = 0;
+  /**
+   * Dom0 made this socket domain `domid`'s ring relay (CONTROL ring-relay, relay.ts): from now on
+   * it is that domain's ring connection (conn-type 0, unprivileged). The host daemon pumps the
+   * guest's ring page through it; it is handed over at live update like any socket.
+   */
+  becomeRelay(domid: number, evtchn: number): this {
+    this.kind = CONN_RING;
+    this.domid = domid;
+    this.privileged = false;
+    this.relayEvtchn = evtchn;
+    return this;
+  }
 
   /** Stop reading for a hand-over: bytes Node already read go to the frame reader. */
   stopReading(): void {

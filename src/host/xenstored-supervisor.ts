@@ -102,6 +102,7 @@ export function runSupervised(core: Xenstored, log: (l: string) => void): Promis
         if (init) {
           pending = restoreState(core, init, {
             socket: (id) => { const s = early.get(id); if (!s) return undefined; early.delete(id); const c = new SocketConnection(id, s); c.onClosed = () => process.send?.({ t: 'closed', id }); return c; },
+            ring: (id, domid, evtchn) => { const s = early.get(id); if (!s) return undefined; early.delete(id); const c = new SocketConnection(id, s).becomeRelay(domid, evtchn); c.onClosed = () => process.send?.({ t: 'closed', id }); return c; },
           });
         }
         for (const [id, s] of early) attach(id, s);

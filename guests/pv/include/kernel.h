@@ -117,6 +117,16 @@ int xs_read_int(const char *path, long *v);
 int xs_wait_int(const char *path, long *v, u64 deadline_ns);    /* watch path until it exists */
 int xs_set_perms_reader(const char *path, unsigned int owner, unsigned int reader);
 
+/* xenbus.c: frontend helpers; XenbusState values (public/io/xenbus.h) */
+enum { XB_INITIALISING = 1, XB_INITWAIT, XB_INITIALISED, XB_CONNECTED, XB_CLOSING, XB_CLOSED };
+long xs_long(const char *path, long dflt);                        /* dflt if unreadable */
+long xenbus_wait_state(const char *path, long want_min, u64 deadline_ns, bool gone_ends);
+long xenbus_find_device(const char *kind, char *fe, size_t fsz, char *be, size_t bsz, u64 deadline_ns);
+/* Wait for the backend's Closing, go Closing and Closed, wait for its Closed (or its removal);
+ * true if both went so. *closing and *closed get the backend states seen (-1: node gone). */
+bool xenbus_frontend_detach(const char *fe, const char *be, u64 wait_ns, long *closing, long *closed);
+void xenbus_idle_after_detach(const char *who);   /* prints "<who>: still alive after detach", idles 600 s */
+
 /* tests */
 int test_pingpong(void);
 int test_grant(void);
@@ -126,6 +136,8 @@ int test_xenstore(void);
 int test_crash(void);
 int test_hcbench(void);
 int test_smp(void);
+int test_blk(void);   /* blkfront.c */
+int test_net(void);   /* netfront.c */
 
 /* Supervisor trap frame built by head.S: x1..x31 at 8*i, then sepc, sstatus, scause, stval. */
 struct trap_frame { u64 x[32]; u64 sepc, sstatus, scause, stval; };

@@ -71,7 +71,7 @@ static int run_test(const char *t)
 	static const struct { const char *name; int (*fn)(void); } tests[] = {
 		{ "pingpong", test_pingpong }, { "grant", test_grant }, { "time", test_time },
 		{ "hostile", test_hostile }, { "xenstore", test_xenstore }, { "crash", test_crash },
-		{ "hcbench", test_hcbench }, { "smp", test_smp },
+		{ "hcbench", test_hcbench }, { "smp", test_smp }, { "blk", test_blk }, { "net", test_net },
 	};
 	for (unsigned int i = 0; i < ARRAY_SIZE(tests); i++) {
 		size_t n = strlen(tests[i].name);

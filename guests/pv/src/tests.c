@@ -453,6 +453,15 @@ int test_xenstore(void)
 		printk("xenstore: FAIL read of a missing node = %d\n", r);
 		fails++;
 	}
+	long n = cmdline_int("xs_bench", 0);
+	if (n > 0) {
+		u64 t0 = system_time_ns();
+		for (long i = 0; i < n; i++)
+			if (xs_read("data/pvtest/a", buf, sizeof(buf)) != 5)
+				fails++;
+		u64 us = (system_time_ns() - t0) / 1000 + 1;
+		printk("xenstore: bench %ld reads in %lu us: %lu reads/s\n", n, us, (u64)n * 1000000 / us);
+	}
 	printk("xenstore: domid %u %s\n", self_domid, fails ? "FAIL" : "ok");
 	return fails ? 1 : 0;
 }

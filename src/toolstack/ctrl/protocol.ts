@@ -121,12 +121,26 @@ export interface Methods {
   'console.info': [{ domid: number }, ConsoleInfo];
   /** Switches the connection to console mode (docs/design/dom0.md §4). */
   'console.attach': [{ domid: number; history?: boolean }, ConsoleInfo];
+  /** PV devices (src/host/host-devices.ts): spec is an xl disk spec; rows as `xl block-list` prints them. */
+  'device.block-attach': [{ domid: number; spec: string }, { devid: number; frontend: string; backend: string }];
+  'device.block-detach': [{ domid: number; devid: number; force?: boolean }, { clean: boolean; backendStates: number[] }];
+  'device.block-list': [{ domid: number }, VbdInfo[]];
+  /** spec: an xl vif spec (mac=, bridge=, ...); the host picks the next devid and, without mac=, a 00:16:3e MAC. */
+  'device.network-attach': [{ domid: number; spec: string }, { devid: number; mac: string; frontend: string; backend: string }];
+  'device.network-detach': [{ domid: number; devid: number; force?: boolean }, { clean: boolean; backendStates: number[] }];
+  'device.network-list': [{ domid: number }, NicInfo[]];
 }
 export type Method = keyof Methods;
+
+/** One vbd as libxl_device_disk_getinfo reads it back from xenstore (-1: node absent). */
+export interface VbdInfo { devid: number; backendId: number; frontendId: number; state: number; evtch: number; ringRef: number; bePath: string }
+/** One vif as libxl_device_nic_getinfo reads it back (-1: node absent). */
+export interface NicInfo { devid: number; backendId: number; mac: string; state: number; evtch: number; txRef: number; rxRef: number; bePath: string }
 export const METHODS: ReadonlyArray<Method> = [
   'host.status', 'host.stop', 'domain.create', 'domain.destroy', 'domain.pause', 'domain.unpause',
   'domain.shutdown', 'domain.list', 'domain.lookup', 'domain.rename', 'domain.set-maxmem', 'vcpu.list', 'host.physinfo', 'host.dmesg',
-  'host.set-wallclock', 'console.info', 'console.attach',
+  'host.set-wallclock', 'console.info', 'console.attach', 'device.block-attach', 'device.block-detach', 'device.block-list',
+  'device.network-attach', 'device.network-detach', 'device.network-list',
 ];
 
 export interface ConsoleInfo {

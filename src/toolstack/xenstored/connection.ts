@@ -30,7 +30,8 @@ export abstract class Connection implements WatchOwner, Principal {
   sink: ConnectionSink | null = null;
   readonly reader: FrameReader;
 
-  constructor(public id: number, readonly kind: number, domid: number, privileged: boolean) {
+  /** CONN_RING or CONN_SOCKET; a dom0 socket becomes CONN_RING when made a ring relay (relay.ts). */
+  constructor(public id: number, public kind: number, domid: number, privileged: boolean) {
     this.domid = domid;
     this.privileged = privileged;
     this.reader = new FrameReader((t, r, x, p) => this.sink!.process(this, t, r, x, p));

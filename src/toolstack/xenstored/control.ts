@@ -7,6 +7,7 @@ import type { Connection } from './connection.ts';
 import type { Xenstored } from './core.ts';
 import { QUOTA_HELP, isQuotaName } from './domain.ts';
 import { atoiDomid } from './domain-ops.ts';
+import { ringRelay } from './relay.ts';
 import { XS_CONTROL, fail, latin1, splitStrings } from './wire.ts';
 
 // The layout of cxenstored 4.17's help and quota replies ("name\targs" lines; "%-17s: %8d").
@@ -75,6 +76,8 @@ export function runControl(core: Xenstored, conn: Connection, reqId: number, txI
     }
     case 'live-update':
       return liveUpdate(core, conn, reqId, txId, args);
+    case 'ring-relay':
+      return ringRelay(core, conn, reqId, txId, args);
     default:
       fail('EINVAL');
   }

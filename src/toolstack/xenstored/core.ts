@@ -30,6 +30,8 @@ export interface XenstoredHost {
   liveUpdate?(core: Xenstored, conn: Connection, reqId: number, txId: number, opts: LiveUpdateOptions): Promise<string | undefined>;
   /** Map a domain's ring page and bind its event channel (INTRODUCE); undefined = no ring. */
   connectRing?(core: Xenstored, domid: number, gfn: bigint, evtchn: number): Connection | undefined;
+  /** Make dom0's socket `conn` carry domain `domid`'s ring bytes (relay.ts); false if it cannot. */
+  ringRelay?(conn: Connection, domid: number, evtchn: number): boolean;
 }
 
 export interface LiveUpdateOptions { binary?: string; cmdline?: string; force: boolean; timeout: number }

@@ -3,6 +3,7 @@
 // -v (repeatable), -N (dry run), -f (force), `xl help`, and dispatch to the command families
 // (xl-domain.ts, xl-host.ts). Exit codes: the command's; 2 for usage errors as def_getopt.
 import { consoleCmd, createCmd, destroyCmd, domidCmd, domnameCmd, listCmd, pauseCmd, rebootCmd, shutdownCmd, unpauseCmd } from './xl-domain.ts';
+import { blockAttachCmd, blockDetachCmd, blockListCmd, networkAttachCmd, networkDetachCmd, networkListCmd } from './xl-devices.ts';
 import { XlExit, helpText, type CmdSpec, type XlEnv } from './xl-env.ts';
 import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, renameCmd, topCmd, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
 
@@ -11,12 +12,8 @@ export const CMD_TABLE: readonly CmdSpec[] = [
   renameCmd,
   domidCmd, domnameCmd, consoleCmd, infoCmd, dmesgCmd, uptimeCmd,
   vcpuListCmd, vcpuPinCmd, vcpuSetCmd, memSetCmd, memMaxCmd,
-  notYet('block-attach', 'Create a new virtual block device', '<Domain> <disk-spec-component(s)>...', 2),
-  notYet('block-detach', 'Destroy a domain\'s virtual block device', '<Domain> <DevId>', 2),
-  notYet('block-list', 'List virtual block devices for a domain', '<Domain(s)>', 1),
-  notYet('network-attach', 'Create a new virtual network device', '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] ...', 1),
-  notYet('network-detach', 'Destroy a domain\'s virtual network device', '<Domain> <DevId|mac>', 2),
-  notYet('network-list', 'List virtual network interfaces for a domain', '<Domain(s)>', 1),
+  blockAttachCmd, blockDetachCmd, blockListCmd,
+  networkAttachCmd, networkDetachCmd, networkListCmd,
   notYet('sysrq', 'Send a sysrq to a domain', '<Domain> <letter>', 2),
   notYet('trigger', 'Send a trigger to a domain', '<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]', 2),
   topCmd,

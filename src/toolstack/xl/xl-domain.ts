@@ -5,6 +5,7 @@
 import type { DomainInfo } from '../ctrl/protocol.ts';
 import { parseDomainConfig, XlCfgError, type DomainConfig } from './domain-config.ts';
 import { formatList, type ListRow } from './format.ts';
+import { attachConfigDevices } from './xl-devices.ts';
 import { findDomain, getopt, XlExit, type CmdSpec, type XlEnv } from './xl-env.ts';
 
 const REASONS: Record<string, number> = { poweroff: 0, reboot: 1, suspend: 2, crash: 3, watchdog: 4, soft_reset: 5 };
@@ -208,8 +209,17 @@ export const createCmd: CmdSpec = {
       return 0;
     }
     let r;
+    // PV devices (disk=, vif=) are added while the domain is paused, as libxl does.
+    const devices = cfg.type === 'pv' && (cfg.disks.length > 0 || cfg.vifs.length > 0);
     try {
-      r = await env.call('domain.create', desc);
+      r = await env.call('domain.create', { ...desc, paused: desc.paused || devices });
+      if (devices) {
+        await attachConfigDevices(env, r.domid, cfg).catch(async (e: unknown) => {
+          await env.call('domain.destroy', { domid: r!.domid }).catch(() => {});
+          throw e;
+        });
+        if (!desc.paused) await env.call('domain.unpause', { domid: r.domid });
+      }
     } catch (e) {
       env.err(`libxl: error: domain creation failed: ${e instanceof Error ? e.message : String(e)}\n`);
       return 3;
