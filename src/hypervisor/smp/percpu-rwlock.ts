@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Xen 4.7's per-CPU read-write lock (xen/include/xen/rwlock.h _percpu_read_lock & co.,
+// xen/common/rwlock.c _percpu_write_lock; xen-digest §9.4). A lock *class* (Xen's
+// DEFINE_PERCPU_RWLOCK_GLOBAL, e.g. grant_rwlock) has one owner slot per pCPU saying which lock
+// of the class that pCPU is reading. A reader only writes its own slot (no shared cache line
+// is written, so readers on different pCPUs do not bounce a line); a writer takes the
+// underlying rwlock, raises writer_activating and waits until no pCPU's slot names the lock.
+// Readers that see writer_activating, or already read another lock of the class, fall back to
+// the underlying rwlock. No recursion on one lock; one reader per lock per pCPU at a time.
+import { NR_CPUS, relaxWait, smpProcessorId, type LockArena } from './percpu.ts';
+import { RWLOCK_WORDS, RwLock } from './rwlock.ts';
+
+/** A lock class: NR_CPUS owner slots (0 = none, else the id of the lock being read) and the next id. */
+export class PercpuRwlockClass {
+  constructor(readonly m: Int32Array, readonly slots: number, readonly nrCpus = NR_CPUS) {}
+  static alloc(a: LockArena, nrCpus = NR_CPUS): PercpuRwlockClass {
+    const at = a.alloc(nrCpus + 2);
+    Atomics.store(a.m, at + nrCpus, 1); // next lock id (ids start at 1: 0 = no lock)
+    return new PercpuRwlockClass(a.m, at, nrCpus);
+  }
+  /** Transferable description (for a worker: rebuild with the arena's buffer). */
+  get desc(): { slots: number; nrCpus: number } {
+    return { slots: this.slots, nrCpus: this.nrCpus };
+  }
+  nextId(): number {
+    return Atomics.add(this.m, this.slots + this.nrCpus, 1);
+  }
+}
+
+/** Words: the rwlock, writer_activating, the lock's id in its class, the writer's sleep counter. */
+export const PERCPU_RWLOCK_WORDS = RWLOCK_WORDS + 3;
+
+export class PercpuRwLock {
+  readonly rwlock: RwLock;
+  private readonly wa: number;
+  readonly id: number;
+  private readonly slots: number;
+  private readonly nrCpus: number;
+  private readonly m: Int32Array;
+
+  constructor(readonly cls: PercpuRwlockClass, readonly at: number) {
+    this.m = cls.m;
+    this.rwlock = new RwLock(cls.m, at);
+    this.wa = at + RWLOCK_WORDS;
+    this.id = Atomics.load(cls.m, at + RWLOCK_WORDS + 1);
+    this.slots = cls.slots;
+    this.nrCpus = cls.nrCpus;
+    if (this.id <= 0) throw new Error('percpu rwlock: not initialised (use PercpuRwLock.alloc)');
+  }
+  /** percpu_rwlock_resource_init: a new lock of class `cls` in arena `a`. */
+  static alloc(a: LockArena, cls: PercpuRwlockClass): PercpuRwLock {
+    const at = a.alloc(PERCPU_RWLOCK_WORDS);
+    Atomics.store(a.m, at + RWLOCK_WORDS + 1, cls.nextId());
+    return new PercpuRwLock(cls, at);
+  }
+
+  private slot(): number {
+    const cpu = smpProcessorId();
+    if (cpu >= this.nrCpus) throw new RangeError(`percpu rwlock: pCPU ${cpu} >= ${this.nrCpus}`);
+    return this.slots + cpu;
+  }
+
+  readLock(): void {
+    const m = this.m, s = this.slot(), id = this.id;
+    const cur = Atomics.load(m, s);
+    if (cur === id) throw new Error('percpu rwlock: recursive read lock');
+    if (cur !== 0) { // reading another lock of this class: the plain rwlock
+      this.rwlock.readLock();
+      return;
+    }
+    Atomics.store(m, s, id); // seq-cst store: smp_mb() before the writer_activating check
+    if (Atomics.load(m, this.wa) !== 0) {
+      Atomics.store(m, s, 0); // let the writer see we are not reading
+      Atomics.notify(m, s);
+      this.rwlock.readLock(); // wait behind the writer (fair)
+      Atomics.store(m, s, id);
+      this.rwlock.readUnlock();
+    }
+  }
+
+  readUnlock(): void {
+    const m = this.m, s = this.slot();
+    if (Atomics.load(m, s) !== this.id) {
+      this.rwlock.readUnlock();
+      return;
+    }
+    Atomics.store(m, s, 0);
+    if (Atomics.load(m, this.wa) !== 0) Atomics.notify(m, s); // a writer may sleep on our slot
+  }
+
+  writeLock(): void {
+    const m = this.m, id = this.id;
+    if (Atomics.load(m, this.slot()) === id) throw new Error('percpu rwlock: write lock while this pCPU reads it');
+    this.rwlock.writeLock();
+    Atomics.store(m, this.wa, 1); // seq-cst: smp_mb() before scanning the slots
+    for (let cpu = 0; cpu < this.nrCpus; cpu++) {
+      let spins = 0;
+      for (;;) {
+        const v = Atomics.load(m, this.slots + cpu);
+        if (v !== id) break;
+        spins = relaxWait(m, this.slots + cpu, v, this.wa + 2, spins); // the reader notifies its slot
+      }
+    }
+  }
+
+  writeUnlock(): void {
+    Atomics.store(this.m, this.wa, 0);
+    this.rwlock.writeUnlock();
+  }
+
+  isWriteLocked(): boolean {
+    return this.rwlock.isWriteLocked();
+  }
+}
