@@ -9,6 +9,21 @@ import { relaxWait, wakeSleepers, type LockArena } from './percpu.ts';
 export const SPINLOCK_WORDS = 3;
 const TAIL = 0, HEAD = 1, SLEEPERS = 2;
 
+/** spin_lock on the lock at word `at` of `m` (no object: the grant table's per-entry locks use it directly). */
+export function spinLockAt(m: Int32Array, at: number): void {
+  const ticket = Atomics.add(m, at + TAIL, 1);
+  let spins = 0;
+  for (;;) {
+    const head = Atomics.load(m, at + HEAD);
+    if (head === ticket) return;
+    spins = relaxWait(m, at + HEAD, head, at + SLEEPERS, spins);
+  }
+}
+export function spinUnlockAt(m: Int32Array, at: number): void {
+  Atomics.add(m, at + HEAD, 1);
+  wakeSleepers(m, at + HEAD, at + SLEEPERS);
+}
+
 export class Spinlock {
   constructor(readonly m: Int32Array, readonly at: number) {}
   static alloc(a: LockArena): Spinlock {
@@ -16,14 +31,7 @@ export class Spinlock {
   }
 
   lock(): void {
-    const m = this.m, at = this.at;
-    const ticket = Atomics.add(m, at + TAIL, 1);
-    let spins = 0;
-    for (;;) {
-      const head = Atomics.load(m, at + HEAD);
-      if (head === ticket) return;
-      spins = relaxWait(m, at + HEAD, head, at + SLEEPERS, spins);
-    }
+    spinLockAt(this.m, this.at);
   }
   /** _spin_trylock: take the lock only if nobody holds or waits for it. */
   trylock(): boolean {
@@ -32,8 +40,7 @@ export class Spinlock {
     return Atomics.compareExchange(m, at + TAIL, head, (head + 1) | 0) === head;
   }
   unlock(): void {
-    Atomics.add(this.m, this.at + HEAD, 1);
-    wakeSleepers(this.m, this.at + HEAD, this.at + SLEEPERS);
+    spinUnlockAt(this.m, this.at);
   }
   isLocked(): boolean {
     return Atomics.load(this.m, this.at + HEAD) !== Atomics.load(this.m, this.at + TAIL);

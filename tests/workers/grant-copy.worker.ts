@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A pCPU worker running GNTTABOP_copy on the host's grant tables over shared memory (the real
+// GrantTable.copy through attachGrantView), or the host memcpy peer (Uint8Array.set) of the
+// same sizes. Used by src/hypervisor/grant/smp.test.ts and bench/grant-copy.bench.ts. Not a test.
+import { parentPort, workerData } from 'node:worker_threads';
+import { attachGrantView, type GrantSmpDesc } from '../../src/hypervisor/grant/smp-view.ts';
+import { setSmpProcessorId } from '../../src/hypervisor/smp/percpu.ts';
+import { GNTCOPY_source_gref, GNTST_okay } from '../../src/hypervisor/public/grant-table.ts';
+import { DOMID_SELF } from '../../src/hypervisor/public/xen.ts';
+
+export interface CopyJob {
+  mode: 'grant' | 'memcpy';
+  /** grant: caller copies srcDom's grant srcRef into its own frame dstGfn (len bytes, iters times). */
+  caller: number; srcDom: number; srcRef: number; dstGfn: number;
+  /** memcpy: machine byte offsets. */
+  srcOff: number; dstOff: number;
+  len: number; iters: number;
+}
+const { desc, cpu, go } = workerData as { desc: GrantSmpDesc; cpu: number; go: Int32Array };
+setSmpProcessorId(cpu);
+const host = attachGrantView(desc);
+const bytes = new Uint8Array(desc.memory);
+
+parentPort!.on('message', (j: CopyJob) => {
+  Atomics.wait(go, 0, 0); // start together with the other pCPUs
+  let bad = 0;
+  const t0 = performance.now();
+  if (j.mode === 'grant') {
+    const t = host.get(j.caller)!;
+    const src = { refOrGfn: j.srcRef, domid: j.srcDom, offset: 0 }, dst = { refOrGfn: j.dstGfn, domid: DOMID_SELF, offset: 0 };
+    for (let i = 0; i < j.iters; i++) if (t.copy(src, dst, j.len, GNTCOPY_source_gref) !== GNTST_okay) bad++;
+  } else {
+    for (let i = 0; i < j.iters; i++) bytes.set(bytes.subarray(j.srcOff, j.srcOff + j.len), j.dstOff);
+  }
+  parentPort!.postMessage({ ms: performance.now() - t0, bad });
+});
+parentPort!.postMessage('ready');
