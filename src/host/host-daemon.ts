@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { Ctrl } from '../toolstack/ctrl/ctrl.ts';
 import { CtrlError, type HostStatus, type Request } from '../toolstack/ctrl/protocol.ts';
 import { CtrlServer, type CtrlConn } from './ctrl-server.ts';
+import { HostSched } from './host-sched.ts';
 import { startXenstored, type XenstoredProcess } from './host-xenstore.ts';
 import { Xenconsoled } from './xenconsoled.ts';
 
@@ -37,6 +38,7 @@ export const pidFilePath = (runDir: string): string => join(runDir, 'host.pid');
 export class HostDaemon {
   readonly ctrl: Ctrl;
   readonly consoled: Xenconsoled;
+  readonly sched: HostSched;
   private server: CtrlServer;
   private xs: XenstoredProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -47,11 +49,15 @@ export class HostDaemon {
   private markStopped!: () => void;
 
   constructor(private readonly o: HostOptions) {
-    this.ctrl = new Ctrl({
+    const boot: string[] = [];
+    this.sched = new HostSched({ sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 }, o.commandLine ?? '', (s) => boot.push(s));
+    this.ctrl = new Ctrl({ scheduler: this.sched.ops,
       memoryMiB: o.memoryMiB, nrCpus: o.nrCpus, timebase: new HostClock(), wall: () => Date.now() * 1e6,
       commandLine: o.commandLine ?? '', loadFile: (p) => new Uint8Array(readFileSync(resolve(p))),
       random: (n) => new Uint8Array(randomBytes(n)), hostName: hostname(), pid: process.pid,
     });
+    this.sched.attach(this.ctrl.hv);
+    for (const s of boot) this.ctrl.xenLog(s);
     this.consoled = new Xenconsoled(this.ctrl, join(o.runDir, 'console'));
     this.server = new CtrlServer(ctrlSocketPath(o.runDir), (r, c) => this.dispatch(r, c), o.log);
     this.stopped = new Promise((r) => (this.markStopped = r));
@@ -82,7 +88,7 @@ export class HostDaemon {
     this.schedule(0);
   }
 
-  // ─── the run loop (one pCPU until issue 7) ─────────────────────────────────────────────
+  // ─── the run loop: the host's pCPUs in turn on this thread (host-sched.ts) ──────────────
   private schedule(delayMs: number): void {
     if (this.stopping !== null) return;
     if (delayMs <= 0) this.immediate = setImmediate(() => this.loop());
@@ -96,7 +102,7 @@ export class HostDaemon {
     const end = performance.now() + 20; // then let the sockets in
     let idle = false;
     while (performance.now() < end) {
-      const r = hv.run(4);
+      const r = this.sched.run(4);
       this.consoled.poll();
       if (r === 'idle') {
         idle = true;
@@ -204,6 +210,11 @@ export class HostDaemon {
         conn.goRaw((b) => { e.console.input(new Uint8Array(b)); this.poke(); }, detach);
         return new Promise(() => {}); // the reply was sent above
       }
+    }
+    const r = this.sched.dispatch(req.method, req.params);
+    if (r !== undefined) {
+      this.poke();
+      return r;
     }
     throw new CtrlError('ENOSYS', `method ${req.method} not implemented`);
   }

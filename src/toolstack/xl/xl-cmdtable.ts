@@ -4,6 +4,7 @@
 // (xl-domain.ts, xl-host.ts). Exit codes: the command's; 2 for usage errors as def_getopt.
 import { consoleCmd, createCmd, destroyCmd, domidCmd, domnameCmd, listCmd, pauseCmd, rebootCmd, shutdownCmd, unpauseCmd } from './xl-domain.ts';
 import { XlExit, helpText, type CmdSpec, type XlEnv } from './xl-env.ts';
+import { SCHED_CMDS } from './xl-sched.ts';
 import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, renameCmd, topCmd, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
 
 export const CMD_TABLE: readonly CmdSpec[] = [
@@ -11,6 +12,7 @@ export const CMD_TABLE: readonly CmdSpec[] = [
   renameCmd,
   domidCmd, domnameCmd, consoleCmd, infoCmd, dmesgCmd, uptimeCmd,
   vcpuListCmd, vcpuPinCmd, vcpuSetCmd, memSetCmd, memMaxCmd,
+  ...SCHED_CMDS,
   notYet('block-attach', 'Create a new virtual block device', '<Domain> <disk-spec-component(s)>...', 2),
   notYet('block-detach', 'Destroy a domain\'s virtual block device', '<Domain> <DevId>', 2),
   notYet('block-list', 'List virtual block devices for a domain', '<Domain(s)>', 1),
