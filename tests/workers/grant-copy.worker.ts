@@ -9,7 +9,8 @@ import { GNTCOPY_source_gref, GNTST_okay } from '../../src/hypervisor/public/gra
 import { DOMID_SELF } from '../../src/hypervisor/public/xen.ts';
 
 export interface CopyJob {
-  mode: 'grant' | 'memcpy';
+  /** grant: GNTTABOP_copy; memcpy: the host peer; lock: the granter's table read lock+unlock alone. */
+  mode: 'grant' | 'memcpy' | 'lock';
   /** grant: caller copies srcDom's grant srcRef into its own frame dstGfn (len bytes, iters times). */
   caller: number; srcDom: number; srcRef: number; dstGfn: number;
   /** memcpy: machine byte offsets. */
@@ -29,6 +30,12 @@ parentPort!.on('message', (j: CopyJob) => {
     const t = host.get(j.caller)!;
     const src = { refOrGfn: j.srcRef, domid: j.srcDom, offset: 0 }, dst = { refOrGfn: j.dstGfn, domid: DOMID_SELF, offset: 0 };
     for (let i = 0; i < j.iters; i++) if (t.copy(src, dst, j.len, GNTCOPY_source_gref) !== GNTST_okay) bad++;
+  } else if (j.mode === 'lock') {
+    const l = host.get(j.srcDom)!.lock;
+    for (let i = 0; i < j.iters; i++) {
+      l.readLock();
+      l.readUnlock();
+    }
   } else {
     for (let i = 0; i < j.iters; i++) bytes.set(bytes.subarray(j.srcOff, j.srcOff + j.len), j.dstOff);
   }

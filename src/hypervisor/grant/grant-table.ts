@@ -182,17 +182,25 @@ export class GrantHost {
   }
 }
 
-// Shared words of a table: nr_grant_frames, gt_version, active entries in use.
-const SH_NR_FRAMES = 0, SH_VERSION = 1, SH_ACTIVE = 2;
+// Shared words of a table: nr_grant_frames, gt_version (read-mostly: pCPUs only read them in the hot path).
+const SH_NR_FRAMES = 0, SH_VERSION = 1;
 
 export class GrantTable {
-  /** [HV] shared: nrFrames, version, activeCount (read by pCPU workers under the table lock). */
+  /** [HV] shared: nrFrames, version (read by pCPU workers under the table lock). */
   readonly sh: Int32Array;
   get version(): number { return this.sh[SH_VERSION]!; }
   set version(v: number) { this.sh[SH_VERSION] = v; }
   get nrFrames(): number { return this.sh[SH_NR_FRAMES]!; }
   set nrFrames(v: number) { this.sh[SH_NR_FRAMES] = v; }
-  get activeCount(): number { return Atomics.load(this.sh, SH_ACTIVE); }
+  /**
+   * Active entries in use. Counted by a scan, not a shared counter: a counter every pin and
+   * unpin writes would be one cache line all pCPUs bounce (Xen has none either).
+   */
+  get activeCount(): number {
+    let n = 0;
+    for (let r = 0, e = this.nrEntries; r < e; r++) if (Atomics.load(this.actPin, r) !== 0) n++;
+    return n;
+  }
   readonly frames: Int32Array;
   /** Where each table frame is mapped in the domain's p2m, or NO_GFN. */
   readonly frameGfn: Float64Array;
@@ -447,10 +455,7 @@ export class GrantTable {
       }
     }
     this.actPin[ref] = pin + (readonly ? HSTR_INC : HSTW_INC);
-    if (pin === 0) {
-      Atomics.add(this.sh, SH_ACTIVE, 1);
-      this.host.pinFrame(this.actFrame[ref]!);
-    }
+    if (pin === 0) this.host.pinFrame(this.actFrame[ref]!);
     return this.actFrame[ref]!;
   }
 
@@ -459,14 +464,12 @@ export class GrantTable {
     spinLockAt(this.actLock, ref * SPINLOCK_WORDS);
     const pin = (this.actPin[ref] -= readonly ? HSTR_INC : HSTW_INC);
     if (!readonly && (pin & WRITE_MASK) === 0) this.clearFlag(ref, GTF_writing);
-    let last = false;
     if (pin === 0) {
       this.clearFlag(ref, GTF_reading);
-      last = Atomics.sub(this.sh, SH_ACTIVE, 1) === 1;
       this.host.unpinFrame(this.actFrame[ref]!);
     }
     spinUnlockAt(this.actLock, ref * SPINLOCK_WORDS);
-    if (last) this.maybeFinish();
+    if (pin === 0 && this.dying) this.maybeFinish();
   }
 
   /** A dying table with no active pins: free its frames (grant_table_destroy). */

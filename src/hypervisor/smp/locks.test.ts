@@ -66,7 +66,7 @@ test('per-CPU rwlock: readers touch only their own slot; a second lock of the cl
   setSmpProcessorId(2);
   try {
     l1.readLock();
-    assert.equal(a.m[cls.slots + 2], l1.id, 'fast path: the slot names the lock');
+    assert.equal(a.m[cls.slotOf(2)], l1.id, 'fast path: the slot names the lock');
     assert.equal(l1.rwlock.isLocked(), false, 'fast path: the shared counter is untouched');
     l2.readLock();
     assert.equal(l2.rwlock.isLocked(), true, 'second lock of the class: read_lock');
@@ -74,7 +74,7 @@ test('per-CPU rwlock: readers touch only their own slot; a second lock of the cl
     assert.throws(() => l1.writeLock(), /while this pCPU reads/);
     l2.readUnlock();
     l1.readUnlock();
-    assert.equal(a.m[cls.slots + 2], 0);
+    assert.equal(a.m[cls.slotOf(2)], 0);
     assert.equal(l2.rwlock.isLocked(), false);
     l1.writeLock();
     assert.equal(l1.isWriteLocked(), true);

@@ -10,20 +10,27 @@
 import { NR_CPUS, relaxWait, smpProcessorId, type LockArena } from './percpu.ts';
 import { RWLOCK_WORDS, RwLock } from './rwlock.ts';
 
+/** Words between two pCPUs' owner slots: one 64-byte line each, as Xen's per-CPU areas are apart (no false sharing). */
+export const SLOT_STRIDE = 16;
+
 /** A lock class: NR_CPUS owner slots (0 = none, else the id of the lock being read) and the next id. */
 export class PercpuRwlockClass {
   constructor(readonly m: Int32Array, readonly slots: number, readonly nrCpus = NR_CPUS) {}
   static alloc(a: LockArena, nrCpus = NR_CPUS): PercpuRwlockClass {
-    const at = a.alloc(nrCpus + 2);
-    Atomics.store(a.m, at + nrCpus, 1); // next lock id (ids start at 1: 0 = no lock)
+    const at = a.alloc(nrCpus * SLOT_STRIDE + 1);
+    Atomics.store(a.m, at + nrCpus * SLOT_STRIDE, 1); // next lock id (ids start at 1: 0 = no lock)
     return new PercpuRwlockClass(a.m, at, nrCpus);
+  }
+  /** Word index of pCPU `cpu`'s owner slot. */
+  slotOf(cpu: number): number {
+    return this.slots + cpu * SLOT_STRIDE;
   }
   /** Transferable description (for a worker: rebuild with the arena's buffer). */
   get desc(): { slots: number; nrCpus: number } {
     return { slots: this.slots, nrCpus: this.nrCpus };
   }
   nextId(): number {
-    return Atomics.add(this.m, this.slots + this.nrCpus, 1);
+    return Atomics.add(this.m, this.slots + this.nrCpus * SLOT_STRIDE, 1);
   }
 }
 
@@ -57,7 +64,7 @@ export class PercpuRwLock {
   private slot(): number {
     const cpu = smpProcessorId();
     if (cpu >= this.nrCpus) throw new RangeError(`percpu rwlock: pCPU ${cpu} >= ${this.nrCpus}`);
-    return this.slots + cpu;
+    return this.slots + cpu * SLOT_STRIDE;
   }
 
   readLock(): void {
@@ -96,9 +103,10 @@ export class PercpuRwLock {
     for (let cpu = 0; cpu < this.nrCpus; cpu++) {
       let spins = 0;
       for (;;) {
-        const v = Atomics.load(m, this.slots + cpu);
+        const s = this.slots + cpu * SLOT_STRIDE;
+        const v = Atomics.load(m, s);
         if (v !== id) break;
-        spins = relaxWait(m, this.slots + cpu, v, this.wa + 2, spins); // the reader notifies its slot
+        spins = relaxWait(m, s, v, this.wa + 2, spins); // the reader notifies its slot
       }
     }
   }
