@@ -7,7 +7,7 @@
 // underlying rwlock, raises writer_activating and waits until no pCPU's slot names the lock.
 // Readers that see writer_activating, or already read another lock of the class, fall back to
 // the underlying rwlock. No recursion on one lock; one reader per lock per pCPU at a time.
-import { NR_CPUS, relaxWait, smpProcessorId, type LockArena } from './percpu.ts';
+import { NR_CPUS, SPINS_BEFORE_SLEEP, smpProcessorId, type LockArena } from './percpu.ts';
 import { RWLOCK_WORDS, RwLock } from './rwlock.ts';
 
 /** Words between two pCPUs' owner slots: one 64-byte line each, as Xen's per-CPU areas are apart (no false sharing). */
@@ -15,7 +15,14 @@ export const SLOT_STRIDE = 16;
 
 /** A lock class: NR_CPUS owner slots (0 = none, else the id of the lock being read) and the next id. */
 export class PercpuRwlockClass {
-  constructor(readonly m: Int32Array, readonly slots: number, readonly nrCpus = NR_CPUS) {}
+  /**
+   * This thread's copy of its pCPU's slot. Only that pCPU writes its slot, so the copy is exact and
+   * the read path checks it without a shared-memory load (each thread builds its own class object).
+   */
+  readonly mine: Int32Array;
+  constructor(readonly m: Int32Array, readonly slots: number, readonly nrCpus = NR_CPUS) {
+    this.mine = new Int32Array(nrCpus);
+  }
   static alloc(a: LockArena, nrCpus = NR_CPUS): PercpuRwlockClass {
     const at = a.alloc(nrCpus * SLOT_STRIDE + 1);
     Atomics.store(a.m, at + nrCpus * SLOT_STRIDE, 1); // next lock id (ids start at 1: 0 = no lock)
@@ -34,6 +41,13 @@ export class PercpuRwlockClass {
   }
 }
 
+function badCpu(cpu: number, nr: number): never {
+  throw new RangeError(`percpu rwlock: pCPU ${cpu} >= ${nr}`);
+}
+function recursion(): never {
+  throw new Error('percpu rwlock: recursive read lock');
+}
+
 /** Words: the rwlock, writer_activating, the lock's id in its class, the writer's sleep counter. */
 export const PERCPU_RWLOCK_WORDS = RWLOCK_WORDS + 3;
 
@@ -44,9 +58,11 @@ export class PercpuRwLock {
   private readonly slots: number;
   private readonly nrCpus: number;
   private readonly m: Int32Array;
+  private readonly mine: Int32Array;
 
   constructor(readonly cls: PercpuRwlockClass, readonly at: number) {
     this.m = cls.m;
+    this.mine = cls.mine;
     this.rwlock = new RwLock(cls.m, at);
     this.wa = at + RWLOCK_WORDS;
     this.id = Atomics.load(cls.m, at + RWLOCK_WORDS + 1);
@@ -61,24 +77,20 @@ export class PercpuRwLock {
     return new PercpuRwLock(cls, at);
   }
 
-  private slot(): number {
-    const cpu = smpProcessorId();
-    if (cpu >= this.nrCpus) throw new RangeError(`percpu rwlock: pCPU ${cpu} >= ${this.nrCpus}`);
-    return this.slots + cpu * SLOT_STRIDE;
-  }
-
   readLock(): void {
-    const m = this.m, s = this.slot(), id = this.id;
-    const cur = Atomics.load(m, s);
-    if (cur === id) throw new Error('percpu rwlock: recursive read lock');
+    const cpu = smpProcessorId(), mine = this.mine, id = this.id;
+    if (cpu >= this.nrCpus) badCpu(cpu, this.nrCpus);
+    const cur = mine[cpu]!;
+    if (cur === id) recursion();
     if (cur !== 0) { // reading another lock of this class: the plain rwlock
       this.rwlock.readLock();
       return;
     }
+    const m = this.m, s = this.slots + cpu * SLOT_STRIDE;
+    mine[cpu] = id;
     Atomics.store(m, s, id); // seq-cst store: smp_mb() before the writer_activating check
     if (Atomics.load(m, this.wa) !== 0) {
       Atomics.store(m, s, 0); // let the writer see we are not reading
-      Atomics.notify(m, s);
       this.rwlock.readLock(); // wait behind the writer (fair)
       Atomics.store(m, s, id);
       this.rwlock.readUnlock();
@@ -86,18 +98,18 @@ export class PercpuRwLock {
   }
 
   readUnlock(): void {
-    const m = this.m, s = this.slot();
-    if (Atomics.load(m, s) !== this.id) {
+    const cpu = smpProcessorId(), mine = this.mine;
+    if (mine[cpu] !== this.id) {
       this.rwlock.readUnlock();
       return;
     }
-    Atomics.store(m, s, 0);
-    if (Atomics.load(m, this.wa) !== 0) Atomics.notify(m, s); // a writer may sleep on our slot
+    mine[cpu] = 0;
+    Atomics.store(this.m, this.slots + cpu * SLOT_STRIDE, 0); // the writer polls the slot (no wake-up: writers are rare)
   }
 
   writeLock(): void {
     const m = this.m, id = this.id;
-    if (Atomics.load(m, this.slot()) === id) throw new Error('percpu rwlock: write lock while this pCPU reads it');
+    if (this.cls.mine[smpProcessorId()] === id) throw new Error('percpu rwlock: write lock while this pCPU reads it');
     this.rwlock.writeLock();
     Atomics.store(m, this.wa, 1); // seq-cst: smp_mb() before scanning the slots
     for (let cpu = 0; cpu < this.nrCpus; cpu++) {
@@ -106,7 +118,7 @@ export class PercpuRwLock {
         const s = this.slots + cpu * SLOT_STRIDE;
         const v = Atomics.load(m, s);
         if (v !== id) break;
-        spins = relaxWait(m, s, v, this.wa + 2, spins); // the reader notifies its slot
+        if (++spins > SPINS_BEFORE_SLEEP) Atomics.wait(m, this.wa + 2, 0, 0.05); // readers do not notify: poll every 50 us
       }
     }
   }
