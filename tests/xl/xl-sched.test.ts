@@ -210,6 +210,10 @@ test('the host\'s sched= boot parameter picks Pool-0\'s scheduler; an unknown on
   const h = host(2, 'sched=null');
   assert.equal((await h.xl('cpupool-list')).out, 'Name               CPUs   Sched     Active   Domain count\nPool-0               2      null       y          1\n');
   assert.ok(h.logs.includes('Using scheduler: null'));
+  assert.equal((await h.xl('cpupool-cpu-remove', 'Pool-0', '1')).code, 0);
+  const info = (await h.xl('info')).out;
+  assert.match(info, /^xen_scheduler {10}: null$/m);
+  assert.match(info, /^free_cpus {14}: 1$/m);
 });
 
 test('the host run loop gives each pCPU its scheduler\'s vCPU: two spinning domains run on both pCPUs', () => {
