@@ -2,6 +2,7 @@
 // A pCPU worker running GNTTABOP_copy on the host's grant tables over shared memory (the real
 // GrantTable.copy through attachGrantView), or the host memcpy peer (Uint8Array.set) of the
 // same sizes. Used by src/hypervisor/grant/smp.test.ts and bench/grant-copy.bench.ts. Not a test.
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachGrantView, type GrantSmpDesc } from '../../src/hypervisor/grant/smp-view.ts';
 import { setSmpProcessorId } from '../../src/hypervisor/smp/percpu.ts';
@@ -21,10 +22,19 @@ const { desc, cpu, go } = workerData as { desc: GrantSmpDesc; cpu: number; go: I
 setSmpProcessorId(cpu);
 const host = attachGrantView(desc);
 const bytes = new Uint8Array(desc.memory);
+/** This thread's CPU time in ms (Linux /proc/thread-self/schedstat: ns on the CPU), or NaN elsewhere. */
+function threadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
 
 parentPort!.on('message', (j: CopyJob) => {
   Atomics.wait(go, 0, 0); // start together with the other pCPUs
   let bad = 0;
+  const c0 = threadCpuMs();
   const t0 = performance.now();
   if (j.mode === 'grant') {
     const t = host.get(j.caller)!;
@@ -39,6 +49,7 @@ parentPort!.on('message', (j: CopyJob) => {
   } else {
     for (let i = 0; i < j.iters; i++) bytes.set(bytes.subarray(j.srcOff, j.srcOff + j.len), j.dstOff);
   }
-  parentPort!.postMessage({ ms: performance.now() - t0, bad });
+  const ms = performance.now() - t0;
+  parentPort!.postMessage({ ms, cpuMs: threadCpuMs() - c0, bad });
 });
 parentPort!.postMessage('ready');
