@@ -9,13 +9,14 @@ import { CtrlClient, ctrlCall, NoHostError } from './ctrl-client.ts';
 import { ctrlSocketPath, HostDaemon, pidFilePath } from './host-daemon.ts';
 import { defaultRunDir } from './run-dir.ts';
 
-const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N] [--memory MiB] [--no-xenstored]
+const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N] [--memory MiB] [--no-xenstored] [sched=credit2|rtds|null] [credit2_runqueue=...]
        tsxen host --stop [--rundir DIR]
        tsxen host --status [--rundir DIR]
 
 Starts the host daemon (hypervisor, xenstored, xenconsoled, control socket DIR/ctrl.sock) in the
 background and returns when it is ready. Run dir: --rundir, $TSXEN_RUNDIR, /run/tsxen (root),
 $XDG_RUNTIME_DIR/tsxen, /tmp/tsxen-<uid>. Logs: DIR/host.log, DIR/xenstored.log, DIR/console/.
+key=value words are Xen boot parameters (xl info's xen_commandline): sched= picks Pool-0's scheduler.
 `;
 
 
@@ -26,10 +27,12 @@ interface Args {
   cpus: number;
   memoryMiB: number;
   xenstored: boolean;
+  /** Xen boot parameters (key=value words). */
+  commandLine: string[];
 }
 
 function parse(argv: string[]): Args | string {
-  const a: Args = { mode: 'start', foreground: false, runDir: defaultRunDir(), cpus: 2, memoryMiB: 1024, xenstored: true };
+  const a: Args = { mode: 'start', foreground: false, runDir: defaultRunDir(), cpus: 2, memoryMiB: 1024, xenstored: true, commandLine: [] };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
     const val = (): string | undefined => argv[++i];
@@ -54,7 +57,8 @@ function parse(argv: string[]): Args | string {
       const n = num('--memory', 65536);
       if (typeof n === 'string') return n;
       a.memoryMiB = n;
-    } else return `unknown option '${f}'`;
+    } else if (/^[a-z0-9_]+=/.test(f)) a.commandLine.push(f);
+    else return `unknown option '${f}'`;
   }
   return a;
 }
@@ -146,7 +150,7 @@ function pidAlive(pid: number): boolean {
 async function runForeground(a: Args): Promise<number> {
   const log = (s: string): void => void process.stdout.write(`${new Date().toISOString()} ${s}\n`);
   const xsBin = process.env.TSXEN_XENSTORED ?? join(dirname(resolve(process.argv[1]!)), 'xenstored');
-  const host = new HostDaemon({ runDir: a.runDir, nrCpus: a.cpus, memoryMiB: a.memoryMiB, xenstoredBin: a.xenstored ? xsBin : null, log });
+  const host = new HostDaemon({ runDir: a.runDir, nrCpus: a.cpus, memoryMiB: a.memoryMiB, xenstoredBin: a.xenstored ? xsBin : null, log, commandLine: a.commandLine.join(' ') });
   const onSignal = (): void => void host.stop();
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

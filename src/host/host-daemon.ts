@@ -10,6 +10,7 @@ import { Ctrl } from '../toolstack/ctrl/ctrl.ts';
 import { CtrlError, type HostStatus, type Request } from '../toolstack/ctrl/protocol.ts';
 import { CtrlServer, type CtrlConn } from './ctrl-server.ts';
 import { HostDevices } from './host-devices.ts';
+import { HostSched } from './host-sched.ts';
 import { startXenstored, type XenstoredProcess } from './host-xenstore.ts';
 import { Xenconsoled } from './xenconsoled.ts';
 
@@ -39,6 +40,7 @@ export class HostDaemon {
   readonly ctrl: Ctrl;
   readonly consoled: Xenconsoled;
   readonly devices: HostDevices;
+  readonly sched: HostSched;
   private server: CtrlServer;
   private xs: XenstoredProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -49,11 +51,15 @@ export class HostDaemon {
   private markStopped!: () => void;
 
   constructor(private readonly o: HostOptions) {
-    this.ctrl = new Ctrl({
+    const boot: string[] = [];
+    this.sched = new HostSched({ sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 }, o.commandLine ?? '', (s) => boot.push(s));
+    this.ctrl = new Ctrl({ scheduler: this.sched.ops,
       memoryMiB: o.memoryMiB, nrCpus: o.nrCpus, timebase: new HostClock(), wall: () => Date.now() * 1e6,
       commandLine: o.commandLine ?? '', loadFile: (p) => new Uint8Array(readFileSync(resolve(p))),
       random: (n) => new Uint8Array(randomBytes(n)), hostName: hostname(), pid: process.pid,
     });
+    this.sched.attach(this.ctrl.hv);
+    for (const s of boot) this.ctrl.xenLog(s);
     this.consoled = new Xenconsoled(this.ctrl, join(o.runDir, 'console'));
     this.devices = new HostDevices(this.ctrl, o.log, () => this.poke());
     this.server = new CtrlServer(ctrlSocketPath(o.runDir), (r, c) => this.dispatch(r, c), o.log);
@@ -86,7 +92,7 @@ export class HostDaemon {
     this.schedule(0);
   }
 
-  // ─── the run loop (one pCPU until issue 7) ─────────────────────────────────────────────
+  // ─── the run loop: the host's pCPUs in turn on this thread (host-sched.ts) ──────────────
   private schedule(delayMs: number): void {
     if (this.stopping !== null) return;
     if (delayMs <= 0) this.immediate = setImmediate(() => this.loop());
@@ -100,7 +106,7 @@ export class HostDaemon {
     const end = performance.now() + 20; // then let the sockets in
     let idle = false;
     while (performance.now() < end) {
-      const r = hv.run(4);
+      const r = this.sched.run(4);
       const backends = this.devices.poll();
       this.consoled.poll();
       if (r === 'idle' && !backends) {
@@ -216,6 +222,11 @@ export class HostDaemon {
     }
     const dev = this.devices.dispatch(req.method, p);
     if (dev !== undefined) return dev;
+    const r = this.sched.dispatch(req.method, req.params);
+    if (r !== undefined) {
+      this.poke();
+      return r;
+    }
     throw new CtrlError('ENOSYS', `method ${req.method} not implemented`);
   }
 

@@ -6,6 +6,10 @@
 // (handles per mapper) are typed arrays the hypervisor alone owns [HV].
 // Mapping is ARM's auto-translated flavour: GNTMAP_host_map puts the granted frame into the
 // mapper's p2m at host_addr as P2M_GRANT_RW/RO; device and application maps are refused.
+// SMP (issue 7): the table lock is Xen 4.7's per-CPU rwlock (grant_rwlock class, read side on
+// map/unmap/copy, write side on setup/grow/set_version), each active entry has its own ticket
+// spinlock (4.7's active_entry_acquire), and all state a copy touches lives in shared memory, so
+// pCPU worker threads run GNTTABOP_copy on the same tables (GrantTable.attach, smp-view.ts).
 import { ACCESS_R, ACCESS_W } from '../../hardware/riscv/hart-api.ts';
 import type { DomainLookup, EvtchnDomain } from '../event/types.ts';
 import { PAGE_SIZE } from '../mm/frame-pool.ts';
@@ -19,7 +23,11 @@ import {
   GTF_type_mask, GTF_writing, MAPTRACK_PER_FRAME,
 } from '../public/grant-table.ts';
 import { DOMID_INVALID, DOMID_SELF } from '../public/xen.ts';
-import { CheckedRwLock, type GrantRwLock } from './rwlock.ts';
+import { LockArena } from '../smp/percpu.ts';
+import { PercpuRwLock, PercpuRwlockClass } from '../smp/percpu-rwlock.ts';
+import { RwLock } from '../smp/rwlock.ts';
+import { SPINLOCK_WORDS, spinLockAt, spinUnlockAt } from '../smp/spinlock.ts';
+import type { GrantRwLock } from './rwlock.ts';
 
 /** First GFN of the grant-table frames in the magic region (docs/abi.md §4: 0x7FF0_4000). */
 export const GNTTAB_MAGIC_GFN = 0x7ff04;
@@ -35,6 +43,14 @@ const WRITE_MASK = 0xff | (0xff << 16); // GNTPIN_hstw_mask | GNTPIN_devw_mask
 const PIN_OVERFLOW = 0x80808080 | 0;
 /** Xen bounds the compare-and-swap retries on a guest-shared entry (the guest could livelock us). */
 const CAS_RETRIES = 4;
+
+/** Which lock guards each table: Xen 4.7's per-CPU rwlock (default) or the plain rwlock (the 4.6 state, for the bench). */
+export type GrantLockKind = 'percpu' | 'rwlock';
+
+/** What a pCPU worker needs to rebuild a GrantHost over the same shared memory (structured-clonable). */
+export interface GrantHostShared { framePins: Int32Array; arena: SharedArrayBuffer; cls: { slots: number; nrCpus: number } }
+/** What a pCPU worker needs to rebuild one GrantTable over the same shared memory. */
+export interface GrantTableShared { maxFrames: number; frames: Int32Array; sh: Int32Array; actPin: Int32Array; actDomid: Int32Array; actFrame: Int32Array; actLock: Int32Array; lockKind: GrantLockKind; lockAt: number }
 
 export interface MapResult {
   status: number;
@@ -63,18 +79,40 @@ export class GrantHost {
   /** Frames holding some table's shared entries: freed by the grant code, never by the core. */
   private readonly tableFrames = new Set<number>();
   readonly mem: Int32Array;
+  /** Shared words of the tables' locks, and the grant_rwlock per-CPU class (DEFINE_PERCPU_RWLOCK_GLOBAL). */
+  readonly arena: LockArena;
+  readonly grantRwlock: PercpuRwlockClass;
 
-  /** `maxGrantFrames`: Xen's gnttab_max_frames boot parameter (default 32), every table's limit. */
-  constructor(readonly lookup: DomainLookup, readonly maxGrantFrames = DEFAULT_MAX_GRANT_FRAMES) {
-    this.framePins = new Int32Array(new SharedArrayBuffer(lookup.pool.nrFrames * 4));
+  /** `maxGrantFrames`: Xen's gnttab_max_frames boot parameter (default 32), every table's limit. `shared`: a worker's view of another thread's host. */
+  constructor(readonly lookup: DomainLookup, readonly maxGrantFrames = DEFAULT_MAX_GRANT_FRAMES, shared?: GrantHostShared) {
+    this.framePins = shared?.framePins ?? new Int32Array(new SharedArrayBuffer(lookup.pool.nrFrames * 4));
     this.mem = new Int32Array(lookup.pool.memory);
+    this.arena = shared === undefined ? new LockArena() : new LockArena(0, shared.arena);
+    this.grantRwlock = shared === undefined ? PercpuRwlockClass.alloc(this.arena) : new PercpuRwlockClass(this.arena.m, shared.cls.slots, shared.cls.nrCpus);
+  }
+  get shared(): GrantHostShared {
+    return { framePins: this.framePins, arena: this.arena.buffer, cls: this.grantRwlock.desc };
   }
 
-  create(d: EvtchnDomain, o: { maxMaptrackFrames?: number; lock?: GrantRwLock } = {}): GrantTable {
+  /** The lock new tables get (the bench compares 'rwlock' with the default). */
+  lockKind: GrantLockKind = 'percpu';
+
+  create(d: EvtchnDomain, o: { maxMaptrackFrames?: number; lockKind?: GrantLockKind } = {}): GrantTable {
     if (this.tables.has(d.domid)) throw new Error(`gnttab: domain ${d.domid} already has a grant table`);
-    const t = new GrantTable(this, d, this.maxGrantFrames, o.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, o.lock ?? new CheckedRwLock());
+    const kind = o.lockKind ?? this.lockKind;
+    const lockAt = kind === 'percpu' ? PercpuRwLock.alloc(this.arena, this.grantRwlock).at : RwLock.alloc(this.arena).at;
+    const t = new GrantTable(this, d, this.maxGrantFrames, o.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, kind, lockAt);
     this.tables.set(d.domid, t);
     return t;
+  }
+  /** A worker's view of table `s` (made by another thread's host) for domain d: nothing is allocated. */
+  attach(d: EvtchnDomain, s: GrantTableShared): GrantTable {
+    const t = new GrantTable(this, d, s.maxFrames, DEFAULT_MAX_MAPTRACK_FRAMES, s.lockKind, s.lockAt, s);
+    this.tables.set(d.domid, t);
+    return t;
+  }
+  lockOf(kind: GrantLockKind, at: number): GrantRwLock {
+    return kind === 'percpu' ? new PercpuRwLock(this.grantRwlock, at) : new RwLock(this.arena.m, at);
   }
 
   get(domid: number): GrantTable | undefined {
@@ -99,10 +137,10 @@ export class GrantHost {
   }
 
   pinFrame(mfn: number): void {
-    this.framePins[mfn]++;
+    Atomics.add(this.framePins, mfn, 1);
   }
   unpinFrame(mfn: number): void {
-    if (--this.framePins[mfn] === 0 && this.zombieFrames.delete(mfn)) this.lookup.pool.free(mfn);
+    if (Atomics.sub(this.framePins, mfn, 1) === 1 && this.zombieFrames.delete(mfn)) this.lookup.pool.free(mfn);
   }
 
   /**
@@ -144,9 +182,25 @@ export class GrantHost {
   }
 }
 
+// Shared words of a table: nr_grant_frames, gt_version (read-mostly: pCPUs only read them in the hot path).
+const SH_NR_FRAMES = 0, SH_VERSION = 1;
+
 export class GrantTable {
-  version = 0;
-  nrFrames = 0;
+  /** [HV] shared: nrFrames, version (read by pCPU workers under the table lock). */
+  readonly sh: Int32Array;
+  get version(): number { return this.sh[SH_VERSION]!; }
+  set version(v: number) { this.sh[SH_VERSION] = v; }
+  get nrFrames(): number { return this.sh[SH_NR_FRAMES]!; }
+  set nrFrames(v: number) { this.sh[SH_NR_FRAMES] = v; }
+  /**
+   * Active entries in use. Counted by a scan, not a shared counter: a counter every pin and
+   * unpin writes would be one cache line all pCPUs bounce (Xen has none either).
+   */
+  get activeCount(): number {
+    let n = 0;
+    for (let r = 0, e = this.nrEntries; r < e; r++) if (Atomics.load(this.actPin, r) !== 0) n++;
+    return n;
+  }
   readonly frames: Int32Array;
   /** Where each table frame is mapped in the domain's p2m, or NO_GFN. */
   readonly frameGfn: Float64Array;
@@ -154,7 +208,10 @@ export class GrantTable {
   readonly actPin: Int32Array;
   readonly actDomid: Int32Array;
   readonly actFrame: Int32Array;
-  activeCount = 0;
+  /** One ticket spinlock per active entry (Xen 4.7's act->lock): pins change under it. */
+  readonly actLock: Int32Array;
+  /** The table lock (struct grant_table.lock): per-CPU rwlock or plain rwlock over host.arena. */
+  readonly lock: GrantRwLock;
   // Maptrack, by handle. [HV]
   mtFlags = new Int32Array(MAPTRACK_PER_FRAME);
   mtDomid = new Int32Array(MAPTRACK_PER_FRAME);
@@ -166,15 +223,24 @@ export class GrantTable {
   dying = false;
   private finished = false;
 
-  constructor(readonly host: GrantHost, readonly d: EvtchnDomain, readonly maxFrames: number, maxMaptrackFrames: number, readonly lock: GrantRwLock) {
-    this.frames = new Int32Array(new SharedArrayBuffer(maxFrames * 4));
-    this.frameGfn = new Float64Array(maxFrames).fill(NO_GFN);
+  constructor(readonly host: GrantHost, readonly d: EvtchnDomain, readonly maxFrames: number, maxMaptrackFrames: number,
+    readonly lockKind: GrantLockKind, readonly lockAt: number, s?: GrantTableShared) {
     const n = maxFrames * GRANT_ENTRIES_PER_FRAME_V1;
-    this.actPin = new Int32Array(new SharedArrayBuffer(n * 4));
-    this.actDomid = new Int32Array(new SharedArrayBuffer(n * 4));
-    this.actFrame = new Int32Array(new SharedArrayBuffer(n * 4));
+    const sab = (words: number) => new Int32Array(new SharedArrayBuffer(words * 4));
+    this.sh = s?.sh ?? sab(4);
+    this.frames = s?.frames ?? sab(maxFrames);
+    this.frameGfn = new Float64Array(maxFrames).fill(NO_GFN);
+    this.actPin = s?.actPin ?? sab(n);
+    this.actDomid = s?.actDomid ?? sab(n);
+    this.actFrame = s?.actFrame ?? sab(n);
+    this.actLock = s?.actLock ?? sab(n * SPINLOCK_WORDS);
+    this.lock = host.lockOf(lockKind, lockAt);
     this.maptrackLimit = maxMaptrackFrames * MAPTRACK_PER_FRAME;
-    if (!this.grow(1)) throw new Error(`gnttab: no frame for domain ${d.domid}'s grant table`); // INITIAL_NR_GRANT_FRAMES
+    if (s === undefined && !this.grow(1)) throw new Error(`gnttab: no frame for domain ${d.domid}'s grant table`); // INITIAL_NR_GRANT_FRAMES
+  }
+  get shared(): GrantTableShared {
+    const { maxFrames, frames, sh, actPin, actDomid, actFrame, actLock, lockKind, lockAt } = this;
+    return { maxFrames, frames, sh, actPin, actDomid, actFrame, actLock, lockKind, lockAt };
   }
 
   get nrEntries(): number {
@@ -365,7 +431,13 @@ export class GrantTable {
    */
   pin(ref: number, ldomid: number, readonly: boolean, mapflag: boolean): number {
     if (!(Number.isInteger(ref) && ref >= 0 && ref < this.nrEntries)) return GNTST_bad_gntref;
-    const pin = this.actPin[ref];
+    spinLockAt(this.actLock, ref * SPINLOCK_WORDS); // active_entry_acquire
+    const r = this.pinLocked(ref, ldomid, readonly, mapflag);
+    spinUnlockAt(this.actLock, ref * SPINLOCK_WORDS);
+    return r;
+  }
+  private pinLocked(ref: number, ldomid: number, readonly: boolean, mapflag: boolean): number {
+    const pin = this.actPin[ref]!;
     if (pin !== 0 && (this.actDomid[ref] !== ldomid || (pin & PIN_OVERFLOW) !== 0)) return GNTST_general_error;
     if (pin === 0 || (!readonly && (pin & WRITE_MASK) === 0)) {
       const rc = this.setStatusV1(ref, ldomid, readonly, mapflag);
@@ -383,23 +455,21 @@ export class GrantTable {
       }
     }
     this.actPin[ref] = pin + (readonly ? HSTR_INC : HSTW_INC);
-    if (pin === 0) {
-      this.activeCount++;
-      this.host.pinFrame(this.actFrame[ref]);
-    }
-    return this.actFrame[ref];
+    if (pin === 0) this.host.pinFrame(this.actFrame[ref]!);
+    return this.actFrame[ref]!;
   }
 
   /** Drop one pin; the last writer clears GTF_writing, the last pin GTF_reading (unmap complete / release_grant_for_copy). */
   unpin(ref: number, readonly: boolean): void {
+    spinLockAt(this.actLock, ref * SPINLOCK_WORDS);
     const pin = (this.actPin[ref] -= readonly ? HSTR_INC : HSTW_INC);
     if (!readonly && (pin & WRITE_MASK) === 0) this.clearFlag(ref, GTF_writing);
     if (pin === 0) {
       this.clearFlag(ref, GTF_reading);
-      this.activeCount--;
-      this.host.unpinFrame(this.actFrame[ref]);
-      this.maybeFinish();
+      this.host.unpinFrame(this.actFrame[ref]!);
     }
+    spinUnlockAt(this.actLock, ref * SPINLOCK_WORDS);
+    if (pin === 0 && this.dying) this.maybeFinish();
   }
 
   /** A dying table with no active pins: free its frames (grant_table_destroy). */

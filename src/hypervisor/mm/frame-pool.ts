@@ -29,16 +29,18 @@ export class FramePool {
   /** Frames freed but not yet scrubbed: scrubbed lazily on allocation. */
   private readonly dirty: Uint8Array;
 
-  constructor(nrFrames: number) {
+  /** `shared`: a pCPU worker's view of another thread's pool (same memory and owners; it never allocates). */
+  constructor(nrFrames: number, shared?: { memory: SharedArrayBuffer; owner: Int32Array }) {
     if (!Number.isInteger(nrFrames) || nrFrames < 2) throw new RangeError(`frame pool needs at least 2 frames, got ${nrFrames}`);
     this.nrFrames = nrFrames;
-    this.memory = new SharedArrayBuffer(nrFrames * PAGE_SIZE);
+    this.memory = shared?.memory ?? new SharedArrayBuffer(nrFrames * PAGE_SIZE);
     this.bytes = new Uint8Array(this.memory);
     this.view = new DataView(this.memory);
-    this.owner = new Int32Array(new SharedArrayBuffer(nrFrames * 4)).fill(FRAME_FREE);
-    this.owner[0] = FRAME_XEN;
-    this.freeStack = new Int32Array(nrFrames);
+    this.owner = shared?.owner ?? new Int32Array(new SharedArrayBuffer(nrFrames * 4)).fill(FRAME_FREE);
+    this.freeStack = new Int32Array(shared === undefined ? nrFrames : 0);
     this.dirty = new Uint8Array(nrFrames);
+    if (shared !== undefined) return;
+    this.owner[0] = FRAME_XEN;
     // Push high frames first so allocation hands out low frames first (easier to read in dumps).
     for (let f = nrFrames - 1; f >= 1; f--) this.freeStack[this.freeTop++] = f;
   }

@@ -17,6 +17,7 @@ import {
   SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot, SHUTDOWN_soft_reset, SHUTDOWN_suspend, SHUTDOWN_watchdog,
 } from '../../hypervisor/public/xen.ts';
 import { Hypervisor } from '../../hypervisor/xen.ts';
+import type { SchedulerOps } from '../../hypervisor/sched/ops.ts';
 import { MAXMEM_SLACK_PAGES } from '../../hypervisor/domain/config.ts';
 import { NAME_RE, resolveBuild, formatUuid, type FileLoader } from './build-desc.ts';
 import { CtrlError, type DomainInfo, type PhysInfo, type VcpuInfo } from './protocol.ts';
@@ -36,6 +37,8 @@ export interface CtrlOptions {
   /** Wall time in ns since the epoch. */
   wall?: () => number;
   commandLine?: string;
+  /** The host's scheduler over its pCPUs and cpupools (src/host/host-sched.ts); default: the core's round-robin. */
+  scheduler?: SchedulerOps;
   /** Reads a host file for a build description's kernel/ramdisk paths. */
   loadFile: FileLoader;
   random: (n: number) => Uint8Array;
@@ -90,6 +93,7 @@ export class Ctrl {
       timebase: o.timebase,
       ...(wall !== undefined ? { wall } : {}),
       commandLine: o.commandLine ?? '',
+      ...(o.scheduler !== undefined ? { scheduler: o.scheduler } : {}),
     });
     this.eg = attachEvtchnGnttab(this.hv);
     this.startNs = this.hv.clock.nowNs();

@@ -3,6 +3,7 @@
 // boundary as JSON lines over the host's Unix socket (docs/design/dom0.md §3). Pure types and
 // codecs: every request and reply type, the typed errors, and the frame codec.
 // Xen: tools/libxc/include/xenctrl.h (xc_dominfo_t, xc_physinfo_t, xc_vcpuinfo_t)
+import { SCHED_METHODS, type SchedMethods } from './sched-protocol.ts';
 
 /** The build description the host turns into a domain (a parsed xl.cfg's hypervisor part). */
 export interface BuildDescription {
@@ -101,7 +102,7 @@ export interface HostStatus {
 }
 
 /** Every request: method name → [params, result]. */
-export interface Methods {
+export interface Methods extends SchedMethods {
   'host.status': [Record<string, never>, HostStatus];
   'host.stop': [Record<string, never>, { stopping: true }];
   'domain.create': [BuildDescription, { domid: number; name: string; uuid: string }];
@@ -140,7 +141,7 @@ export const METHODS: ReadonlyArray<Method> = [
   'host.status', 'host.stop', 'domain.create', 'domain.destroy', 'domain.pause', 'domain.unpause',
   'domain.shutdown', 'domain.list', 'domain.lookup', 'domain.rename', 'domain.set-maxmem', 'vcpu.list', 'host.physinfo', 'host.dmesg',
   'host.set-wallclock', 'console.info', 'console.attach', 'device.block-attach', 'device.block-detach', 'device.block-list',
-  'device.network-attach', 'device.network-detach', 'device.network-list',
+  'device.network-attach', 'device.network-detach', 'device.network-list', ...SCHED_METHODS,
 ];
 
 export interface ConsoleInfo {
@@ -161,7 +162,7 @@ export interface Request<M extends Method = Method> {
 }
 
 /** Error codes: Xen errno names where one fits. */
-export type ErrorCode = 'EINVAL' | 'ESRCH' | 'ENOMEM' | 'EEXIST' | 'ENOSYS' | 'EBUSY' | 'ENOENT' | 'EPROTO' | 'EIO';
+export type ErrorCode = 'EINVAL' | 'ESRCH' | 'ENOMEM' | 'EEXIST' | 'ENOSYS' | 'EBUSY' | 'ENOENT' | 'EPROTO' | 'EIO' | 'EPERM' | 'ENODEV';
 
 export interface CtrlErrorBody {
   code: ErrorCode;

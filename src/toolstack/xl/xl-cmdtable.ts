@@ -5,6 +5,7 @@
 import { consoleCmd, createCmd, destroyCmd, domidCmd, domnameCmd, listCmd, pauseCmd, rebootCmd, shutdownCmd, unpauseCmd } from './xl-domain.ts';
 import { blockAttachCmd, blockDetachCmd, blockListCmd, networkAttachCmd, networkDetachCmd, networkListCmd } from './xl-devices.ts';
 import { XlExit, helpText, type CmdSpec, type XlEnv } from './xl-env.ts';
+import { SCHED_CMDS } from './xl-sched.ts';
 import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, renameCmd, topCmd, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
 
 export const CMD_TABLE: readonly CmdSpec[] = [
@@ -14,6 +15,7 @@ export const CMD_TABLE: readonly CmdSpec[] = [
   vcpuListCmd, vcpuPinCmd, vcpuSetCmd, memSetCmd, memMaxCmd,
   blockAttachCmd, blockDetachCmd, blockListCmd,
   networkAttachCmd, networkDetachCmd, networkListCmd,
+  ...SCHED_CMDS,
   notYet('sysrq', 'Send a sysrq to a domain', '<Domain> <letter>', 2),
   notYet('trigger', 'Send a trigger to a domain', '<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]', 2),
   topCmd,

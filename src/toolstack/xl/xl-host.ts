@@ -13,6 +13,7 @@ export const infoCmd: CmdSpec = {
   async run(argv, env) {
     const p = getopt(argv, [{ short: 'n', long: 'numa' }, { short: 'J', long: 'json' }], infoCmd, 0, env);
     const i = await env.call('host.physinfo', {});
+    const pools = await env.call('cpupool.list', {}).catch(() => null); // free_cpus, xen_scheduler (the boot sched=)
     if (p.opts.some(([o]) => o === 'J')) {
       env.out(JSON.stringify(i, null, 4) + '\n');
       return 0;
@@ -23,9 +24,9 @@ export const infoCmd: CmdSpec = {
       ['threads_per_core', i.threadsPerCore], ['cpu_mhz', i.cpuMhz],
       ['hw_caps', '00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000'], ['virt_caps', ' hvm'],
       ['total_memory', i.totalMemoryMiB], ['free_memory', i.freeMemoryMiB], ['sharing_freed_memory', 0], ['sharing_used_memory', 0],
-      ['outstanding_claims', 0], ['free_cpus', 0],
+      ['outstanding_claims', 0], ['free_cpus', pools?.free.length ?? 0],
       ['xen_major', i.xenMajor], ['xen_minor', i.xenMinor], ['xen_extra', i.xenExtra], ['xen_version', `${i.xenMajor}.${i.xenMinor}${i.xenExtra}`],
-      ['xen_caps', i.xenCaps], ['xen_scheduler', 'credit2'], ['xen_pagesize', 4096], ['platform_params', 'virt_start=0x0'],
+      ['xen_caps', i.xenCaps], ['xen_scheduler', pools?.defaultSched ?? 'credit2'], ['xen_pagesize', 4096], ['platform_params', 'virt_start=0x0'],
       ['xen_changeset', ''], ['xen_commandline', i.xenCommandline], ['cc_compiler', 'esbuild (TypeScript)'], ['cc_compile_by', 'tsxen'],
       ['cc_compile_domain', ''], ['cc_compile_date', ''], ['build_id', i.buildId], ['xend_config_format', 4],
     ]));

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Grant copy from two pCPU worker threads on the same grant tables over shared memory, while
+// the main thread takes the table's write lock (setup_table growth): every copy succeeds with
+// the right bytes, and pins, GTF_reading and frame pins balance back to zero (the active-entry
+// locks and the per-CPU rwlock at work). Both table locks are exercised.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { attachEvtchnGnttab } from '../event/attach.ts';
+import { makeHv, pvDomain } from '../hypercall/test-support.ts';
+import { GTF_reading, GTF_readonly, GTF_permit_access } from '../public/grant-table.ts';
+import type { GrantLockKind } from './grant-table.ts';
+import { grantSmpDesc } from './smp-view.ts';
+
+const entry = new URL('../../../tests/workers/grant-copy.worker.ts', import.meta.url).href;
+const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
+const PAGE = 4096, SRC = 0x80180, DST = [0x80190, 0x80191];
+
+for (const kind of ['percpu', 'rwlock'] as GrantLockKind[]) {
+  test(`grant copy on 2 worker pCPUs, same grant ref, with a writer on the main thread (${kind} table lock)`, async () => {
+    const { hv } = makeHv();
+    const x = attachEvtchnGnttab(hv);
+    x.grants.lockKind = kind;
+    const a = pvDomain(hv), b = pvDomain(hv);
+    const ta = x.grants.get(a.domid)!;
+    ta.seedEntry(8, b.domid, SRC, GTF_permit_access | GTF_readonly);
+    const srcMfn = a.p2m.mfnOf(SRC);
+    for (let i = 0; i < PAGE; i++) hv.pool.bytes[srcMfn * PAGE + i] = (i * 7 + 3) & 0xff;
+    const desc = grantSmpDesc(x.grants, [a.domid, b.domid], (d) => (d === a.domid ? [SRC] : DST));
+    const go = new Int32Array(new SharedArrayBuffer(4));
+    const ws = [1, 2].map((cpu) => new Worker(boot, { eval: true, workerData: { desc, cpu, go } }));
+    try {
+      await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
+      const iters = 4000;
+      const done = ws.map((w, i) => new Promise<{ bad: number }>((r, j) => { w.once('message', r); w.once('error', j); w.postMessage({ mode: 'grant', caller: b.domid, srcDom: a.domid, srcRef: 8, dstGfn: DST[i], len: PAGE, iters }); }));
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+      let finished = false;
+      const all = Promise.all(done).finally(() => { finished = true; });
+      let grows = 0;
+      for (let n = 2; !finished; n = n === 4 ? 2 : n + 1) { // writers: setup_table under the write lock
+        assert.equal(ta.setup(n).status, 0);
+        grows++;
+        await new Promise((r) => setImmediate(r));
+      }
+      const rs = await all;
+      assert.deepEqual(rs.map((r) => r.bad), [0, 0], 'a copy failed');
+      assert.ok(grows > 0);
+      assert.equal(ta.actPin[8], 0, 'pins unbalanced');
+      assert.equal(ta.activeCount, 0);
+      const flags = new Int32Array(hv.pool.memory)[ta.entryIndex(8)]! & 0xffff;
+      assert.equal(flags & GTF_reading, 0, 'GTF_reading left set');
+      assert.equal(x.grants.framePins[srcMfn], 0, 'frame pin left');
+      for (const g of DST) {
+        const d = b.p2m.mfnOf(g) * PAGE;
+        assert.deepEqual(hv.pool.bytes.subarray(d, d + PAGE), hv.pool.bytes.subarray(srcMfn * PAGE, srcMfn * PAGE + PAGE));
+      }
+    } finally {
+      await Promise.all(ws.map((w) => w.terminate()));
+    }
+  });
+}
