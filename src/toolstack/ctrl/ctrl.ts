@@ -18,13 +18,30 @@ import {
 } from '../../hypervisor/public/xen.ts';
 import { Hypervisor } from '../../hypervisor/xen.ts';
 import { MAXMEM_SLACK_PAGES } from '../../hypervisor/domain/config.ts';
-import { NAME_RE, resolveBuild, formatUuid, type FileLoader } from './build-desc.ts';
+import { Cpupools } from '../../hypervisor/sched/cpupool.ts';
+import { SchedControl } from '../../hypervisor/sched/control.ts';
+import { SchedError } from '../../hypervisor/sched/sched-if.ts';
+import type { VirtioDevice } from '../../hardware/devices/virtio/virtio-device.ts';
+import { NAME_RE, resolveBuild, formatUuid, type FileLoader, type ResolvedBuild } from './build-desc.ts';
 import { CtrlError, type DomainInfo, type PhysInfo, type VcpuInfo } from './protocol.ts';
 
 export const SHUTDOWN_NAMES: Record<string, number> = {
   poweroff: SHUTDOWN_poweroff, reboot: SHUTDOWN_reboot, suspend: SHUTDOWN_suspend,
   crash: SHUTDOWN_crash, watchdog: SHUTDOWN_watchdog, soft_reset: SHUTDOWN_soft_reset,
 };
+/** print_bitmap(): 'all' when every pCPU is set, else ranges like 0-3,5. */
+export function cpuListString(cpus: readonly number[], nrCpus: number): string {
+  if (cpus.length >= nrCpus) return 'all';
+  if (cpus.length === 0) return 'none';
+  const parts: string[] = [];
+  for (let i = 0; i < cpus.length; ) {
+    let j = i;
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
+    parts.push(j === i ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
 const reasonName = (r: number): string => Object.keys(SHUTDOWN_NAMES).find((k) => SHUTDOWN_NAMES[k] === r) ?? (r < 0 ? '' : `unknown(${r})`);
 
 export interface CtrlOptions {
@@ -41,7 +58,21 @@ export interface CtrlOptions {
   random: (n: number) => Uint8Array;
   hostName?: string;
   pid?: number;
+  /**
+   * The host's backends for an HVM domain's disks and vifs (files, switch ports: host I/O,
+   * so supplied by the host): virtio devices for the device model's slots, in disks-then-vifs
+   * order, and how to release them when the domain goes. Throw a one-line Error on bad input.
+   */
+  hvmDevices?: (b: ResolvedBuild) => HvmDevices;
 }
+
+export interface HvmDevices {
+  devices: VirtioDevice[];
+  dispose(): void;
+}
+
+/** XEN_DOMCTL_SENDTRIGGER_* names (libxl_trigger). */
+export const TRIGGERS = ['power', 'sleep', 'nmi', 'init', 'reset', 's3resume'] as const;
 
 /** What xenconsoled needs of a PV domain's console: the ring page and a way to kick the guest. */
 export interface ConsoleRing {
@@ -79,6 +110,12 @@ export class Ctrl {
   /** HVM domains: the device model's UART and what it transmitted, not yet taken by xenconsoled. */
   private readonly uarts = new Map<number, { uart: Ns16550a; tx: number[] }>();
   readonly domainListeners: Array<(e: DomainEvent) => void> = [];
+  /** The scheduler control API over the host's pCPUs (Pool-0, credit2): vCPU affinities. */
+  readonly pools: Cpupools;
+  readonly sched: SchedControl;
+  /** Per domain: when it was created (hypervisor ns) and what to release when it goes. */
+  private readonly started = new Map<number, number>();
+  private readonly disposers = new Map<number, () => void>();
   /** Guest console_io output (per domain, raw), for xenconsoled's HVM/early path. */
   onConsoleIo: ((domid: number, bytes: Uint8Array) => void) | null = null;
 
@@ -93,6 +130,11 @@ export class Ctrl {
     });
     this.eg = attachEvtchnGnttab(this.hv);
     this.startNs = this.hv.clock.nowNs();
+    // One socket of nrCpus cores, one node (physinfo says the same). The run loop's own
+    // scheduler still runs every vCPU on one thread until issue 7; the pools hold affinities.
+    this.pools = new Cpupools({ sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 }, 'credit2',
+      { tickle: () => {}, now: () => this.hv.clock.nowNs() }, () => this.hv.clock.nowNs());
+    this.sched = new SchedControl(this.pools);
     const dec = new TextDecoder();
     this.hv.onConsole = (d, bytes) => {
       this.log(d.domid, dec.decode(bytes));
@@ -100,6 +142,10 @@ export class Ctrl {
     };
     this.hv.eventHooks.push((e) => {
       if (e.kind === 'destroyed') {
+        this.pools.removeDomain(e.domid);
+        this.started.delete(e.domid);
+        this.disposers.get(e.domid)?.();
+        this.disposers.delete(e.domid);
         this.consolePorts.delete(e.domid);
         this.uarts.delete(e.domid);
         this.lineStart.delete(e.domid);
@@ -177,12 +223,22 @@ export class Ctrl {
     const b = resolveBuild(desc, this.o.loadFile, this.o.random);
     for (const d of this.hv.domains.values())
       if (d.domid !== 0 && d.name === b.name) throw new CtrlError('EEXIST', `domain with name "${b.name}" already exists`, 'name');
+    let hvmDevs: HvmDevices | null = null;
+    if (b.type === 'hvm' && (b.disks.length > 0 || b.vifs.length > 0)) {
+      if (this.o.hvmDevices === undefined) throw new CtrlError('EINVAL', 'invalid build description: disks: this host has no device backends', 'disks');
+      try {
+        hvmDevs = this.o.hvmDevices(b);
+      } catch (e) {
+        throw new CtrlError('EINVAL', `invalid build description: ${e instanceof Error ? e.message : String(e)}`, 'disks');
+      }
+    }
     let d: Domain;
     try {
-      // HVM: the virt board's devices as the device model (dom0's job, like QEMU on Xen).
+      // HVM: the virt board's devices as the device model (dom0's job, like QEMU on Xen),
+      // with the host's virtio backends in its virtio-mmio slots.
       const deviceModel = (dom: Domain) => {
         const tx: number[] = [];
-        const dm = virtDeviceModel(dom, { uartTx: (byte) => void tx.push(byte) });
+        const dm = virtDeviceModel(dom, { uartTx: (byte) => void tx.push(byte), virtio: hvmDevs?.devices ?? [] });
         this.uarts.set(dom.domid, { uart: dm.uart, tx });
         return dm;
       };
@@ -191,12 +247,16 @@ export class Ctrl {
         kernel: b.kernel, cmdline: b.cmdline, ...(b.ramdisk !== undefined ? { ramdisk: b.ramdisk } : {}),
       }, b.type === 'hvm' ? { deviceModel } : {});
     } catch (e) {
+      hvmDevs?.dispose();
       const m = e instanceof Error ? e.message : String(e);
       if (e instanceof Error && e.name === 'DomainConfigError') throw new CtrlError('EINVAL', `invalid build description: ${m}`, (e as Error & { field: string }).field);
       if (/out of memory/.test(m)) throw new CtrlError('ENOMEM', `cannot create domain "${b.name}": ${m}`);
       throw new CtrlError('EINVAL', `cannot build domain "${b.name}": ${m}`, 'kernel');
     }
     d.handle.set(b.uuid);
+    this.started.set(d.domid, this.hv.clock.nowNs());
+    if (hvmDevs !== null) this.disposers.set(d.domid, () => hvmDevs.dispose());
+    this.pools.addDomain(d.domid, d.vcpus.length);
     if (b.paused) this.hv.pauseDomain(d);
     this.log(-1, `d${d.domid}: created "${b.name}" (${b.type}, ${b.memory} MiB, ${b.vcpus} vCPU(s))\n`);
     return d;
@@ -266,9 +326,14 @@ export class Ctrl {
       shutdownReasonName: d.state === 'shutdown' ? reasonName(d.shutdownCode) : '',
       cpuTimeSec: cpu / 1e9,
       state: flag(running || dom0, 'r') + flag(blocked, 'b') + flag(paused, 'p') + flag(shutdown, 's') + flag(crashed, 'c') + flag(dying, 'd'),
+      uptimeSec: this.uptimeSec(d.domid),
     };
     if (d.crashReason !== '') info.crashWhy = d.crashReason;
     return info;
+  }
+
+  private uptimeSec(domid: number): number {
+    return (this.hv.clock.nowNs() - (this.started.get(domid) ?? this.startNs)) / 1e9;
   }
 
   list(domid?: unknown): DomainInfo[] {
@@ -281,6 +346,7 @@ export class Ctrl {
     const out: VcpuInfo[] = [];
     for (const d of doms) {
       if (d.domid === 0) continue; // dom0 is the host process: no vCPUs of its own
+      const aff = this.affinities(d.domid);
       d.vcpus.forEach((v, i) => {
         const online = v.runstate !== RUNSTATE_offline;
         const running = online && v.runstate !== RUNSTATE_blocked && d.pauseCount === 0 && d.state === 'running';
@@ -288,11 +354,78 @@ export class Ctrl {
         out.push({
           domid: d.domid, name: d.name, vcpu: i, cpu: online ? 0 : -1, online, running, blocked,
           state: (running ? 'r' : '-') + (blocked ? 'b' : '-') + (online ? '-' : 'p'),
-          cpuTimeSec: this.vcpuTimeNs(d, i) / 1e9, affinityHard: 'all', affinitySoft: 'all',
+          cpuTimeSec: this.vcpuTimeNs(d, i) / 1e9, affinityHard: aff[i]?.hard ?? 'all', affinitySoft: aff[i]?.soft ?? 'all',
         });
       });
     }
     return out;
+  }
+
+  /** Each vCPU's hard and soft affinity as xl prints them ('all' or a cpu list). */
+  private affinities(domid: number): Array<{ hard: string; soft: string }> {
+    let n: number;
+    try {
+      n = this.pools.unitsOf(domid).length;
+    } catch {
+      return [];
+    }
+    const out: Array<{ hard: string; soft: string }> = [];
+    for (let i = 0; i < n; i++) {
+      const a = this.sched.getAffinity(domid, i);
+      out.push({ hard: cpuListString(a.hard, this.o.nrCpus), soft: cpuListString(a.soft, this.o.nrCpus) });
+    }
+    return out;
+  }
+
+  /**
+   * XEN_DOMCTL_setvcpuaffinity for one vCPU or all (-1): every mask is checked (pCPUs that
+   * exist, not empty, hard meeting the cpupool) before any vCPU changes.
+   */
+  pin(domid: unknown, vcpu: unknown, hard: unknown, soft: unknown): void {
+    const d = this.domain(domid);
+    if (d.domid === 0) throw new CtrlError('EINVAL', 'Domain-0 has no vCPUs of its own (it is the host process)');
+    const n = d.vcpus.length;
+    if (typeof vcpu !== 'number' || !Number.isInteger(vcpu) || vcpu < -1 || vcpu >= n)
+      throw new CtrlError('EINVAL', `d${d.domid} has no vCPU ${JSON.stringify(vcpu)} (it has ${n})`, 'vcpu');
+    const mask = (m: unknown, f: string): number[] | null => {
+      if (m === null || m === undefined) return null;
+      if (!Array.isArray(m) || !m.every((c) => Number.isInteger(c))) throw new CtrlError('EINVAL', `${f}: need a list of pCPU numbers or null`, f);
+      // Xen intersects the map with the online pCPUs: bits beyond them are ignored, but a map
+      // with none of them is -EINVAL (vcpu_set_hard_affinity / cpumask_intersects).
+      const cpus = [...new Set(m as number[])].filter((c) => c >= 0 && c < this.o.nrCpus).sort((a, b) => a - b);
+      if (cpus.length === 0) throw new CtrlError('EINVAL', `${f} affinity ${JSON.stringify(m)} has no pCPU of this host (pCPUs 0-${this.o.nrCpus - 1})`, f);
+      return cpus;
+    };
+    const h = mask(hard, 'hard');
+    const s = mask(soft, 'soft');
+    const pool = this.pools.poolOfDomain(d.domid);
+    if (h !== null && !h.some((c) => pool.cpus.has(c))) throw new CtrlError('EINVAL', `hard: no pCPU of cpupool ${pool.name} in it`, 'hard');
+    const all = h?.length === this.o.nrCpus;
+    const allSoft = s?.length === this.o.nrCpus;
+    for (let i = vcpu === -1 ? 0 : vcpu; i < (vcpu === -1 ? n : vcpu + 1); i++) {
+      try {
+        this.sched.setAffinity(d.domid, i, h === null ? undefined : all ? null : h, s === null ? undefined : allSoft ? null : s);
+      } catch (e) {
+        throw new CtrlError('EINVAL', e instanceof SchedError ? e.message : String(e));
+      }
+    }
+  }
+
+  /** XEN_DOMCTL_sendtrigger: power/reset are the device model's board power and reset (HVM). */
+  trigger(domid: unknown, trigger: unknown, vcpu: unknown = 0): void {
+    const d = this.guest(domid, 'send a trigger to');
+    if (typeof trigger !== 'string' || !(TRIGGERS as readonly string[]).includes(trigger))
+      throw new CtrlError('EINVAL', `invalid trigger ${JSON.stringify(trigger)} (one of ${TRIGGERS.join(', ')})`, 'trigger');
+    if (typeof vcpu !== 'number' || !Number.isInteger(vcpu) || vcpu < 0 || vcpu >= d.vcpus.length)
+      throw new CtrlError('EINVAL', `d${d.domid} has no vCPU ${JSON.stringify(vcpu)}`, 'vcpu');
+    if (trigger === 'power' || trigger === 'reset') {
+      if (d.isPv) throw new CtrlError('EINVAL', `trigger ${trigger}: d${d.domid} is a PV domain (no device model)`);
+      // The virt board has no power button: the event is the board's power (or reset) line.
+      this.log(-1, `d${d.domid}: ${trigger} trigger\n`);
+      this.hv.shutdownDomain(d, trigger === 'power' ? SHUTDOWN_poweroff : SHUTDOWN_reboot);
+      return;
+    }
+    throw new CtrlError('ENOSYS', `trigger ${trigger}: not available on RISC-V guests`);
   }
 
   physinfo(): PhysInfo {

@@ -4,7 +4,7 @@
 // (xl-domain.ts, xl-host.ts). Exit codes: the command's; 2 for usage errors as def_getopt.
 import { consoleCmd, createCmd, destroyCmd, domidCmd, domnameCmd, listCmd, pauseCmd, rebootCmd, shutdownCmd, unpauseCmd } from './xl-domain.ts';
 import { XlExit, helpText, type CmdSpec, type XlEnv } from './xl-env.ts';
-import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, renameCmd, topCmd, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
+import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, renameCmd, sysrqCmd, topCmd, triggerCmd, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
 
 export const CMD_TABLE: readonly CmdSpec[] = [
   createCmd, listCmd, destroyCmd, shutdownCmd, rebootCmd, pauseCmd, unpauseCmd,
@@ -17,8 +17,7 @@ export const CMD_TABLE: readonly CmdSpec[] = [
   notYet('network-attach', 'Create a new virtual network device', '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] ...', 1),
   notYet('network-detach', 'Destroy a domain\'s virtual network device', '<Domain> <DevId|mac>', 2),
   notYet('network-list', 'List virtual network interfaces for a domain', '<Domain(s)>', 1),
-  notYet('sysrq', 'Send a sysrq to a domain', '<Domain> <letter>', 2),
-  notYet('trigger', 'Send a trigger to a domain', '<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]', 2),
+  sysrqCmd, triggerCmd,
   topCmd,
 ];
 

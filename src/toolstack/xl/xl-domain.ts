@@ -2,7 +2,8 @@
 // xl's domain lifecycle commands (Xen 4.7 tools/libxl/xl_cmdimpl.c main_create, main_list,
 // main_destroy, main_shutdown/main_reboot, main_pause/unpause, main_domid, main_domname,
 // main_console): options, messages and exit codes as xl has them, over the host's control socket.
-import type { DomainInfo } from '../ctrl/protocol.ts';
+import type { BuildDescription, DomainInfo } from '../ctrl/protocol.ts';
+import { resolveCpuList } from './cpulist.ts';
 import { parseDomainConfig, XlCfgError, type DomainConfig } from './domain-config.ts';
 import { formatList, type ListRow } from './format.ts';
 import { findDomain, getopt, XlExit, type CmdSpec, type XlEnv } from './xl-env.ts';
@@ -108,20 +109,45 @@ export const pauseCmd = simple('pause', 'Pause execution of a domain', 'domain.p
 export const unpauseCmd = simple('unpause', 'Unpause a paused domain', 'domain.unpause');
 export const destroyCmd = simple('destroy', 'Terminate a domain immediately', 'domain.destroy');
 
-/** Poll until the domain is shut down or gone; then carry out on_poweroff=destroy as xl's monitor would. */
-async function waitForDeath(env: XlEnv, domid: number): Promise<void> {
-  for (;;) {
-    const d = (await env.call('domain.list', {})).find((x) => x.domid === domid);
-    if (!d) {
-      env.err(`Domain ${domid} has been destroyed\n`);
-      return;
-    }
-    if (toListRow(d).shutdown) {
-      env.err(`Domain ${domid} has been shut down, reason code ${toListRow(d).shutdownReason}\n`);
-      await env.call('domain.destroy', { domid }).catch(() => {});
-      return;
-    }
-    await env.sleep(100);
+/** wait_for_domain_deaths(): one line per domain as its shutdown or death event arrives. */
+async function waitForDeaths(env: XlEnv, domids: readonly number[]): Promise<void> {
+  env.err(`Waiting for ${domids.length} domains\n`);
+  await Promise.all(domids.map(async (domid) => {
+    const e = await env.call('domain.wait-death', { domid }).catch(() => ({ event: 'death' as const }));
+    env.err(e.event === 'shutdown' ? `Domain ${domid} has been shut down, reason code ${e.reason}\n` : `Domain ${domid} has been destroyed\n`);
+  }));
+}
+
+/**
+ * shutdown_domain() / reboot_domain(): the PV control request (~/control/shutdown); for a guest
+ * without PV control (ERROR_NOPARAVIRT), -F falls back to the power (reset) trigger.
+ */
+async function shutdownOne(env: XlEnv, domid: number, reboot: boolean, fallback: boolean): Promise<void> {
+  env.err(`${reboot ? 'Rebooting' : 'Shutting down'} domain ${domid}\n`);
+  if (env.dryRun) return;
+  let rc = 0;
+  try {
+    await env.call('domain.pvcontrol', { domid, command: reboot ? 'reboot' : 'poweroff' });
+  } catch (e) {
+    rc = -3;
+    if (e instanceof Error && (e as Error & { code?: string }).code === 'EOPNOTSUPP') {
+      rc = -10; // ERROR_NOPARAVIRT
+      const ev = reboot ? 'reset' : 'power';
+      if (fallback) {
+        env.err(`PV control interface not available: sending ACPI ${ev} button event.\n`);
+        rc = await env.call('domain.trigger', { domid, trigger: ev, vcpu: 0 }).then(() => 0, (t: unknown) => {
+          env.err(`libxl: error: libxl_send_trigger: Send trigger '${ev}' failed: ${t instanceof Error ? t.message : String(t)}\n`);
+          return -3;
+        });
+      } else {
+        env.err(`PV control interface not available: external graceful ${reboot ? 'reboot' : 'shutdown'} not possible.\n`);
+        env.err(`Use "-F" to fallback to ACPI ${ev} event.\n`);
+      }
+    } else env.err(`libxl: error: libxl__domain_pvcontrol: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+  if (rc !== 0) {
+    env.err(`${reboot ? 'reboot' : 'shutdown'} failed (rc=${rc})\n`);
+    throw new XlExit(1);
   }
 }
 
@@ -130,7 +156,7 @@ function shutdownOrReboot(reboot: boolean): CmdSpec {
     name: reboot ? 'reboot' : 'shutdown',
     help: reboot ? 'Issue a reboot signal to a domain' : 'Issue a shutdown signal to a domain',
     usage: '[options] <-a|Domain>',
-    options: `-a, --all               ${reboot ? 'Reboot' : 'Shutdown'} all guest domains.\n-h                      Print this help.\n-F                      Fallback to ACPI power event for HVM guests with\n                        no PV drivers.\n-w, --wait              Wait for guest(s) to ${reboot ? 'reboot' : 'shutdown'}.\n`,
+    options: `-a, --all               ${reboot ? 'Reboot' : 'Shutdown'} all guest domains.\n-h                      Print this help.\n-F                      Fallback to ACPI ${reboot ? 'reset' : 'power'} event for HVM guests with\n                        no PV drivers.\n-w, --wait              Wait for guest(s) to ${reboot ? 'reboot' : 'shutdown'}.\n`,
     async run(argv, env) {
       const p = getopt(argv, [{ short: 'a', long: 'all' }, { short: 'w', long: 'wait' }, { short: 'F' }], c, 0, env);
       const has = (o: string): boolean => p.opts.some(([x]) => x === o);
@@ -139,15 +165,8 @@ function shutdownOrReboot(reboot: boolean): CmdSpec {
         return 1;
       }
       const targets = has('a') ? (await env.call('domain.list', {})).filter((d) => d.domid !== 0).map((d) => d.domid) : [await findDomain(env, p.args[0]!)];
-      for (const domid of targets) {
-        env.err(`${reboot ? 'Rebooting' : 'Shutting down'} domain ${domid}\n`);
-        if (env.dryRun) continue;
-        await env.call('domain.shutdown', { domid, reason: reboot ? 'reboot' : 'poweroff' });
-      }
-      if (has('w') && !reboot && !env.dryRun) {
-        if (targets.length > 1) env.err(`Waiting for ${targets.length} domains\n`);
-        for (const d of targets) await waitForDeath(env, d);
-      }
+      for (const domid of targets) await shutdownOne(env, domid, reboot, has('F'));
+      if (has('w') && !env.dryRun) await waitForDeaths(env, targets);
       return 0;
     },
   };
@@ -157,14 +176,41 @@ export const shutdownCmd = shutdownOrReboot(false);
 export const rebootCmd = shutdownOrReboot(true);
 
 /** The libxl part of create: the build description for the host from a parsed config. */
-export function buildDescription(cfg: DomainConfig, env: Pick<XlEnv, 'resolvePath'>, paused: boolean) {
+export function buildDescription(cfg: DomainConfig, env: Pick<XlEnv, 'resolvePath' | 'err'>, paused: boolean, monitor = true): BuildDescription {
   if (cfg.kernel === undefined) throw new XlCfgError(cfg.file, 1, 1, "no 'kernel' given (tsxen boots kernels directly)");
-  return {
+  const desc: BuildDescription = {
     name: cfg.name, type: cfg.type, memory: cfg.memoryMb, maxmem: cfg.maxmemMb, vcpus: cfg.vcpus, maxvcpus: cfg.maxvcpus,
     kernel: { path: env.resolvePath(cfg.kernel) },
     ...(cfg.ramdisk !== undefined ? { ramdisk: { path: env.resolvePath(cfg.ramdisk) } } : {}),
     cmdline: cfg.cmdline, ...(cfg.uuid !== undefined ? { uuid: cfg.uuid } : {}), paused,
   };
+  if (cfg.type === 'hvm') {
+    // The device model's virtio slots: disks in disk= order (vda, vdb ...), then the vifs.
+    desc.disks = cfg.disks.map((d) => ({ target: env.resolvePath(d.target), format: d.format as 'raw', vdev: d.vdev, access: d.access }));
+    desc.vifs = cfg.vifs.map((v) => (v.mac !== undefined ? { mac: v.mac, bridge: v.bridge } : { bridge: v.bridge }));
+  } else if (cfg.disks.length > 0 || cfg.vifs.length > 0) {
+    env.err(`${cfg.file}: warning: disk/vif of a PV domain are not attached (this host has no blkback/netback)\n`);
+  }
+  if (monitor) {
+    desc.actions = { onPoweroff: cfg.onPoweroff, onReboot: cfg.onReboot, onWatchdog: cfg.onWatchdog, onCrash: cfg.onCrash, onSoftReset: cfg.onSoftReset };
+  }
+  return desc;
+}
+
+/** libxl's vcpu affinity at build: cpus= / cpus_soft= for every vCPU or per vCPU. */
+async function applyAffinity(env: XlEnv, cfg: DomainConfig, domid: number): Promise<void> {
+  if (cfg.cpus === undefined && cfg.cpusSoft === undefined) return;
+  const { nrCpus } = await env.call('host.physinfo', {});
+  const pick = (a: DomainConfig['cpus'], i: number): number[] | null => {
+    if (a === undefined) return null;
+    const s = 'all' in a ? a.all : a.perVcpu[i];
+    return s === undefined ? null : resolveCpuList(s, nrCpus);
+  };
+  for (let i = 0; i < cfg.maxvcpus; i++) {
+    const hard = pick(cfg.cpus, i);
+    const soft = pick(cfg.cpusSoft, i);
+    if (hard !== null || soft !== null) await env.call('vcpu.pin', { domid, vcpu: i, hard, soft });
+  }
 }
 
 export const createCmd: CmdSpec = {
@@ -192,10 +238,12 @@ export const createCmd: CmdSpec = {
       return 1;
     }
     let cfg: DomainConfig;
-    let desc: ReturnType<typeof buildDescription>;
+    let desc: BuildDescription;
+    // With cpus=/cpus_soft= the domain is built paused, pinned, then unpaused (libxl pins before it runs).
+    const pin = (): boolean => cfg.cpus !== undefined || cfg.cpusSoft !== undefined;
     try {
       cfg = parseDomainConfig(text, file, { overrides, warn: (m) => env.err(`${m}\n`) });
-      desc = buildDescription(cfg, env, has('p') || has('c'));
+      desc = buildDescription(cfg, env, has('p') || has('c') || pin(), !has('e'));
     } catch (e) {
       if (e instanceof XlCfgError || (e instanceof Error && /^.+:\d+:\d+: /.test(e.message))) {
         env.err(`${e.message}\n`);
@@ -214,12 +262,20 @@ export const createCmd: CmdSpec = {
       env.err(`libxl: error: domain creation failed: ${e instanceof Error ? e.message : String(e)}\n`);
       return 3;
     }
+    try {
+      await applyAffinity(env, cfg, r.domid);
+    } catch (e) {
+      env.err(`libxl: error: libxl_set_vcpuaffinity: setting vcpu affinity: ${e instanceof Error ? e.message : String(e)}\n`);
+      await env.call('domain.destroy', { domid: r.domid }).catch(() => {});
+      return 3;
+    }
+    if (pin() && !has('p') && !has('c')) await env.call('domain.unpause', { domid: r.domid });
     if (env.verbose > 0) env.err(`Started domain ${r.name} (id=${r.domid})\n`);
     if (has('c')) {
       if (!has('p')) await env.call('domain.unpause', { domid: r.domid });
       await env.console(r.domid);
     }
-    if (has('F')) await waitForDeath(env, r.domid);
+    if (has('F')) await waitForDeaths(env, [r.domid]);
     return 0;
   },
 };
