@@ -68,7 +68,10 @@ export class HostDaemon {
     this.domctl = new HostDomctl(this.ctrl, () => this.xs?.client);
     this.monitor = new DomainMonitor({
       ctrl: this.ctrl, log: o.log, dumpDir: join(o.runDir, 'dump'),
-      create: (desc) => this.createDomain(desc),
+      create: (desc) => {
+        if (this.stopping !== null) return Promise.reject(new Error('the host is stopping'));
+        return this.createDomain(desc);
+      },
       destroy: (domid) => { this.consoled.poll(); this.ctrl.destroy(domid); },
       rename: (domid, name) => this.rename(domid, name),
     });

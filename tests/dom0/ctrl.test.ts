@@ -105,7 +105,7 @@ test('vcpu.pin: masks through the scheduler control API; bad masks change nothin
   assert.deepEqual(aff(), ['1,3/all', 'all/2']);
   c.pin(d.domid, -1, null, [0, 1, 2, 3, 9]); // pCPU 9 is not on the host: dropped, as Xen's intersection with the online map
   assert.deepEqual(aff(), ['1,3/all', 'all/all']);
-  assert.deepEqual(c.sched.getAffinity(d.domid, 0), { hard: [1, 3], soft: [0, 1, 2, 3] });
+  assert.deepEqual(c.affinity.sched.getAffinity(d.domid, 0), { hard: [1, 3], soft: [0, 1, 2, 3] });
   bad(() => c.pin(d.domid, 0, [7, 8], null), 'EINVAL', 'hard', /no pCPU of this host/);
   bad(() => c.pin(d.domid, 0, [], null), 'EINVAL', 'hard', /no pCPU/);
   bad(() => c.pin(d.domid, 2, [0], null), 'EINVAL', 'vcpu', /has no vCPU 2 \(it has 2\)/);
@@ -114,7 +114,7 @@ test('vcpu.pin: masks through the scheduler control API; bad masks change nothin
   bad(() => c.pin(99, 0, [0], null), 'ESRCH', undefined, /domain 99 does not exist/);
   assert.deepEqual(aff(), ['1,3/all', 'all/all'], 'failed pins left everything as it was');
   c.destroy(d.domid);
-  assert.throws(() => c.sched.getAffinity(d.domid, 0), /no domain/, 'destroy removes the domain from its cpupool');
+  assert.throws(() => c.affinity.sched.getAffinity(d.domid, 0), /no domain/, 'destroy removes the domain from its cpupool');
 });
 
 test('triggers and uptime: power/reset are an HVM board\'s lines, PV has none; uptime per domain', () => {

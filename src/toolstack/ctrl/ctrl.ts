@@ -18,9 +18,7 @@ import {
 } from '../../hypervisor/public/xen.ts';
 import { Hypervisor } from '../../hypervisor/xen.ts';
 import { MAXMEM_SLACK_PAGES } from '../../hypervisor/domain/config.ts';
-import { Cpupools } from '../../hypervisor/sched/cpupool.ts';
-import { SchedControl } from '../../hypervisor/sched/control.ts';
-import { SchedError } from '../../hypervisor/sched/sched-if.ts';
+import { VcpuAffinity } from './ctrl-sched.ts';
 import type { VirtioDevice } from '../../hardware/devices/virtio/virtio-device.ts';
 import { NAME_RE, resolveBuild, formatUuid, type FileLoader, type ResolvedBuild } from './build-desc.ts';
 import { CtrlError, type DomainInfo, type PhysInfo, type VcpuInfo } from './protocol.ts';
@@ -29,19 +27,6 @@ export const SHUTDOWN_NAMES: Record<string, number> = {
   poweroff: SHUTDOWN_poweroff, reboot: SHUTDOWN_reboot, suspend: SHUTDOWN_suspend,
   crash: SHUTDOWN_crash, watchdog: SHUTDOWN_watchdog, soft_reset: SHUTDOWN_soft_reset,
 };
-/** print_bitmap(): 'all' when every pCPU is set, else ranges like 0-3,5. */
-export function cpuListString(cpus: readonly number[], nrCpus: number): string {
-  if (cpus.length >= nrCpus) return 'all';
-  if (cpus.length === 0) return 'none';
-  const parts: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
-    let j = i;
-    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
-    parts.push(j === i ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
 const reasonName = (r: number): string => Object.keys(SHUTDOWN_NAMES).find((k) => SHUTDOWN_NAMES[k] === r) ?? (r < 0 ? '' : `unknown(${r})`);
 
 export interface CtrlOptions {
@@ -110,9 +95,8 @@ export class Ctrl {
   /** HVM domains: the device model's UART and what it transmitted, not yet taken by xenconsoled. */
   private readonly uarts = new Map<number, { uart: Ns16550a; tx: number[] }>();
   readonly domainListeners: Array<(e: DomainEvent) => void> = [];
-  /** The scheduler control API over the host's pCPUs (Pool-0, credit2): vCPU affinities. */
-  readonly pools: Cpupools;
-  readonly sched: SchedControl;
+  /** vCPU affinities through the scheduler control API (ctrl-sched.ts). */
+  readonly affinity: VcpuAffinity;
   /** Per domain: when it was created (hypervisor ns) and what to release when it goes. */
   private readonly started = new Map<number, number>();
   private readonly disposers = new Map<number, () => void>();
@@ -130,11 +114,7 @@ export class Ctrl {
     });
     this.eg = attachEvtchnGnttab(this.hv);
     this.startNs = this.hv.clock.nowNs();
-    // One socket of nrCpus cores, one node (physinfo says the same). The run loop's own
-    // scheduler still runs every vCPU on one thread until issue 7; the pools hold affinities.
-    this.pools = new Cpupools({ sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 }, 'credit2',
-      { tickle: () => {}, now: () => this.hv.clock.nowNs() }, () => this.hv.clock.nowNs());
-    this.sched = new SchedControl(this.pools);
+    this.affinity = new VcpuAffinity(o.nrCpus, () => this.hv.clock.nowNs());
     const dec = new TextDecoder();
     this.hv.onConsole = (d, bytes) => {
       this.log(d.domid, dec.decode(bytes));
@@ -142,7 +122,7 @@ export class Ctrl {
     };
     this.hv.eventHooks.push((e) => {
       if (e.kind === 'destroyed') {
-        this.pools.removeDomain(e.domid);
+        this.affinity.pools.removeDomain(e.domid);
         this.started.delete(e.domid);
         this.disposers.get(e.domid)?.();
         this.disposers.delete(e.domid);
@@ -256,7 +236,7 @@ export class Ctrl {
     d.handle.set(b.uuid);
     this.started.set(d.domid, this.hv.clock.nowNs());
     if (hvmDevs !== null) this.disposers.set(d.domid, () => hvmDevs.dispose());
-    this.pools.addDomain(d.domid, d.vcpus.length);
+    this.affinity.pools.addDomain(d.domid, d.vcpus.length);
     if (b.paused) this.hv.pauseDomain(d);
     this.log(-1, `d${d.domid}: created "${b.name}" (${b.type}, ${b.memory} MiB, ${b.vcpus} vCPU(s))\n`);
     return d;
@@ -346,7 +326,7 @@ export class Ctrl {
     const out: VcpuInfo[] = [];
     for (const d of doms) {
       if (d.domid === 0) continue; // dom0 is the host process: no vCPUs of its own
-      const aff = this.affinities(d.domid);
+      const aff = this.affinity.strings(d.domid);
       d.vcpus.forEach((v, i) => {
         const online = v.runstate !== RUNSTATE_offline;
         const running = online && v.runstate !== RUNSTATE_blocked && d.pauseCount === 0 && d.state === 'running';
@@ -361,54 +341,11 @@ export class Ctrl {
     return out;
   }
 
-  /** Each vCPU's hard and soft affinity as xl prints them ('all' or a cpu list). */
-  private affinities(domid: number): Array<{ hard: string; soft: string }> {
-    let n: number;
-    try {
-      n = this.pools.unitsOf(domid).length;
-    } catch {
-      return [];
-    }
-    const out: Array<{ hard: string; soft: string }> = [];
-    for (let i = 0; i < n; i++) {
-      const a = this.sched.getAffinity(domid, i);
-      out.push({ hard: cpuListString(a.hard, this.o.nrCpus), soft: cpuListString(a.soft, this.o.nrCpus) });
-    }
-    return out;
-  }
-
-  /**
-   * XEN_DOMCTL_setvcpuaffinity for one vCPU or all (-1): every mask is checked (pCPUs that
-   * exist, not empty, hard meeting the cpupool) before any vCPU changes.
-   */
+  /** XEN_DOMCTL_setvcpuaffinity (ctrl-sched.ts). */
   pin(domid: unknown, vcpu: unknown, hard: unknown, soft: unknown): void {
     const d = this.domain(domid);
     if (d.domid === 0) throw new CtrlError('EINVAL', 'Domain-0 has no vCPUs of its own (it is the host process)');
-    const n = d.vcpus.length;
-    if (typeof vcpu !== 'number' || !Number.isInteger(vcpu) || vcpu < -1 || vcpu >= n)
-      throw new CtrlError('EINVAL', `d${d.domid} has no vCPU ${JSON.stringify(vcpu)} (it has ${n})`, 'vcpu');
-    const mask = (m: unknown, f: string): number[] | null => {
-      if (m === null || m === undefined) return null;
-      if (!Array.isArray(m) || !m.every((c) => Number.isInteger(c))) throw new CtrlError('EINVAL', `${f}: need a list of pCPU numbers or null`, f);
-      // Xen intersects the map with the online pCPUs: bits beyond them are ignored, but a map
-      // with none of them is -EINVAL (vcpu_set_hard_affinity / cpumask_intersects).
-      const cpus = [...new Set(m as number[])].filter((c) => c >= 0 && c < this.o.nrCpus).sort((a, b) => a - b);
-      if (cpus.length === 0) throw new CtrlError('EINVAL', `${f} affinity ${JSON.stringify(m)} has no pCPU of this host (pCPUs 0-${this.o.nrCpus - 1})`, f);
-      return cpus;
-    };
-    const h = mask(hard, 'hard');
-    const s = mask(soft, 'soft');
-    const pool = this.pools.poolOfDomain(d.domid);
-    if (h !== null && !h.some((c) => pool.cpus.has(c))) throw new CtrlError('EINVAL', `hard: no pCPU of cpupool ${pool.name} in it`, 'hard');
-    const all = h?.length === this.o.nrCpus;
-    const allSoft = s?.length === this.o.nrCpus;
-    for (let i = vcpu === -1 ? 0 : vcpu; i < (vcpu === -1 ? n : vcpu + 1); i++) {
-      try {
-        this.sched.setAffinity(d.domid, i, h === null ? undefined : all ? null : h, s === null ? undefined : allSoft ? null : s);
-      } catch (e) {
-        throw new CtrlError('EINVAL', e instanceof SchedError ? e.message : String(e));
-      }
-    }
+    this.affinity.pin(d.domid, d.vcpus.length, vcpu, hard, soft);
   }
 
   /** XEN_DOMCTL_sendtrigger: power/reset are the device model's board power and reset (HVM). */

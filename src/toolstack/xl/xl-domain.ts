@@ -110,12 +110,22 @@ export const unpauseCmd = simple('unpause', 'Unpause a paused domain', 'domain.u
 export const destroyCmd = simple('destroy', 'Terminate a domain immediately', 'domain.destroy');
 
 /** wait_for_domain_deaths(): one line per domain as its shutdown or death event arrives. */
-async function waitForDeaths(env: XlEnv, domids: readonly number[]): Promise<void> {
-  env.err(`Waiting for ${domids.length} domains\n`);
-  await Promise.all(domids.map(async (domid) => {
-    const e = await env.call('domain.wait-death', { domid }).catch(() => ({ event: 'death' as const }));
+async function waitForDeaths(env: XlEnv, deaths: ReadonlyMap<number, Promise<DeathEvent>>): Promise<void> {
+  env.err(`Waiting for ${deaths.size} domains\n`);
+  await Promise.all([...deaths].map(async ([domid, p]) => {
+    const e = await p;
     env.err(e.event === 'shutdown' ? `Domain ${domid} has been shut down, reason code ${e.reason}\n` : `Domain ${domid} has been destroyed\n`);
   }));
+}
+
+type DeathEvent = { event: 'shutdown'; reason: number } | { event: 'death' };
+/**
+ * libxl_evenable_domain_death: asked for before the shutdown request goes out (requests on one
+ * connection are served in order), so the shutdown is seen even if the on_* action destroys the
+ * domain at once.
+ */
+function deathWatch(env: XlEnv, domids: readonly number[]): Map<number, Promise<DeathEvent>> {
+  return new Map(domids.map((domid) => [domid, env.call('domain.wait-death', { domid }).catch((): DeathEvent => ({ event: 'death' }))]));
 }
 
 /**
@@ -165,8 +175,9 @@ function shutdownOrReboot(reboot: boolean): CmdSpec {
         return 1;
       }
       const targets = has('a') ? (await env.call('domain.list', {})).filter((d) => d.domid !== 0).map((d) => d.domid) : [await findDomain(env, p.args[0]!)];
+      const deaths = has('w') && !env.dryRun ? deathWatch(env, targets) : null;
       for (const domid of targets) await shutdownOne(env, domid, reboot, has('F'));
-      if (has('w') && !env.dryRun) await waitForDeaths(env, targets);
+      if (deaths !== null) await waitForDeaths(env, deaths);
       return 0;
     },
   };
@@ -275,7 +286,7 @@ export const createCmd: CmdSpec = {
       if (!has('p')) await env.call('domain.unpause', { domid: r.domid });
       await env.console(r.domid);
     }
-    if (has('F')) await waitForDeaths(env, [r.domid]);
+    if (has('F')) await waitForDeaths(env, deathWatch(env, [r.domid]));
     return 0;
   },
 };
