@@ -105,7 +105,7 @@ test('xl create examples/debian-hvm.cfg boots Debian with its disk and vif; xl c
   assert.equal(list().get('debian-hvm')?.domid, deb.domid, 'detaching leaves the guest running');
 });
 
-test('the PV and HVM guests side by side: list, pin, pause, xenstore commands, shutdown -F -w, destroy', { timeout: 5 * 60_000 }, async () => {
+test('the PV and HVM guests side by side: list, pin, pause, xenstore commands, reboot -F -w (restart), shutdown -F -w, destroy', { timeout: 5 * 60_000 }, async () => {
   const c = h.xl('create', '-p', 'examples/pv-guest.cfg', 'extra="test=pingpong role=ping peer=999 xs_timeout_ms=0"');
   assert.equal(c.code, 0, c.err);
   const l = list();
@@ -155,6 +155,18 @@ test('the PV and HVM guests side by side: list, pin, pause, xenstore commands, s
   assert.deepEqual(upRows.slice(1).map((r) => r.split(/ +/)[0]), ['Domain-0', 'debian-hvm', 'pv-guest']);
   const secs = (r: string): number => r.slice(39).split(':').reduce((a, x) => a * 60 + Number(x), 0);
   assert.ok(secs(upRows[2]!) > secs(upRows[3]!), `debian-hvm has been up longer than pv-guest: ${up.out}`);
+
+  // reboot -F: the reset event; on_reboot = "restart" builds it again under a new domid.
+  const rb = h.xl('reboot', '-F', '-w', 'debian-hvm');
+  assert.equal(rb.code, 0, rb.err);
+  assert.equal(rb.err, `Rebooting domain ${deb.domid}\nPV control interface not available: sending ACPI reset button event.\nWaiting for 1 domains\nDomain ${deb.domid} has been shut down, reason code 1\n`);
+  let again = list().get('debian-hvm');
+  for (const end = Date.now() + 20_000; (again === undefined || again.domid === deb.domid) && Date.now() < end; again = list().get('debian-hvm')) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(again !== undefined && again.domid !== deb.domid, `restarted under a new domid: ${JSON.stringify(again)}`);
+  assert.ok(![...list().values()].some((x) => x.domid === deb.domid), 'the old domain is gone');
+  deb.domid = again.domid;
+  assert.equal(h.xl('reboot', 'pv-guest').code, 0);
+  assert.equal(await xsRead(`/local/domain/${pv.domid}/control/shutdown`), 'reboot');
 
   // No PV control in an unmodified HVM guest: xl says so and changes nothing; -F sends the power event.
   const s1 = h.xl('shutdown', '-w', 'debian-hvm');
