@@ -98,6 +98,10 @@ test('xl create examples/debian-hvm.cfg boots Debian with its disk and vif; xl c
   const tail = con.out.slice(con.out.lastIndexOf('dd if=/dev/vda'));
   assert.match(tail, new RegExp(`\n${DISK_MAGIC}\\r?\n`), 'the guest read the image\'s first bytes through virtio-blk');
   assert.match(tail, /\n00:16:3e:00:00:01\r?\n/, 'eth0 is the vif, with its MAC from the config');
+  // Frames leave through virtio-net onto the host's bridge: ARP for a neighbour nobody answers.
+  con.type('ip addr add 10.9.0.1/24 dev eth0; ip link set eth0 up; ping -c 1 -W 1 10.9.0.2 >/dev/null 2>&1; echo TX=$(cat /sys/class/net/eth0/statistics/tx_packets)\n');
+  assert.ok(await con.wait(/TX=\d+/, 180_000), con.out.slice(-2000));
+  assert.ok(Number(/TX=(\d+)/.exec(con.out)![1]) >= 1, con.out.slice(-500));
   con.type(Uint8Array.of(0x1d));
   assert.equal(await con.exited, 0);
   // VCPUs counts the online ones: Linux started the second through SBI HSM.
