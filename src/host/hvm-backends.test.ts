@@ -14,7 +14,7 @@ import { HvmBackends } from './hvm-backends.ts';
 
 const build = (o: Partial<ResolvedBuild>): ResolvedBuild => ({
   name: 'g', type: 'hvm', memory: 64, maxmem: 64, vcpus: 1, maxvcpus: 1, kernel: new Uint8Array(1), ramdisk: undefined,
-  cmdline: '', uuid: new Uint8Array(16), paused: false, disks: [], vifs: [], actions: null, ...o,
+  cmdline: '', uuid: new Uint8Array(16), paused: false, disks: [], vifs: [], actions: null, vcpuAffinity: [], ...o,
 });
 
 test('disks and vifs become virtio devices in order; bridges are shared; dispose releases them', () => {

@@ -129,3 +129,17 @@ test('triggers and uptime: power/reset are an HVM board\'s lines, PV has none; u
   const [up0, upA, upB] = [c.info(c.hv.dom0).uptimeSec, c.info(a).uptimeSec, c.info(b).uptimeSec];
   assert.ok(up0 > upA && upA > upB && upB > 0, `${up0} > ${upA} > ${upB}`);
 });
+
+test('vcpuAffinity at build: set before the domain runs; a mask with no host pCPU builds nothing', () => {
+  const c = make();
+  const free = c.hv.pool.freeFrames;
+  const d = c.create({ name: 'aff', type: 'pv', memory: 4, vcpus: 2, kernel: 'pv.elf', vcpuAffinity: [{ hard: [2], soft: null }, { hard: null, soft: [0, 1] }] });
+  assert.deepEqual(c.vcpus(d.domid).map((v) => `${v.affinityHard}/${v.affinitySoft}`), ['2/all', 'all/0-1']);
+  c.destroy(d.domid);
+  assert.equal(c.hv.pool.freeFrames, free);
+  bad(() => c.create({ name: 'aff', type: 'pv', memory: 4, kernel: 'pv.elf', vcpuAffinity: [{ hard: [9], soft: null }] }), 'EINVAL', 'vcpuAffinity', /no pCPU of this host/);
+  bad(() => c.create({ name: 'aff', type: 'pv', memory: 4, kernel: 'pv.elf', vcpuAffinity: [{}, {}] }), 'EINVAL', 'vcpuAffinity', /at most maxvcpus=1/);
+  bad(() => c.create({ name: 'aff', type: 'pv', memory: 4, kernel: 'pv.elf', vcpuAffinity: [{ hard: 'x' }] }), 'EINVAL', 'vcpuAffinity[0].hard', /pCPU numbers/);
+  assert.deepEqual(c.list().map((x) => x.name), ['Domain-0']);
+  assert.equal(c.hv.pool.freeFrames, free, 'the refused build returned its frames');
+});

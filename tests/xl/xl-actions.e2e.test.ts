@@ -47,12 +47,15 @@ function create(name: string, ...kv: string[]): void {
   assert.equal(r.code, 0, r.err);
 }
 
-test('on_reboot=restart: same name and UUID, a new domid; the old one is gone', async () => {
-  create('rb', WAITER, 'on_reboot="restart"');
+test('on_reboot=restart: same name, UUID and cpus= pinning, a new domid; the old one is gone', async () => {
+  create('rb', WAITER, 'on_reboot="restart"', 'cpus="1"', 'cpus_soft="0"');
   const old = (await byName('rb'))!;
+  const pins = async (domid: number) => (await c.call('vcpu.list', { domid })).map((v) => `${v.affinityHard}/${v.affinitySoft}`);
+  assert.deepEqual(await pins(old.domid), ['1/0']);
   await c.call('domain.shutdown', { domid: old.domid, reason: 'reboot' });
   const fresh = await until(async () => { const d = await byName('rb'); return d && d.domid !== old.domid && d; });
   assert.equal(fresh.uuid, old.uuid);
+  assert.deepEqual(await pins(fresh.domid), ['1/0']);
   assert.equal((await doms()).some((d) => d.domid === old.domid), false);
   assert.match(hostLog(), new RegExp(`Domain ${old.domid} has shut down, reason code 1 0x1\n.*Action for shutdown reason code 1 is restart\n.*Domain ${old.domid} needs to be cleaned up: destroying the domain\n`));
   assert.equal(h.xl('destroy', 'rb').code, 0);

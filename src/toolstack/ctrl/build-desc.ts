@@ -20,6 +20,23 @@ export interface ResolvedBuild {
   disks: DiskDesc[];
   vifs: VifDesc[];
   actions: ShutdownActions | null;
+  vcpuAffinity: Array<{ hard: number[] | null; soft: number[] | null }>;
+}
+
+function vcpuAffinity(v: unknown, maxvcpus: number): Array<{ hard: number[] | null; soft: number[] | null }> {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.length > maxvcpus) throw bad('vcpuAffinity', `need a list of at most maxvcpus=${maxvcpus} entries`);
+  const mask = (m: unknown, f: string): number[] | null => {
+    if (m === null || m === undefined) return null;
+    if (!Array.isArray(m) || m.length > 4096 || !m.every((c) => Number.isInteger(c) && c >= 0 && c < 4096)) throw bad(f, 'need a list of pCPU numbers or null');
+    return m as number[];
+  };
+  return v.map((x: unknown, i) => {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) throw bad(`vcpuAffinity[${i}]`, 'need {hard, soft}');
+    const o = x as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (k !== 'hard' && k !== 'soft') throw bad(`vcpuAffinity[${i}].${k}`, 'unknown field');
+    return { hard: mask(o.hard, `vcpuAffinity[${i}].hard`), soft: mask(o.soft, `vcpuAffinity[${i}].soft`) };
+  });
 }
 
 /** HVM virtio-mmio slots left for disks and NICs (the virt board has 8). */
@@ -137,7 +154,7 @@ export function formatUuid(b: Uint8Array): string {
 export function resolveBuild(d: unknown, load: FileLoader, random: (n: number) => Uint8Array): ResolvedBuild {
   if (d === null || typeof d !== 'object' || Array.isArray(d)) throw bad('description', 'need a JSON object');
   const o = d as Record<string, unknown> & Partial<BuildDescription>;
-  const known = new Set(['name', 'type', 'memory', 'maxmem', 'vcpus', 'maxvcpus', 'kernel', 'ramdisk', 'cmdline', 'uuid', 'paused', 'disks', 'vifs', 'actions']);
+  const known = new Set(['name', 'type', 'memory', 'maxmem', 'vcpus', 'maxvcpus', 'kernel', 'ramdisk', 'cmdline', 'uuid', 'paused', 'disks', 'vifs', 'actions', 'vcpuAffinity']);
   for (const k of Object.keys(o)) if (!known.has(k)) throw bad(k, 'unknown field');
   if (typeof o.name !== 'string' || !NAME_RE.test(o.name) || /^\d+$/.test(o.name))
     throw bad('name', `${JSON.stringify(o.name)}: need 1-64 characters [A-Za-z0-9_.:+-], not all digits`);
@@ -160,6 +177,7 @@ export function resolveBuild(d: unknown, load: FileLoader, random: (n: number) =
   if ((dl.length > 0 || vl.length > 0) && o.type !== 'hvm') throw bad(dl.length > 0 ? 'disks' : 'vifs', 'PV domains need blkback/netback, which this host has not');
   if (dl.length + vl.length > MAX_HVM_DEVICES) throw bad('disks', `${dl.length} disks and ${vl.length} vifs: an HVM domain has ${MAX_HVM_DEVICES} virtio slots`);
   const act = actions(o.actions);
+  const aff = vcpuAffinity(o.vcpuAffinity, maxvcpus);
   const ramdisk = file(o, 'ramdisk', load);
   let uuid: Uint8Array;
   if (typeof o.uuid === 'string') uuid = parseUuid(o.uuid);
@@ -168,5 +186,5 @@ export function resolveBuild(d: unknown, load: FileLoader, random: (n: number) =
     uuid[6] = (uuid[6]! & 0x0f) | 0x40; // version 4
     uuid[8] = (uuid[8]! & 0x3f) | 0x80;
   }
-  return { name: o.name, type: o.type, memory, maxmem, vcpus, maxvcpus, kernel, ramdisk, cmdline: o.cmdline ?? '', uuid, paused: o.paused ?? false, disks: dl, vifs: vl, actions: act };
+  return { name: o.name, type: o.type, memory, maxmem, vcpus, maxvcpus, kernel, ramdisk, cmdline: o.cmdline ?? '', uuid, paused: o.paused ?? false, disks: dl, vifs: vl, actions: act, vcpuAffinity: aff };
 }

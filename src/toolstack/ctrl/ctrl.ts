@@ -237,6 +237,13 @@ export class Ctrl {
     this.started.set(d.domid, this.hv.clock.nowNs());
     if (hvmDevs !== null) this.disposers.set(d.domid, () => hvmDevs.dispose());
     this.affinity.pools.addDomain(d.domid, d.vcpus.length);
+    try {
+      b.vcpuAffinity.forEach((a, i) => this.affinity.pin(d.domid, d.vcpus.length, i, a.hard, a.soft));
+    } catch (e) {
+      this.hv.destroyDomain(d);
+      const m = e instanceof Error ? e.message : String(e);
+      throw new CtrlError('EINVAL', `invalid build description: vcpuAffinity: ${m}`, 'vcpuAffinity');
+    }
     if (b.paused) this.hv.pauseDomain(d);
     this.log(-1, `d${d.domid}: created "${b.name}" (${b.type}, ${b.memory} MiB, ${b.vcpus} vCPU(s))\n`);
     return d;

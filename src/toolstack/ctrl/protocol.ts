@@ -30,6 +30,11 @@ export interface BuildDescription {
    * host: docs/design/dom0.md §5). Absent: no monitor (xl create -e); the domain stays shut down.
    */
   actions?: ShutdownActions;
+  /**
+   * Per-vCPU hard and soft affinity set at build (xl.cfg cpus= / cpus_soft=; libxl's b_info
+   * vcpu_hard_affinity/vcpu_soft_affinity): pCPU lists, null = all. vCPUs past the list are unpinned.
+   */
+  vcpuAffinity?: Array<{ hard: number[] | null; soft: number[] | null }>;
 }
 export type FileRef = string | { path: string } | { base64: string };
 

@@ -208,20 +208,18 @@ export function buildDescription(cfg: DomainConfig, env: Pick<XlEnv, 'resolvePat
   return desc;
 }
 
-/** libxl's vcpu affinity at build: cpus= / cpus_soft= for every vCPU or per vCPU. */
-async function applyAffinity(env: XlEnv, cfg: DomainConfig, domid: number): Promise<void> {
-  if (cfg.cpus === undefined && cfg.cpusSoft === undefined) return;
-  const { nrCpus } = await env.call('host.physinfo', {});
+/**
+ * libxl's vcpu affinity at build (b_info vcpu_hard/soft_affinity): cpus= / cpus_soft= as one
+ * list for every vCPU or one per vCPU, against the host's pCPUs.
+ */
+export function vcpuAffinity(cfg: DomainConfig, nrCpus: number): Array<{ hard: number[] | null; soft: number[] | null }> {
+  if (cfg.cpus === undefined && cfg.cpusSoft === undefined) return [];
   const pick = (a: DomainConfig['cpus'], i: number): number[] | null => {
     if (a === undefined) return null;
     const s = 'all' in a ? a.all : a.perVcpu[i];
     return s === undefined ? null : resolveCpuList(s, nrCpus);
   };
-  for (let i = 0; i < cfg.maxvcpus; i++) {
-    const hard = pick(cfg.cpus, i);
-    const soft = pick(cfg.cpusSoft, i);
-    if (hard !== null || soft !== null) await env.call('vcpu.pin', { domid, vcpu: i, hard, soft });
-  }
+  return Array.from({ length: cfg.maxvcpus }, (_, i) => ({ hard: pick(cfg.cpus, i), soft: pick(cfg.cpusSoft, i) }));
 }
 
 export const createCmd: CmdSpec = {
@@ -250,11 +248,9 @@ export const createCmd: CmdSpec = {
     }
     let cfg: DomainConfig;
     let desc: BuildDescription;
-    // With cpus=/cpus_soft= the domain is built paused, pinned, then unpaused (libxl pins before it runs).
-    const pin = (): boolean => cfg.cpus !== undefined || cfg.cpusSoft !== undefined;
     try {
       cfg = parseDomainConfig(text, file, { overrides, warn: (m) => env.err(`${m}\n`) });
-      desc = buildDescription(cfg, env, has('p') || has('c') || pin(), !has('e'));
+      desc = buildDescription(cfg, env, has('p') || has('c'), !has('e'));
     } catch (e) {
       if (e instanceof XlCfgError || (e instanceof Error && /^.+:\d+:\d+: /.test(e.message))) {
         env.err(`${e.message}\n`);
@@ -266,6 +262,14 @@ export const createCmd: CmdSpec = {
       env.out(JSON.stringify({ domid: null, config: cfg }, null, 4) + '\n');
       return 0;
     }
+    if (cfg.cpus !== undefined || cfg.cpusSoft !== undefined) {
+      try {
+        desc.vcpuAffinity = vcpuAffinity(cfg, (await env.call('host.physinfo', {})).nrCpus);
+      } catch (e) {
+        env.err(`${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+        return 1;
+      }
+    }
     let r;
     try {
       r = await env.call('domain.create', desc);
@@ -273,14 +277,6 @@ export const createCmd: CmdSpec = {
       env.err(`libxl: error: domain creation failed: ${e instanceof Error ? e.message : String(e)}\n`);
       return 3;
     }
-    try {
-      await applyAffinity(env, cfg, r.domid);
-    } catch (e) {
-      env.err(`libxl: error: libxl_set_vcpuaffinity: setting vcpu affinity: ${e instanceof Error ? e.message : String(e)}\n`);
-      await env.call('domain.destroy', { domid: r.domid }).catch(() => {});
-      return 3;
-    }
-    if (pin() && !has('p') && !has('c')) await env.call('domain.unpause', { domid: r.domid });
     if (env.verbose > 0) env.err(`Started domain ${r.name} (id=${r.domid})\n`);
     if (has('c')) {
       if (!has('p')) await env.call('domain.unpause', { domid: r.domid });
