@@ -179,14 +179,19 @@ export class HostDaemon {
     const c = this.ctrl;
     const d = c.create(desc);
     const uuid = c.info(d).uuid;
+    // Watched from the start: the guest may shut down while xenstore is being written.
+    if (desc.actions !== undefined) this.monitor.watch(d.domid, { ...desc, uuid });
     this.poke();
     try {
       await this.created(d.domid, uuid);
     } catch (e) {
-      c.destroy(d.domid);
+      if (c.hv.getDomain(d.domid) === d) c.destroy(d.domid);
       throw new CtrlError('EIO', `domain "${d.name}": xenstore setup failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (desc !== null && typeof desc === 'object' && desc.actions !== undefined) this.monitor.watch(d.domid, { ...desc, uuid });
+    // Gone meanwhile (an on_* action): drop what was written after its destruction's cleanup.
+    if (c.hv.getDomain(d.domid) !== d) {
+      await this.xs?.client.rm(`/local/domain/${d.domid}`).catch(() => {});
+    }
     return { domid: d.domid, name: d.name, uuid };
   }
 

@@ -89,7 +89,10 @@ test('on_crash=coredump-destroy: an ELF core of its memory in <rundir>/dump, the
 });
 
 test('on_poweroff=preserve keeps it; create -e runs no monitor; soft-reset rebuilds', async () => {
-  create('keep', 'on_poweroff="preserve"'); // no test=: the PV kernel powers off at once
+  // No test=: the PV kernel powers off at once, maybe before create has returned; destroy still runs.
+  create('gone');
+  await until(async () => !(await byName('gone')));
+  create('keep', 'on_poweroff="preserve"');
   const kept = await until(async () => { const d = await byName('keep'); return d?.shutdown && d; });
   assert.equal(kept.shutdownReasonName, 'poweroff');
   assert.equal(h.xl('destroy', 'keep').code, 0);
