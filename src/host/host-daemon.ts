@@ -7,10 +7,13 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Ctrl } from '../toolstack/ctrl/ctrl.ts';
-import { CtrlError, type HostStatus, type Request } from '../toolstack/ctrl/protocol.ts';
+import { CtrlError, type BuildDescription, type HostStatus, type Request } from '../toolstack/ctrl/protocol.ts';
 import { CtrlServer, type CtrlConn } from './ctrl-server.ts';
 import { HostDevices } from './host-devices.ts';
 import { HostSched } from './host-sched.ts';
+import { DomainMonitor } from './host-actions.ts';
+import { HostDomctl } from './host-domctl.ts';
+import { HvmBackends } from './hvm-backends.ts';
 import { startXenstored, type XenstoredProcess } from './host-xenstore.ts';
 import { Xenconsoled } from './xenconsoled.ts';
 
@@ -41,6 +44,11 @@ export class HostDaemon {
   readonly consoled: Xenconsoled;
   readonly devices: HostDevices;
   readonly sched: HostSched;
+  /** HVM domains' disk and vif backends (virtio-blk on raw files, virtio-net on host bridges). */
+  readonly backends: HvmBackends;
+  /** xl's monitor (the on_* actions) and domain.wait-death. */
+  readonly monitor: DomainMonitor;
+  private readonly domctl: HostDomctl;
   private server: CtrlServer;
   private xs: XenstoredProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -53,7 +61,9 @@ export class HostDaemon {
   constructor(private readonly o: HostOptions) {
     const boot: string[] = [];
     this.sched = new HostSched({ sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 }, o.commandLine ?? '', (s) => boot.push(s));
-    this.ctrl = new Ctrl({ scheduler: this.sched.ops,
+    this.backends = new HvmBackends((n) => new Uint8Array(randomBytes(n)), () => this.poke());
+    this.ctrl = new Ctrl({ scheduler: this.sched.ops, schedControl: this.sched.control,
+      hvmDevices: (b) => this.backends.build(b),
       memoryMiB: o.memoryMiB, nrCpus: o.nrCpus, timebase: new HostClock(), wall: () => Date.now() * 1e6,
       commandLine: o.commandLine ?? '', loadFile: (p) => new Uint8Array(readFileSync(resolve(p))),
       random: (n) => new Uint8Array(randomBytes(n)), hostName: hostname(), pid: process.pid,
@@ -64,6 +74,16 @@ export class HostDaemon {
     this.devices = new HostDevices(this.ctrl, o.log, () => this.poke());
     this.server = new CtrlServer(ctrlSocketPath(o.runDir), (r, c) => this.dispatch(r, c), o.log);
     this.stopped = new Promise((r) => (this.markStopped = r));
+    this.domctl = new HostDomctl(this.ctrl, () => this.xs?.client);
+    this.monitor = new DomainMonitor({
+      ctrl: this.ctrl, log: o.log, dumpDir: join(o.runDir, 'dump'),
+      create: (desc) => {
+        if (this.stopping !== null) return Promise.reject(new Error('the host is stopping'));
+        return this.createDomain(desc);
+      },
+      destroy: (domid) => { this.consoled.poll(); this.ctrl.destroy(domid); },
+      rename: (domid, name) => this.rename(domid, name),
+    });
     this.ctrl.domainListeners.push((e) => {
       if (e.kind === 'destroyed') {
         this.consoled.remove(e.domid);
@@ -169,6 +189,37 @@ export class HostDaemon {
     await this.devices.domainCreated(domid);
   }
 
+  /** domain.create: build, then console and xenstore; a failed xenstore setup destroys it again. */
+  private async createDomain(desc: BuildDescription): Promise<{ domid: number; name: string; uuid: string }> {
+    const c = this.ctrl;
+    const d = c.create(desc);
+    const uuid = c.info(d).uuid;
+    // Watched from the start: the guest may shut down while xenstore is being written.
+    if (desc.actions !== undefined) this.monitor.watch(d.domid, { ...desc, uuid });
+    this.poke();
+    try {
+      await this.created(d.domid, uuid);
+    } catch (e) {
+      if (c.hv.getDomain(d.domid) === d) c.destroy(d.domid);
+      throw new CtrlError('EIO', `domain "${d.name}": xenstore setup failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    // Gone meanwhile (an on_* action): drop what was written after its destruction's cleanup.
+    if (c.hv.getDomain(d.domid) !== d) {
+      await this.xs?.client.rm(`/local/domain/${d.domid}`).catch(() => {});
+    }
+    return { domid: d.domid, name: d.name, uuid };
+  }
+
+  private async rename(domid: unknown, name: unknown): Promise<void> {
+    const c = this.ctrl;
+    c.rename(domid, name);
+    const xs = this.xs?.client;
+    if (xs === undefined) return;
+    const id = domid as number;
+    await xs.write(`/local/domain/${id}/name`, name as string);
+    await xs.write(`/vm/${c.info(c.domain(id)).uuid}/name`, name as string);
+  }
+
   private dispatch(req: Request, conn: CtrlConn): unknown {
     const c = this.ctrl;
     const p = req.params as Record<string, unknown>;
@@ -180,33 +231,23 @@ export class HostDaemon {
       case 'host.physinfo': return c.physinfo();
       case 'host.dmesg': return { text: c.readDmesg(p.clear === true) };
       case 'host.set-wallclock': c.setWallclock(p.sec, p.nsec ?? 0); return {};
-      case 'domain.create': {
-        const d = c.create(req.params);
-        const uuid = c.info(d).uuid;
-        this.poke();
-        return this.created(d.domid, uuid).then(
-          () => ({ domid: d.domid, name: d.name, uuid }),
-          (e: unknown) => {
-            c.destroy(d.domid);
-            throw new CtrlError('EIO', `domain "${d.name}": xenstore setup failed: ${e instanceof Error ? e.message : String(e)}`);
-          },
-        );
-      }
+      case 'domain.create': return this.createDomain(req.params as BuildDescription);
       case 'domain.destroy': this.consoled.poll(); c.destroy(p.domid); return {};
       case 'domain.pause': c.pause(p.domid); return {};
       case 'domain.unpause': c.unpause(p.domid); this.poke(); return {};
       case 'domain.shutdown': c.shutdown(p.domid, p.reason); return {};
       case 'domain.list': return c.list(p.domid);
       case 'domain.lookup': return { domid: c.lookup(p.name) };
-      case 'domain.rename': {
-        c.rename(p.domid, p.name);
-        const xs = this.xs?.client;
-        const domid = p.domid as number;
-        if (xs === undefined) return {};
-        return xs.write(`/local/domain/${domid}/name`, p.name as string).then(() => xs.write(`/vm/${c.info(c.domain(domid)).uuid}/name`, p.name as string)).then(() => ({}));
-      }
+      case 'domain.rename': return this.rename(p.domid, p.name).then(() => ({}));
       case 'domain.set-maxmem': c.setMaxMem(p.domid, p.maxMemKiB); return {};
       case 'vcpu.list': return c.vcpus(p.domid);
+      case 'vcpu.pin': c.pin(p.domid, p.vcpu, p.hard, p.soft); return {};
+      case 'vcpu.set-online': return this.domctl.setOnline(p.domid, p.count).then(() => ({}));
+      case 'domain.set-target': return this.domctl.setTarget(p.domid, p.targetKiB).then(() => ({}));
+      case 'domain.pvcontrol': return this.domctl.pvcontrol(p.domid, p.command).then(() => ({}));
+      case 'domain.sysrq': return this.domctl.sysrq(p.domid, p.key).then(() => ({}));
+      case 'domain.trigger': c.trigger(p.domid, p.trigger, p.vcpu ?? 0); this.poke(); return {};
+      case 'domain.wait-death': return this.monitor.waitDeath(c.domain(p.domid).domid);
       case 'console.info':
       case 'console.attach': {
         const d = c.domain(p.domid);

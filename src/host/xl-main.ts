@@ -28,6 +28,9 @@ async function main(): Promise<number> {
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         console: async (domid) => {
           await runConsole(sock, domid, { stdin: process.stdin, stdout: process.stdout });
+          // Detached (Ctrl-]) or closed: xl is done with the terminal; an open stdin pipe must not
+          // keep the process alive (xl console returns at once, as Xen's does).
+          (process.stdin as { unref?: () => void }).unref?.();
         },
       };
     }, out, err);

@@ -94,3 +94,52 @@ test('protocol: request parsing and helpers', () => {
   assert.deepEqual([...base64Decode('aGk=')], [104, 105]);
   assert.equal(formatUuid(parseUuid('00112233-4455-6677-8899-aabbccddeeff')), '00112233-4455-6677-8899-aabbccddeeff');
 });
+
+test('vcpu.pin: masks through the scheduler control API; bad masks change nothing', () => {
+  const c = make();
+  const d = c.create({ name: 'pin', type: 'pv', memory: 4, vcpus: 2, kernel: 'pv.elf', paused: true });
+  const aff = (): string[] => c.vcpus(d.domid).map((v) => `${v.affinityHard}/${v.affinitySoft}`);
+  assert.deepEqual(aff(), ['all/all', 'all/all']);
+  c.pin(d.domid, 0, [1, 3], null);
+  c.pin(d.domid, 1, null, [2]);
+  assert.deepEqual(aff(), ['1,3/all', 'all/2']);
+  c.pin(d.domid, -1, null, [0, 1, 2, 3, 9]); // pCPU 9 is not on the host: dropped, as Xen's intersection with the online map
+  assert.deepEqual(aff(), ['1,3/all', 'all/all']);
+  assert.deepEqual(c.affinity.sched.getAffinity(d.domid, 0), { hard: [1, 3], soft: [0, 1, 2, 3] });
+  bad(() => c.pin(d.domid, 0, [7, 8], null), 'EINVAL', 'hard', /no pCPU of this host/);
+  bad(() => c.pin(d.domid, 0, [], null), 'EINVAL', 'hard', /no pCPU/);
+  bad(() => c.pin(d.domid, 2, [0], null), 'EINVAL', 'vcpu', /has no vCPU 2 \(it has 2\)/);
+  bad(() => c.pin(d.domid, -1, [0], 'x'), 'EINVAL', 'soft', /need a list/);
+  bad(() => c.pin(0, 0, [0], null), 'EINVAL', undefined, /Domain-0 has no vCPUs/);
+  bad(() => c.pin(99, 0, [0], null), 'ESRCH', undefined, /domain 99 does not exist/);
+  assert.deepEqual(aff(), ['1,3/all', 'all/all'], 'failed pins left everything as it was');
+  c.destroy(d.domid);
+  assert.throws(() => c.affinity.sched.getAffinity(d.domid, 0), /no domain/, 'destroy removes the domain from its cpupool');
+});
+
+test('triggers and uptime: power/reset are an HVM board\'s lines, PV has none; uptime per domain', () => {
+  const c = make();
+  const a = c.create({ name: 'tr', type: 'pv', memory: 4, kernel: 'pv.elf', paused: true });
+  bad(() => c.trigger(a.domid, 'power'), 'EINVAL', undefined, /PV domain/);
+  bad(() => c.trigger(a.domid, 'nmi'), 'ENOSYS', undefined, /not available on RISC-V/);
+  bad(() => c.trigger(a.domid, 'bogus'), 'EINVAL', 'trigger', /invalid trigger/);
+  bad(() => c.trigger(a.domid, 'nmi', 1), 'EINVAL', 'vcpu', /no vCPU 1/);
+  assert.equal(c.info(a).state, '--p---');
+  const b = c.create({ name: 'tr2', type: 'pv', memory: 4, kernel: 'pv.elf', paused: true });
+  const [up0, upA, upB] = [c.info(c.hv.dom0).uptimeSec, c.info(a).uptimeSec, c.info(b).uptimeSec];
+  assert.ok(up0 > upA && upA > upB && upB > 0, `${up0} > ${upA} > ${upB}`);
+});
+
+test('vcpuAffinity at build: set before the domain runs; a mask with no host pCPU builds nothing', () => {
+  const c = make();
+  const free = c.hv.pool.freeFrames;
+  const d = c.create({ name: 'aff', type: 'pv', memory: 4, vcpus: 2, kernel: 'pv.elf', vcpuAffinity: [{ hard: [2], soft: null }, { hard: null, soft: [0, 1] }] });
+  assert.deepEqual(c.vcpus(d.domid).map((v) => `${v.affinityHard}/${v.affinitySoft}`), ['2/all', 'all/0-1']);
+  c.destroy(d.domid);
+  assert.equal(c.hv.pool.freeFrames, free);
+  bad(() => c.create({ name: 'aff', type: 'pv', memory: 4, kernel: 'pv.elf', vcpuAffinity: [{ hard: [9], soft: null }] }), 'EINVAL', 'vcpuAffinity', /no pCPU of this host/);
+  bad(() => c.create({ name: 'aff', type: 'pv', memory: 4, kernel: 'pv.elf', vcpuAffinity: [{}, {}] }), 'EINVAL', 'vcpuAffinity', /at most maxvcpus=1/);
+  bad(() => c.create({ name: 'aff', type: 'pv', memory: 4, kernel: 'pv.elf', vcpuAffinity: [{ hard: 'x' }] }), 'EINVAL', 'vcpuAffinity[0].hard', /pCPU numbers/);
+  assert.deepEqual(c.list().map((x) => x.name), ['Domain-0']);
+  assert.equal(c.hv.pool.freeFrames, free, 'the refused build returned its frames');
+});

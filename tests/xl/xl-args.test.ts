@@ -71,6 +71,6 @@ test('xl with no command prints the table (exit 1); help CMD; unknown command; h
 test('list row from the host record: crashed domains show s and c', () => {
   const r = toListRow({ domid: 4, name: 'g', uuid: 'u', type: 'pv', memKiB: 16400, maxMemKiB: 16400, vcpus: 1, vcpusOnline: 0,
     running: false, blocked: false, paused: false, shutdown: false, crashed: true, dying: false, shutdownReason: 3,
-    shutdownReasonName: 'crash', cpuTimeSec: 0.25, state: '-----c' });
+    shutdownReasonName: 'crash', cpuTimeSec: 0.25, state: '-----c', uptimeSec: 1 });
   assert.deepEqual([r.memMiB, r.shutdown, r.shutdownReason, r.cpuTimeNs], [16, true, 3, 250_000_000]);
 });

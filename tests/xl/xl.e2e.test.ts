@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { sprintf } from '../../src/toolstack/xl/printf.ts';
+import { XenstoreClient } from '../../src/host/host-xenstore.ts';
 import { ROOT, run, startXlHost, type XlHost } from './xl-harness.ts';
 
 const LIST_HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n';
@@ -30,6 +31,15 @@ function list(): Map<string, ReturnType<typeof checkListRow>> {
   assert.ok(r.out.startsWith(LIST_HEADER), JSON.stringify(r.out));
   const rows = r.out.slice(LIST_HEADER.length).split('\n').filter((l) => l !== '').map(checkListRow);
   return new Map(rows.map((x) => [x.name, x]));
+}
+
+async function xsRead(path: string): Promise<string | null> {
+  const xs = await XenstoreClient.connect(join(h.runDir, 'xenstored', 'socket'));
+  try {
+    return await xs.read(path);
+  } finally {
+    xs.close();
+  }
 }
 
 before(() => {
@@ -75,8 +85,9 @@ test('create the PV guest paused, list and vcpu-list it in xl layout', () => {
   assert.deepEqual([lj[0]?.domid, lj[0]?.config.c_info.name], [g.domid, 'pv-guest']);
 });
 
-test('pause, unpause, shutdown -w, destroy', () => {
-  const c = h.xl('create', '-p', 'examples/pv-guest.cfg', 'name="pv-life"');
+test('pause, unpause, shutdown -w, destroy', async () => {
+  // A guest that stays up: a ping waiting for a peer that never comes.
+  const c = h.xl('create', '-p', 'examples/pv-guest.cfg', 'name="pv-life";extra="test=pingpong role=ping peer=999 xs_timeout_ms=0"');
   assert.equal(c.code, 0, c.err);
   assert.equal(list().get('pv-life')?.state, '--p---');
   assert.equal(h.xl('unpause', 'pv-life').code, 0);
@@ -86,10 +97,22 @@ test('pause, unpause, shutdown -w, destroy', () => {
   assert.equal(h.xl('unpause', 'pv-life').code, 0);
   assert.notEqual(list().get('pv-life')!.state[2], 'p');
   const id = list().get('pv-life')!.domid;
-  const s = h.xl('shutdown', '-w', 'pv-life');
-  assert.equal(s.code, 0, s.err);
-  assert.match(s.err, new RegExp(`^Shutting down domain ${id}\nDomain ${id} has been (shut down, reason code \\d|destroyed)\n$`));
+  // xl shutdown asks a PV guest through ~/control/shutdown (libxl__domain_pvcontrol).
+  const s0 = h.xl('shutdown', 'pv-life');
+  assert.deepEqual([s0.code, s0.err], [0, `Shutting down domain ${id}\n`]);
+  assert.equal(await xsRead(`/local/domain/${id}/control/shutdown`), 'poweroff');
+  assert.equal(h.xl('destroy', 'pv-life').code, 0);
   assert.equal(list().has('pv-life'), false);
+  // -w waits for the shutdown event: test=time powers itself off; on_poweroff=preserve keeps it
+  // listed, so the wait ends whether the guest went down before or after the request.
+  const w = h.xl('create', 'examples/pv-guest.cfg', 'name="pv-wait";on_poweroff="preserve"');
+  assert.equal(w.code, 0, w.err);
+  const wid = list().get('pv-wait')!.domid;
+  const s = h.xl('shutdown', '-w', 'pv-wait');
+  assert.equal(s.code, 0, s.err);
+  assert.equal(s.err, `Shutting down domain ${wid}\nWaiting for 1 domains\nDomain ${wid} has been shut down, reason code 0\n`);
+  assert.equal(list().get('pv-wait')?.state, '---s--');
+  assert.equal(h.xl('destroy', 'pv-wait').code, 0);
   assert.equal(h.xl('create', '-p', 'examples/pv-guest.cfg', 'name="pv-gone";memory=8').code, 0);
   assert.equal(list().get('pv-gone')?.mem, 8);
   assert.equal(h.xl('rename', 'pv-gone', 'pv-renamed').code, 0);
@@ -138,9 +161,31 @@ test('bad input: xl messages and exit codes, host unchanged', () => {
     const r = h.xl(...args);
     assert.deepEqual([r.code, r.err], [code, err], `xl ${args.join(' ')}`);
   }
+  // 7-9 parses (the host's 2-CPU bitmap keeps bit 7) but holds no pCPU: the hypervisor says EINVAL.
   const pin = h.xl('vcpu-pin', 'pv-guest', '0', '7-9');
   assert.equal(pin.code, 1);
-  assert.match(pin.err, /CPU 9 does not exist/);
+  assert.match(pin.err, /^libxl: error: libxl_set_vcpuaffinity: setting vcpu affinity: .*no pCPU.*\nCould not set affinity for vcpu `0'\.\n$/);
+  const pinBad: Array<[string[], number, string]> = [
+    [['vcpu-pin', 'pv-guest', '0', '1-x'], 1, 'Invalid pcpu range: 1-x.\n'],
+    [['vcpu-pin', 'pv-guest', '0', '3-1'], 1, 'Invalid pcpu range: 3-1.\n'],
+    [['vcpu-pin', 'pv-guest', '0', '^all'], 1, 'Can\'t combine "^" and "all".\n'],
+    [['vcpu-pin', 'pv-guest', '0', 'all', 'x'], 1, 'Invalid pcpu range: x.\n'],
+    [['vcpu-pin', 'pv-guest', '5', '0'], 1, 'libxl: error: libxl_set_vcpuaffinity: setting vcpu affinity: d1 has no vCPU 5 (it has 1)\nCould not set affinity for vcpu `5\'.\n'],
+    [['vcpu-set', 'pv-guest', 'x'], 1, 'Error: Invalid argument.\n'],
+    [['vcpu-set', 'pv-guest', '9'], 1, 'You are overcommmitting! You have 2 physical CPUs and want 9 vCPUs! Aborting, use --ignore-host to continue\n'],
+    [['sysrq', 'pv-guest', 'ab'], 1, 'Invalid sysrq.\n\n'],
+    [['trigger', 'pv-guest', 'bogus'], 1, 'Invalid trigger "bogus"\n'],
+    [['uptime', 'nosuch'], 1, 'nosuch is an invalid domain identifier (rc=-6)\n'],
+  ];
+  const pvId = before.get('pv-guest')!.domid;
+  for (const [args, code, err] of pinBad) {
+    const r = h.xl(...args);
+    assert.deepEqual([r.code, r.err], [code, err.replace('d1 ', `d${pvId} `)], `xl ${args.join(' ')}`);
+  }
+  const vs = h.xl('vcpu-set', '-i', 'pv-guest', '9');
+  assert.equal(vs.code, 1);
+  assert.match(vs.err, /Requested 9 VCPUs, however maxcpus is 1!\nlibxl_set_vcpuonline failed domid=\d+ max_vcpus=9, rc: -3\n$/);
+  assert.match(h.xl('vcpu-list', 'pv-guest').out, / all \/ all\n$/, 'no failed pin changed the affinity');
   const few = h.xl('vcpu-pin', 'pv-guest');
   assert.equal(few.code, 2);
   assert.ok(few.err.startsWith("'xl vcpu-pin' requires at least 3 arguments.\n\nUsage: xl [-v] vcpu-pin "));

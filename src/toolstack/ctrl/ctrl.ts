@@ -19,7 +19,10 @@ import {
 import { Hypervisor } from '../../hypervisor/xen.ts';
 import type { SchedulerOps } from '../../hypervisor/sched/ops.ts';
 import { MAXMEM_SLACK_PAGES } from '../../hypervisor/domain/config.ts';
-import { NAME_RE, resolveBuild, formatUuid, type FileLoader } from './build-desc.ts';
+import type { SchedControl } from '../../hypervisor/sched/control.ts';
+import { VcpuAffinity } from './ctrl-sched.ts';
+import type { VirtioDevice } from '../../hardware/devices/virtio/virtio-device.ts';
+import { NAME_RE, resolveBuild, formatUuid, type FileLoader, type ResolvedBuild } from './build-desc.ts';
 import { CtrlError, type DomainInfo, type PhysInfo, type VcpuInfo } from './protocol.ts';
 
 export const SHUTDOWN_NAMES: Record<string, number> = {
@@ -39,12 +42,32 @@ export interface CtrlOptions {
   commandLine?: string;
   /** The host's scheduler over its pCPUs and cpupools (src/host/host-sched.ts); default: the core's round-robin. */
   scheduler?: SchedulerOps;
+  /**
+   * The control API over that scheduler's cpupools, when it has them (the host's HostSched):
+   * affinities are then set on the pools the run loop schedules from. Without it, Ctrl keeps
+   * its own Pool-0 that only records them.
+   */
+  schedControl?: SchedControl;
   /** Reads a host file for a build description's kernel/ramdisk paths. */
   loadFile: FileLoader;
   random: (n: number) => Uint8Array;
   hostName?: string;
   pid?: number;
+  /**
+   * The host's backends for an HVM domain's disks and vifs (files, switch ports: host I/O,
+   * so supplied by the host): virtio devices for the device model's slots, in disks-then-vifs
+   * order, and how to release them when the domain goes. Throw a one-line Error on bad input.
+   */
+  hvmDevices?: (b: ResolvedBuild) => HvmDevices;
 }
+
+export interface HvmDevices {
+  devices: VirtioDevice[];
+  dispose(): void;
+}
+
+/** XEN_DOMCTL_SENDTRIGGER_* names (libxl_trigger). */
+export const TRIGGERS = ['power', 'sleep', 'nmi', 'init', 'reset', 's3resume'] as const;
 
 /** What xenconsoled needs of a PV domain's console: the ring page and a way to kick the guest. */
 export interface ConsoleRing {
@@ -82,6 +105,11 @@ export class Ctrl {
   /** HVM domains: the device model's UART and what it transmitted, not yet taken by xenconsoled. */
   private readonly uarts = new Map<number, { uart: Ns16550a; tx: number[] }>();
   readonly domainListeners: Array<(e: DomainEvent) => void> = [];
+  /** vCPU affinities through the scheduler control API (ctrl-sched.ts). */
+  readonly affinity: VcpuAffinity;
+  /** Per domain: when it was created (hypervisor ns) and what to release when it goes. */
+  private readonly started = new Map<number, number>();
+  private readonly disposers = new Map<number, () => void>();
   /** Guest console_io output (per domain, raw), for xenconsoled's HVM/early path. */
   onConsoleIo: ((domid: number, bytes: Uint8Array) => void) | null = null;
 
@@ -97,6 +125,7 @@ export class Ctrl {
     });
     this.eg = attachEvtchnGnttab(this.hv);
     this.startNs = this.hv.clock.nowNs();
+    this.affinity = new VcpuAffinity(o.nrCpus, () => this.hv.clock.nowNs(), o.schedControl);
     const dec = new TextDecoder();
     this.hv.onConsole = (d, bytes) => {
       this.log(d.domid, dec.decode(bytes));
@@ -104,6 +133,10 @@ export class Ctrl {
     };
     this.hv.eventHooks.push((e) => {
       if (e.kind === 'destroyed') {
+        this.affinity.removeDomain(e.domid);
+        this.started.delete(e.domid);
+        this.disposers.get(e.domid)?.();
+        this.disposers.delete(e.domid);
         this.consolePorts.delete(e.domid);
         this.uarts.delete(e.domid);
         this.lineStart.delete(e.domid);
@@ -181,12 +214,22 @@ export class Ctrl {
     const b = resolveBuild(desc, this.o.loadFile, this.o.random);
     for (const d of this.hv.domains.values())
       if (d.domid !== 0 && d.name === b.name) throw new CtrlError('EEXIST', `domain with name "${b.name}" already exists`, 'name');
+    let hvmDevs: HvmDevices | null = null;
+    if (b.type === 'hvm' && (b.disks.length > 0 || b.vifs.length > 0)) {
+      if (this.o.hvmDevices === undefined) throw new CtrlError('EINVAL', 'invalid build description: disks: this host has no device backends', 'disks');
+      try {
+        hvmDevs = this.o.hvmDevices(b);
+      } catch (e) {
+        throw new CtrlError('EINVAL', `invalid build description: ${e instanceof Error ? e.message : String(e)}`, 'disks');
+      }
+    }
     let d: Domain;
     try {
-      // HVM: the virt board's devices as the device model (dom0's job, like QEMU on Xen).
+      // HVM: the virt board's devices as the device model (dom0's job, like QEMU on Xen),
+      // with the host's virtio backends in its virtio-mmio slots.
       const deviceModel = (dom: Domain) => {
         const tx: number[] = [];
-        const dm = virtDeviceModel(dom, { uartTx: (byte) => void tx.push(byte) });
+        const dm = virtDeviceModel(dom, { uartTx: (byte) => void tx.push(byte), virtio: hvmDevs?.devices ?? [] });
         this.uarts.set(dom.domid, { uart: dm.uart, tx });
         return dm;
       };
@@ -195,12 +238,23 @@ export class Ctrl {
         kernel: b.kernel, cmdline: b.cmdline, ...(b.ramdisk !== undefined ? { ramdisk: b.ramdisk } : {}),
       }, b.type === 'hvm' ? { deviceModel } : {});
     } catch (e) {
+      hvmDevs?.dispose();
       const m = e instanceof Error ? e.message : String(e);
       if (e instanceof Error && e.name === 'DomainConfigError') throw new CtrlError('EINVAL', `invalid build description: ${m}`, (e as Error & { field: string }).field);
       if (/out of memory/.test(m)) throw new CtrlError('ENOMEM', `cannot create domain "${b.name}": ${m}`);
       throw new CtrlError('EINVAL', `cannot build domain "${b.name}": ${m}`, 'kernel');
     }
     d.handle.set(b.uuid);
+    this.started.set(d.domid, this.hv.clock.nowNs());
+    if (hvmDevs !== null) this.disposers.set(d.domid, () => hvmDevs.dispose());
+    this.affinity.addDomain(d.domid, d.vcpus.length);
+    try {
+      b.vcpuAffinity.forEach((a, i) => this.affinity.pin(d.domid, d.vcpus.length, i, a.hard, a.soft));
+    } catch (e) {
+      this.hv.destroyDomain(d);
+      const m = e instanceof Error ? e.message : String(e);
+      throw new CtrlError('EINVAL', `invalid build description: vcpuAffinity: ${m}`, 'vcpuAffinity');
+    }
     if (b.paused) this.hv.pauseDomain(d);
     this.log(-1, `d${d.domid}: created "${b.name}" (${b.type}, ${b.memory} MiB, ${b.vcpus} vCPU(s))\n`);
     return d;
@@ -270,9 +324,14 @@ export class Ctrl {
       shutdownReasonName: d.state === 'shutdown' ? reasonName(d.shutdownCode) : '',
       cpuTimeSec: cpu / 1e9,
       state: flag(running || dom0, 'r') + flag(blocked, 'b') + flag(paused, 'p') + flag(shutdown, 's') + flag(crashed, 'c') + flag(dying, 'd'),
+      uptimeSec: this.uptimeSec(d.domid),
     };
     if (d.crashReason !== '') info.crashWhy = d.crashReason;
     return info;
+  }
+
+  private uptimeSec(domid: number): number {
+    return (this.hv.clock.nowNs() - (this.started.get(domid) ?? this.startNs)) / 1e9;
   }
 
   list(domid?: unknown): DomainInfo[] {
@@ -285,6 +344,7 @@ export class Ctrl {
     const out: VcpuInfo[] = [];
     for (const d of doms) {
       if (d.domid === 0) continue; // dom0 is the host process: no vCPUs of its own
+      const aff = this.affinity.strings(d.domid);
       d.vcpus.forEach((v, i) => {
         const online = v.runstate !== RUNSTATE_offline;
         const running = online && v.runstate !== RUNSTATE_blocked && d.pauseCount === 0 && d.state === 'running';
@@ -292,11 +352,35 @@ export class Ctrl {
         out.push({
           domid: d.domid, name: d.name, vcpu: i, cpu: online ? 0 : -1, online, running, blocked,
           state: (running ? 'r' : '-') + (blocked ? 'b' : '-') + (online ? '-' : 'p'),
-          cpuTimeSec: this.vcpuTimeNs(d, i) / 1e9, affinityHard: 'all', affinitySoft: 'all',
+          cpuTimeSec: this.vcpuTimeNs(d, i) / 1e9, affinityHard: aff[i]?.hard ?? 'all', affinitySoft: aff[i]?.soft ?? 'all',
         });
       });
     }
     return out;
+  }
+
+  /** XEN_DOMCTL_setvcpuaffinity (ctrl-sched.ts). */
+  pin(domid: unknown, vcpu: unknown, hard: unknown, soft: unknown): void {
+    const d = this.domain(domid);
+    if (d.domid === 0) throw new CtrlError('EINVAL', 'Domain-0 has no vCPUs of its own (it is the host process)');
+    this.affinity.pin(d.domid, d.vcpus.length, vcpu, hard, soft);
+  }
+
+  /** XEN_DOMCTL_sendtrigger: power/reset are the device model's board power and reset (HVM). */
+  trigger(domid: unknown, trigger: unknown, vcpu: unknown = 0): void {
+    const d = this.guest(domid, 'send a trigger to');
+    if (typeof trigger !== 'string' || !(TRIGGERS as readonly string[]).includes(trigger))
+      throw new CtrlError('EINVAL', `invalid trigger ${JSON.stringify(trigger)} (one of ${TRIGGERS.join(', ')})`, 'trigger');
+    if (typeof vcpu !== 'number' || !Number.isInteger(vcpu) || vcpu < 0 || vcpu >= d.vcpus.length)
+      throw new CtrlError('EINVAL', `d${d.domid} has no vCPU ${JSON.stringify(vcpu)}`, 'vcpu');
+    if (trigger === 'power' || trigger === 'reset') {
+      if (d.isPv) throw new CtrlError('EINVAL', `trigger ${trigger}: d${d.domid} is a PV domain (no device model)`);
+      // The virt board has no power button: the event is the board's power (or reset) line.
+      this.log(-1, `d${d.domid}: ${trigger} trigger\n`);
+      this.hv.shutdownDomain(d, trigger === 'power' ? SHUTDOWN_poweroff : SHUTDOWN_reboot);
+      return;
+    }
+    throw new CtrlError('ENOSYS', `trigger ${trigger}: not available on RISC-V guests`);
   }
 
   physinfo(): PhysInfo {

@@ -22,8 +22,50 @@ export interface BuildDescription {
   uuid?: string;
   /** Create paused (xl create -p). */
   paused?: boolean;
+  /** HVM: disks (xl disk spec, parsed), each a virtio-blk device behind a virtio-mmio slot. */
+  disks?: DiskDesc[];
+  /** HVM: network interfaces, each a virtio-net device on the host's switch named by bridge. */
+  vifs?: VifDesc[];
+  /**
+   * The on_* actions the host carries out when the domain shuts down (xl's monitor, in the
+   * host: docs/design/dom0.md §5). Absent: no monitor (xl create -e); the domain stays shut down.
+   */
+  actions?: ShutdownActions;
+  /**
+   * Per-vCPU hard and soft affinity set at build (xl.cfg cpus= / cpus_soft=; libxl's b_info
+   * vcpu_hard_affinity/vcpu_soft_affinity): pCPU lists, null = all. vCPUs past the list are unpinned.
+   */
+  vcpuAffinity?: Array<{ hard: number[] | null; soft: number[] | null }>;
 }
 export type FileRef = string | { path: string } | { base64: string };
+
+/** One disk= entry as the host needs it (xl-disk-configuration.txt). */
+export interface DiskDesc {
+  /** Raw image path on the host (relative to the host's cwd). */
+  target: string;
+  format: 'raw';
+  vdev: string;
+  access: 'ro' | 'rw';
+}
+
+/** One vif= entry (xl-network-configuration.markdown). */
+export interface VifDesc {
+  /** xx:xx:xx:xx:xx:xx; generated (00:16:3e + random) when absent, as libxl does. */
+  mac?: string;
+  /** The host switch the NIC is cabled to (created on first use). */
+  bridge: string;
+}
+
+/** xl.cfg(5) actions (Xen 4.7 libxl_action_on_shutdown). */
+export type Action = 'destroy' | 'restart' | 'rename-restart' | 'preserve' | 'coredump-destroy' | 'coredump-restart' | 'soft-reset';
+export const ACTIONS: readonly Action[] = ['destroy', 'restart', 'rename-restart', 'preserve', 'coredump-destroy', 'coredump-restart', 'soft-reset'];
+export interface ShutdownActions {
+  onPoweroff: Action;
+  onReboot: Action;
+  onWatchdog: Action;
+  onCrash: Action;
+  onSoftReset: Action;
+}
 
 /** One row of `xl list` / xc_domain_getinfo. */
 export interface DomainInfo {
@@ -51,6 +93,8 @@ export interface DomainInfo {
   /** `rbpscd` with '-' for unset flags, as `xl list` prints it. */
   state: string;
   crashWhy?: string;
+  /** Seconds since the domain was created (xl uptime; Domain-0: since the host started). */
+  uptimeSec: number;
 }
 
 /** One row of `xl vcpu-list`. */
@@ -116,6 +160,29 @@ export interface Methods extends SchedMethods {
   /** XEN_DOMCTL_max_mem: the domain's max_pages from KiB (xl mem-max). */
   'domain.set-maxmem': [{ domid: number; maxMemKiB: number }, Record<string, never>];
   'vcpu.list': [{ domid?: number }, VcpuInfo[]];
+  /**
+   * XEN_DOMCTL_setvcpuaffinity (xl vcpu-pin): vcpu -1 = every vCPU; hard/soft a pCPU list,
+   * null to leave it unchanged. Invalid masks fail with EINVAL and change nothing.
+   */
+  'vcpu.pin': [{ domid: number; vcpu: number; hard: number[] | null; soft: number[] | null }, Record<string, never>];
+  /** libxl_set_vcpuonline (xl vcpu-set): ~/cpu/N/availability online for N < count. */
+  'vcpu.set-online': [{ domid: number; count: number }, Record<string, never>];
+  /** libxl_set_memory_target (xl mem-set): ~/memory/target and max_pages. */
+  'domain.set-target': [{ domid: number; targetKiB: number }, Record<string, never>];
+  /**
+   * libxl__domain_pvcontrol (xl shutdown/reboot): write ~/control/shutdown. EOPNOTSUPP
+   * (libxl's ERROR_NOPARAVIRT) for an HVM guest without PV drivers.
+   */
+  'domain.pvcontrol': [{ domid: number; command: 'poweroff' | 'reboot' | 'suspend' | 'halt' }, Record<string, never>];
+  /** XEN_DOMCTL_sendtrigger (xl trigger; shutdown/reboot -F). */
+  'domain.trigger': [{ domid: number; trigger: string; vcpu?: number }, Record<string, never>];
+  /** libxl_send_sysrq: write ~/control/sysrq. */
+  'domain.sysrq': [{ domid: number; key: string }, Record<string, never>];
+  /**
+   * libxl_evenable_domain_death: resolves when the domain shuts down (its reason) or is gone
+   * (xl shutdown -w, create -F).
+   */
+  'domain.wait-death': [{ domid: number }, { event: 'shutdown'; reason: number } | { event: 'death' }];
   'host.physinfo': [Record<string, never>, PhysInfo];
   'host.dmesg': [{ clear?: boolean }, { text: string }];
   'host.set-wallclock': [{ sec: number; nsec?: number }, Record<string, never>];
@@ -141,7 +208,8 @@ export const METHODS: ReadonlyArray<Method> = [
   'host.status', 'host.stop', 'domain.create', 'domain.destroy', 'domain.pause', 'domain.unpause',
   'domain.shutdown', 'domain.list', 'domain.lookup', 'domain.rename', 'domain.set-maxmem', 'vcpu.list', 'host.physinfo', 'host.dmesg',
   'host.set-wallclock', 'console.info', 'console.attach', 'device.block-attach', 'device.block-detach', 'device.block-list',
-  'device.network-attach', 'device.network-detach', 'device.network-list', ...SCHED_METHODS,
+  'device.network-attach', 'device.network-detach', 'device.network-list',
+  'vcpu.pin', 'vcpu.set-online', 'domain.set-target', 'domain.pvcontrol', 'domain.trigger', 'domain.sysrq', 'domain.wait-death', ...SCHED_METHODS,
 ];
 
 export interface ConsoleInfo {
@@ -162,7 +230,7 @@ export interface Request<M extends Method = Method> {
 }
 
 /** Error codes: Xen errno names where one fits. */
-export type ErrorCode = 'EINVAL' | 'ESRCH' | 'ENOMEM' | 'EEXIST' | 'ENOSYS' | 'EBUSY' | 'ENOENT' | 'EPROTO' | 'EIO' | 'EPERM' | 'ENODEV';
+export type ErrorCode = 'EINVAL' | 'ESRCH' | 'ENOMEM' | 'EEXIST' | 'ENOSYS' | 'EBUSY' | 'ENOENT' | 'EPROTO' | 'EIO' | 'EPERM' | 'ENODEV' | 'EOPNOTSUPP';
 
 export interface CtrlErrorBody {
   code: ErrorCode;

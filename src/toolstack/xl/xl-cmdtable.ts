@@ -6,7 +6,7 @@ import { consoleCmd, createCmd, destroyCmd, domidCmd, domnameCmd, listCmd, pause
 import { blockAttachCmd, blockDetachCmd, blockListCmd, networkAttachCmd, networkDetachCmd, networkListCmd } from './xl-devices.ts';
 import { XlExit, helpText, type CmdSpec, type XlEnv } from './xl-env.ts';
 import { SCHED_CMDS } from './xl-sched.ts';
-import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, renameCmd, topCmd, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
+import { dmesgCmd, infoCmd, memMaxCmd, memSetCmd, notYet, renameCmd, sysrqCmd, topCmd, triggerCmd, uptimeCmd, vcpuListCmd, vcpuPinCmd, vcpuSetCmd } from './xl-host.ts';
 
 export const CMD_TABLE: readonly CmdSpec[] = [
   createCmd, listCmd, destroyCmd, shutdownCmd, rebootCmd, pauseCmd, unpauseCmd,
@@ -16,8 +16,7 @@ export const CMD_TABLE: readonly CmdSpec[] = [
   blockAttachCmd, blockDetachCmd, blockListCmd,
   networkAttachCmd, networkDetachCmd, networkListCmd,
   ...SCHED_CMDS,
-  notYet('sysrq', 'Send a sysrq to a domain', '<Domain> <letter>', 2),
-  notYet('trigger', 'Send a trigger to a domain', '<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]', 2),
+  sysrqCmd, triggerCmd,
   topCmd,
 ];
 

@@ -2,7 +2,8 @@
 // xl's domain lifecycle commands (Xen 4.7 tools/libxl/xl_cmdimpl.c main_create, main_list,
 // main_destroy, main_shutdown/main_reboot, main_pause/unpause, main_domid, main_domname,
 // main_console): options, messages and exit codes as xl has them, over the host's control socket.
-import type { DomainInfo } from '../ctrl/protocol.ts';
+import type { BuildDescription, DomainInfo } from '../ctrl/protocol.ts';
+import { resolveCpuList } from './cpulist.ts';
 import { parseDomainConfig, XlCfgError, type DomainConfig } from './domain-config.ts';
 import { formatList, type ListRow } from './format.ts';
 import { attachConfigDevices } from './xl-devices.ts';
@@ -109,20 +110,55 @@ export const pauseCmd = simple('pause', 'Pause execution of a domain', 'domain.p
 export const unpauseCmd = simple('unpause', 'Unpause a paused domain', 'domain.unpause');
 export const destroyCmd = simple('destroy', 'Terminate a domain immediately', 'domain.destroy');
 
-/** Poll until the domain is shut down or gone; then carry out on_poweroff=destroy as xl's monitor would. */
-async function waitForDeath(env: XlEnv, domid: number): Promise<void> {
-  for (;;) {
-    const d = (await env.call('domain.list', {})).find((x) => x.domid === domid);
-    if (!d) {
-      env.err(`Domain ${domid} has been destroyed\n`);
-      return;
-    }
-    if (toListRow(d).shutdown) {
-      env.err(`Domain ${domid} has been shut down, reason code ${toListRow(d).shutdownReason}\n`);
-      await env.call('domain.destroy', { domid }).catch(() => {});
-      return;
-    }
-    await env.sleep(100);
+/** wait_for_domain_deaths(): one line per domain as its shutdown or death event arrives. */
+async function waitForDeaths(env: XlEnv, deaths: ReadonlyMap<number, Promise<DeathEvent>>): Promise<void> {
+  env.err(`Waiting for ${deaths.size} domains\n`);
+  await Promise.all([...deaths].map(async ([domid, p]) => {
+    const e = await p;
+    env.err(e.event === 'shutdown' ? `Domain ${domid} has been shut down, reason code ${e.reason}\n` : `Domain ${domid} has been destroyed\n`);
+  }));
+}
+
+type DeathEvent = { event: 'shutdown'; reason: number } | { event: 'death' };
+/**
+ * libxl_evenable_domain_death: asked for before the shutdown request goes out (requests on one
+ * connection are served in order), so the shutdown is seen even if the on_* action destroys the
+ * domain at once.
+ */
+function deathWatch(env: XlEnv, domids: readonly number[]): Map<number, Promise<DeathEvent>> {
+  return new Map(domids.map((domid) => [domid, env.call('domain.wait-death', { domid }).catch((): DeathEvent => ({ event: 'death' }))]));
+}
+
+/**
+ * shutdown_domain() / reboot_domain(): the PV control request (~/control/shutdown); for a guest
+ * without PV control (ERROR_NOPARAVIRT), -F falls back to the power (reset) trigger.
+ */
+async function shutdownOne(env: XlEnv, domid: number, reboot: boolean, fallback: boolean): Promise<void> {
+  env.err(`${reboot ? 'Rebooting' : 'Shutting down'} domain ${domid}\n`);
+  if (env.dryRun) return;
+  let rc = 0;
+  try {
+    await env.call('domain.pvcontrol', { domid, command: reboot ? 'reboot' : 'poweroff' });
+  } catch (e) {
+    rc = -3;
+    if (e instanceof Error && (e as Error & { code?: string }).code === 'EOPNOTSUPP') {
+      rc = -10; // ERROR_NOPARAVIRT
+      const ev = reboot ? 'reset' : 'power';
+      if (fallback) {
+        env.err(`PV control interface not available: sending ACPI ${ev} button event.\n`);
+        rc = await env.call('domain.trigger', { domid, trigger: ev, vcpu: 0 }).then(() => 0, (t: unknown) => {
+          env.err(`libxl: error: libxl_send_trigger: Send trigger '${ev}' failed: ${t instanceof Error ? t.message : String(t)}\n`);
+          return -3;
+        });
+      } else {
+        env.err(`PV control interface not available: external graceful ${reboot ? 'reboot' : 'shutdown'} not possible.\n`);
+        env.err(`Use "-F" to fallback to ACPI ${ev} event.\n`);
+      }
+    } else env.err(`libxl: error: libxl__domain_pvcontrol: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+  if (rc !== 0) {
+    env.err(`${reboot ? 'reboot' : 'shutdown'} failed (rc=${rc})\n`);
+    throw new XlExit(1);
   }
 }
 
@@ -131,7 +167,7 @@ function shutdownOrReboot(reboot: boolean): CmdSpec {
     name: reboot ? 'reboot' : 'shutdown',
     help: reboot ? 'Issue a reboot signal to a domain' : 'Issue a shutdown signal to a domain',
     usage: '[options] <-a|Domain>',
-    options: `-a, --all               ${reboot ? 'Reboot' : 'Shutdown'} all guest domains.\n-h                      Print this help.\n-F                      Fallback to ACPI power event for HVM guests with\n                        no PV drivers.\n-w, --wait              Wait for guest(s) to ${reboot ? 'reboot' : 'shutdown'}.\n`,
+    options: `-a, --all               ${reboot ? 'Reboot' : 'Shutdown'} all guest domains.\n-h                      Print this help.\n-F                      Fallback to ACPI ${reboot ? 'reset' : 'power'} event for HVM guests with\n                        no PV drivers.\n-w, --wait              Wait for guest(s) to ${reboot ? 'reboot' : 'shutdown'}.\n`,
     async run(argv, env) {
       const p = getopt(argv, [{ short: 'a', long: 'all' }, { short: 'w', long: 'wait' }, { short: 'F' }], c, 0, env);
       const has = (o: string): boolean => p.opts.some(([x]) => x === o);
@@ -140,15 +176,9 @@ function shutdownOrReboot(reboot: boolean): CmdSpec {
         return 1;
       }
       const targets = has('a') ? (await env.call('domain.list', {})).filter((d) => d.domid !== 0).map((d) => d.domid) : [await findDomain(env, p.args[0]!)];
-      for (const domid of targets) {
-        env.err(`${reboot ? 'Rebooting' : 'Shutting down'} domain ${domid}\n`);
-        if (env.dryRun) continue;
-        await env.call('domain.shutdown', { domid, reason: reboot ? 'reboot' : 'poweroff' });
-      }
-      if (has('w') && !reboot && !env.dryRun) {
-        if (targets.length > 1) env.err(`Waiting for ${targets.length} domains\n`);
-        for (const d of targets) await waitForDeath(env, d);
-      }
+      const deaths = has('w') && !env.dryRun ? deathWatch(env, targets) : null;
+      for (const domid of targets) await shutdownOne(env, domid, reboot, has('F'));
+      if (deaths !== null) await waitForDeaths(env, deaths);
       return 0;
     },
   };
@@ -158,14 +188,38 @@ export const shutdownCmd = shutdownOrReboot(false);
 export const rebootCmd = shutdownOrReboot(true);
 
 /** The libxl part of create: the build description for the host from a parsed config. */
-export function buildDescription(cfg: DomainConfig, env: Pick<XlEnv, 'resolvePath'>, paused: boolean) {
+export function buildDescription(cfg: DomainConfig, env: Pick<XlEnv, 'resolvePath' | 'err'>, paused: boolean, monitor = true): BuildDescription {
   if (cfg.kernel === undefined) throw new XlCfgError(cfg.file, 1, 1, "no 'kernel' given (tsxen boots kernels directly)");
-  return {
+  const desc: BuildDescription = {
     name: cfg.name, type: cfg.type, memory: cfg.memoryMb, maxmem: cfg.maxmemMb, vcpus: cfg.vcpus, maxvcpus: cfg.maxvcpus,
     kernel: { path: env.resolvePath(cfg.kernel) },
     ...(cfg.ramdisk !== undefined ? { ramdisk: { path: env.resolvePath(cfg.ramdisk) } } : {}),
     cmdline: cfg.cmdline, ...(cfg.uuid !== undefined ? { uuid: cfg.uuid } : {}), paused,
   };
+  if (cfg.type === 'hvm') {
+    // The device model's virtio slots: disks in disk= order (vda, vdb ...), then the vifs.
+    desc.disks = cfg.disks.map((d) => ({ target: env.resolvePath(d.target), format: d.format as 'raw', vdev: d.vdev, access: d.access }));
+    desc.vifs = cfg.vifs.map((v) => (v.mac !== undefined ? { mac: v.mac, bridge: v.bridge } : { bridge: v.bridge }));
+  }
+  // A PV domain's disk= and vif= go to blkback/netback once it is built (below).
+  if (monitor) {
+    desc.actions = { onPoweroff: cfg.onPoweroff, onReboot: cfg.onReboot, onWatchdog: cfg.onWatchdog, onCrash: cfg.onCrash, onSoftReset: cfg.onSoftReset };
+  }
+  return desc;
+}
+
+/**
+ * libxl's vcpu affinity at build (b_info vcpu_hard/soft_affinity): cpus= / cpus_soft= as one
+ * list for every vCPU or one per vCPU, against the host's pCPUs.
+ */
+export function vcpuAffinity(cfg: DomainConfig, nrCpus: number): Array<{ hard: number[] | null; soft: number[] | null }> {
+  if (cfg.cpus === undefined && cfg.cpusSoft === undefined) return [];
+  const pick = (a: DomainConfig['cpus'], i: number): number[] | null => {
+    if (a === undefined) return null;
+    const s = 'all' in a ? a.all : a.perVcpu[i];
+    return s === undefined ? null : resolveCpuList(s, nrCpus);
+  };
+  return Array.from({ length: cfg.maxvcpus }, (_, i) => ({ hard: pick(cfg.cpus, i), soft: pick(cfg.cpusSoft, i) }));
 }
 
 export const createCmd: CmdSpec = {
@@ -193,10 +247,10 @@ export const createCmd: CmdSpec = {
       return 1;
     }
     let cfg: DomainConfig;
-    let desc: ReturnType<typeof buildDescription>;
+    let desc: BuildDescription;
     try {
       cfg = parseDomainConfig(text, file, { overrides, warn: (m) => env.err(`${m}\n`) });
-      desc = buildDescription(cfg, env, has('p') || has('c'));
+      desc = buildDescription(cfg, env, has('p') || has('c'), !has('e'));
     } catch (e) {
       if (e instanceof XlCfgError || (e instanceof Error && /^.+:\d+:\d+: /.test(e.message))) {
         env.err(`${e.message}\n`);
@@ -207,6 +261,14 @@ export const createCmd: CmdSpec = {
     if (has('n') || env.dryRun) {
       env.out(JSON.stringify({ domid: null, config: cfg }, null, 4) + '\n');
       return 0;
+    }
+    if (cfg.cpus !== undefined || cfg.cpusSoft !== undefined) {
+      try {
+        desc.vcpuAffinity = vcpuAffinity(cfg, (await env.call('host.physinfo', {})).nrCpus);
+      } catch (e) {
+        env.err(`${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+        return 1;
+      }
     }
     let r;
     // PV devices (disk=, vif=) are added while the domain is paused, as libxl does.
@@ -229,7 +291,7 @@ export const createCmd: CmdSpec = {
       if (!has('p')) await env.call('domain.unpause', { domid: r.domid });
       await env.console(r.domid);
     }
-    if (has('F')) await waitForDeath(env, r.domid);
+    if (has('F')) await waitForDeaths(env, deathWatch(env, [r.domid]));
     return 0;
   },
 };

@@ -4,9 +4,9 @@
 // has them; commands whose control operation the host does not offer yet say so (exit 1).
 import type { VcpuInfo } from '../ctrl/protocol.ts';
 import { resolveCpuList } from './cpulist.ts';
-import { formatInfo, formatVcpuList, type VcpuRow } from './format.ts';
+import { formatBitmap, formatInfo, formatVcpuList, type VcpuRow } from './format.ts';
 import { sprintf } from './printf.ts';
-import { findDomain, getopt, parseMemSizeKb, type CmdSpec, type XlEnv } from './xl-env.ts';
+import { findDomain, getopt, helpText, parseMemSizeKb, type CmdSpec, type XlEnv } from './xl-env.ts';
 
 export const infoCmd: CmdSpec = {
   name: 'info', help: 'Get information about Xen host', usage: '[-n|--numa] [--json]',
@@ -58,22 +58,25 @@ export const uptimeCmd: CmdSpec = {
   async run(argv, env) {
     const p = getopt(argv, [{ short: 's' }], uptimeCmd, 0, env);
     const short = p.opts.some(([o]) => o === 's');
-    const i = await env.call('host.physinfo', {});
+    const ids: number[] = [];
+    for (const a of p.args) ids.push(await findDomain(env, a));
     const doms = await env.call('domain.list', {});
     const now = new Date();
     const hms = sprintf('%02d:%02d:%02d', now.getHours(), now.getMinutes(), now.getSeconds());
     if (!short) env.out(sprintf('%-33s %4s %s\n', 'Name', 'ID', 'Uptime'));
-    for (const d of doms) {
-      if (p.args.length > 0 && !p.args.includes(String(d.domid)) && !p.args.includes(d.name)) continue;
-      // The host records no per-domain start time yet: every domain reports the host's uptime.
-      const up = uptimeString(i.uptimeSec, short);
+    // print_uptime(): Domain-0 first, then every VM, or the domains named, in the order named.
+    const order = ids.length > 0 ? ids : [0, ...doms.filter((d) => d.domid !== 0).map((d) => d.domid)];
+    for (const id of order) {
+      const d = doms.find((x) => x.domid === id);
+      if (d === undefined) continue;
+      const up = uptimeString(d.uptimeSec, short);
       env.out(short ? ` ${hms} up ${up}, ${d.name} (${d.domid})\n` : sprintf('%-33s %4d %s\n', d.name, d.domid, up));
     }
     return 0;
   },
 };
 
-const mask = (s: string, n: number): number[] => (s === 'all' ? [...Array(n).keys()] : resolveCpuList(s, n));
+const mask = (s: string, n: number): number[] => (s === 'all' ? [...Array(n).keys()] : s === 'none' ? [] : resolveCpuList(s, n));
 
 export function toVcpuRow(v: VcpuInfo, nrCpus: number): VcpuRow {
   return {
@@ -101,14 +104,52 @@ function unsupported(env: XlEnv, what: string): number {
   return 1;
 }
 
-/** cpurange_parse(): a CPU list against the host's CPUs; xl's errors on stderr. */
-function cpuRange(env: XlEnv, s: string, nrCpus: number): number[] | null {
-  try {
-    return mask(s, nrCpus);
-  } catch (e) {
-    env.err(`${e instanceof Error ? e.message : String(e)}\n`);
-    return null;
+/** The ctrl error of a failed call as libxl logs it (function and what it was doing). */
+function libxlError(env: XlEnv, fn: string, what: string, e: unknown): void {
+  env.err(`libxl: error: ${fn}: ${what}: ${e instanceof Error ? e.message : String(e)}\n`);
+}
+
+/**
+ * cpurange_parse(): comma-separated items, each `all`, `N`, `N-M`, `node:N`/`nodes:N-M`, with `^`
+ * to remove; xl's messages on stderr and null on a bad item. The bitmap is the host's CPU bitmap
+ * (whole bytes), so CPUs beyond it are dropped silently as libxl_bitmap_set does; the
+ * hypervisor judges the rest.
+ */
+export function cpurangeParse(env: XlEnv, s: string, nrCpus: number): number[] | null {
+  const bits = Math.ceil(nrCpus / 8) * 8;
+  const set = new Set<number>();
+  for (const raw of s.split(',').filter((x) => x !== '')) {
+    let t = raw;
+    const not = t.startsWith('^');
+    if (not) t = t.slice(1);
+    const nodes = /^nodes?:/.exec(t);
+    if (nodes) t = t.slice(nodes[0].length);
+    if (t === 'all') {
+      if (not) {
+        env.err('Can\'t combine "^" and "all".\n');
+        return null;
+      }
+      for (let c = 0; c < bits; c++) set.add(c);
+      continue;
+    }
+    const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(t);
+    const a = m ? Number(m[1]) : NaN;
+    const b = m && m[2] !== undefined ? Number(m[2]) : a;
+    if (!m || b < a) {
+      env.err(`Invalid pcpu range: ${t}.\n`);
+      return null;
+    }
+    for (let i = a; i <= b && i < bits; i++) {
+      // One node (node 0) holds every pCPU (physinfo nr_nodes 1).
+      const cpus = nodes ? (i === 0 ? [...Array(nrCpus).keys()] : null) : [i];
+      if (cpus === null) {
+        env.err('libxl_node_to_cpumap failed.\n');
+        return null;
+      }
+      for (const c of cpus) (not ? set.delete(c) : set.add(c));
+    }
   }
+  return [...set].sort((x, y) => x - y);
 }
 
 export const vcpuPinCmd: CmdSpec = {
@@ -118,9 +159,11 @@ export const vcpuPinCmd: CmdSpec = {
     const p = getopt(argv, [{ short: 'f', long: 'force' }], vcpuPinCmd, 3, env);
     const force = p.opts.some(([o]) => o === 'f');
     const domid = await findDomain(env, p.args[0]!);
-    const [vcpu, hard, soft] = [p.args[1]!, p.args[2]!, p.args[3]];
-    const id = /^[0-9]+/.exec(vcpu);
-    if (!id) {
+    const [vcpu, hardStr, softStr] = [p.args[1]!, p.args[2]!, p.args[3]];
+    // strtol(vcpu, &end, 10): leading digits count, a negative number or none is not a vCPU.
+    const id = /^\s*[+-]?[0-9]+/.exec(vcpu);
+    let vcpuid = id ? Number(id[0]) : -1;
+    if (!id || vcpuid < 0) {
       if (vcpu !== 'all') {
         env.err(`Error: Invalid argument ${vcpu} as VCPU.\n`);
         return 1;
@@ -129,36 +172,63 @@ export const vcpuPinCmd: CmdSpec = {
         env.err("Error: --force and 'all' as VCPU not allowed.\n");
         return 1;
       }
+      vcpuid = -1;
     }
     const { nrCpus } = await env.call('host.physinfo', {});
-    if (hard !== '-' && cpuRange(env, hard, nrCpus) === null) return 1;
-    if (soft !== undefined && soft !== '-' && cpuRange(env, soft, nrCpus) === null) return 1;
-    const vcpus = await env.call('vcpu.list', { domid });
-    if (id && Number(id[0]) >= vcpus.length) {
-      env.err(`libxl: error: vCPU ${id[0]} of domain ${domid} does not exist\n`);
+    const hard = hardStr === '-' ? null : cpurangeParse(env, hardStr, nrCpus);
+    if (hardStr !== '-' && hard === null) return 1;
+    const soft = softStr === undefined || softStr === '-' ? null : cpurangeParse(env, softStr, nrCpus);
+    if (softStr !== undefined && softStr !== '-' && soft === null) return 1;
+    if (env.dryRun) {
+      const bm = (m: number[]): string => formatBitmap(m.filter((c) => c < nrCpus), nrCpus);
+      env.out(`cpumap: ${hard === null ? '-' : bm(hard)}${soft !== null ? ` ${bm(soft)}` : ''}\n`);
+      return 0;
+    }
+    try {
+      await env.call('vcpu.pin', { domid, vcpu: vcpuid, hard, soft });
+    } catch (e) {
+      libxlError(env, 'libxl_set_vcpuaffinity', 'setting vcpu affinity', e);
+      // xl: one vCPU fails the command; 'all' reports it and still exits 0.
+      if (vcpuid === -1) {
+        env.err('Could not set affinity.\n');
+        return 0;
+      }
+      env.err(`Could not set affinity for vcpu \`${vcpuid}'.\n`);
       return 1;
     }
-    if (env.dryRun) return 0;
-    return unsupported(env, 'vcpu-pin');
+    return 0;
   },
 };
 
 export const vcpuSetCmd: CmdSpec = {
   name: 'vcpu-set', help: 'Set the number of active VCPUs allowed for the domain', usage: '[option] <Domain> <vCPUs>',
+  options: '-i, --ignore-host  Don\'t limit the vCPU based on the host CPU count\n',
   async run(argv, env) {
     const p = getopt(argv, [{ short: 'i', long: 'ignore-host' }], vcpuSetCmd, 2, env);
     const domid = await findDomain(env, p.args[0]!);
-    const n = /^[0-9]+$/.test(p.args[1]!) ? Number(p.args[1]) : NaN;
-    if (!(n >= 1)) {
-      env.err(`Error: Invalid argument.\n`);
+    const m = /^\s*[+]?[0-9]+/.exec(p.args[1]!);
+    if (!m) {
+      env.err('Error: Invalid argument.\n');
       return 1;
     }
-    const d = (await env.call('domain.list', { domid }))[0]!;
-    if (n > d.vcpus) {
-      env.err(`Error: Cannot set ${n} vCPUs: domain ${domid} has maxvcpus ${d.vcpus}.\n`);
+    const n = Number(m[0]);
+    if (!p.opts.some(([o]) => o === 'i')) {
+      const { nrCpus } = await env.call('host.physinfo', {});
+      const d = (await env.call('domain.list', { domid }))[0]!;
+      if (n > d.vcpusOnline && n > nrCpus) {
+        env.err(`You are overcommmitting! You have ${nrCpus} physical CPUs and want ${n} vCPUs! Aborting, use --ignore-host to continue\n`);
+        return 1;
+      }
+    }
+    if (env.dryRun) return 0;
+    try {
+      await env.call('vcpu.set-online', { domid, count: n });
+    } catch (e) {
+      libxlError(env, 'libxl_set_vcpuonline', 'setting vcpus online', e);
+      env.err(`libxl_set_vcpuonline failed domid=${domid} max_vcpus=${n}, rc: -3\n`);
       return 1;
     }
-    return env.dryRun ? 0 : unsupported(env, 'vcpu-set');
+    return 0;
   },
 };
 
@@ -174,7 +244,16 @@ function memCmd(name: 'mem-set' | 'mem-max', help: string): CmdSpec {
         return 1;
       }
       if (env.dryRun) return 0;
-      if (name === 'mem-set') return unsupported(env, name);
+      if (name === 'mem-set') {
+        try {
+          await env.call('domain.set-target', { domid, targetKiB: kb });
+        } catch (e) {
+          libxlError(env, 'libxl_set_memory_target', 'setting memory target', e);
+          env.err(`cannot set domid ${domid} dynamic max memory to : ${p.args[1]}\n`);
+          return 1;
+        }
+        return 0;
+      }
       try {
         await env.call('domain.set-maxmem', { domid, maxMemKiB: kb });
       } catch {
@@ -188,6 +267,51 @@ function memCmd(name: 'mem-set' | 'mem-max', help: string): CmdSpec {
 }
 export const memSetCmd = memCmd('mem-set', 'Set the current memory usage for a domain');
 export const memMaxCmd = memCmd('mem-max', 'Set the maximum amount reservation for a domain');
+
+export const sysrqCmd: CmdSpec = {
+  name: 'sysrq', help: 'Send a sysrq to a domain', usage: '<Domain> <letter>',
+  async run(argv, env) {
+    const p = getopt(argv, [], sysrqCmd, 2, env);
+    const domid = await findDomain(env, p.args[0]!);
+    const key = p.args[1]!;
+    if (key.length !== 1) {
+      env.err('Invalid sysrq.\n\n');
+      env.out(helpText(sysrqCmd));
+      return 1;
+    }
+    if (env.dryRun) return 0;
+    // libxl_send_sysrq writes ~/control/sysrq and reports nothing back.
+    await env.call('domain.sysrq', { domid, key }).catch((e: unknown) => libxlError(env, 'libxl_send_sysrq', 'writing control/sysrq', e));
+    return 0;
+  },
+};
+
+const TRIGGER_NAMES = ['power', 'sleep', 'nmi', 'init', 'reset', 's3resume'];
+
+export const triggerCmd: CmdSpec = {
+  name: 'trigger', help: 'Send a trigger to a domain', usage: '<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]',
+  async run(argv, env) {
+    const p = getopt(argv, [], triggerCmd, 2, env);
+    const domid = await findDomain(env, p.args[0]!);
+    const name = p.args[1]!;
+    if (!TRIGGER_NAMES.includes(name.toLowerCase())) {
+      env.err(`Invalid trigger "${name}"\n`);
+      return 1;
+    }
+    let vcpu = 0;
+    if (p.args[2] !== undefined) {
+      const m = /^\s*[+-]?[0-9]+/.exec(p.args[2]);
+      vcpu = m ? Number(m[0]) : 0;
+      if (!m) env.err('Invalid vcpuid, using default vcpuid=0.\n\n');
+    }
+    if (env.dryRun) return 0;
+    // main_trigger returns success whatever libxl_send_trigger says; libxl logs the failure.
+    await env.call('domain.trigger', { domid, trigger: name.toLowerCase(), vcpu }).catch((e: unknown) => {
+      env.err(`libxl: error: libxl_send_trigger: Send trigger '${name.toLowerCase()}' failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    });
+    return 0;
+  },
+};
 
 /** Commands xl has that need host operations (devices, sysrq, trigger, rename) not offered yet. */
 export function notYet(name: string, help: string, usage: string, reqargs: number): CmdSpec {
