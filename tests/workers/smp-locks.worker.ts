@@ -11,7 +11,9 @@ interface Job {
   buf: SharedArrayBuffer; cpu: number; kind: 'spin' | 'rw' | 'percpu'; role: 'locker' | 'reader' | 'writer';
   lockAt: number; cls?: { slots: number; nrCpus: number };
   /** Word indexes: counter (plain RMW), x and y (a writer keeps them equal), readers/writers inside, stop flag. */
-  w: { counter: number; x: number; y: number; rin: number; win: number; stop: number };
+  w: { counter: number; x: number; y: number; rin: number; win: number; stop: number; go: number };
+  /** Workers of this run: each waits at the start until all have arrived (thread start-up under load can take seconds). */
+  parties: number;
   /** Lockers and writers: iterations; readers: the number of writers to outlast. */
   iters: number;
 }
@@ -20,6 +22,12 @@ setSmpProcessorId(j.cpu);
 const a = new LockArena(0, j.buf);
 const m = a.m;
 let violations = 0, done = 0;
+
+// Start barrier: no worker begins before every one has started, so readers cannot miss
+// writers that finished before the readers' threads were even up.
+Atomics.add(m, j.w.go, 1);
+while (Atomics.load(m, j.w.go) < j.parties) Atomics.wait(m, j.w.go, Atomics.load(m, j.w.go), 1);
+Atomics.notify(m, j.w.go);
 
 function busy(n: number): number { // a little work inside the critical section widens any race window
   let s = 0;

@@ -22,14 +22,14 @@ function run(job: Record<string, unknown>): Promise<{ violations: number; done: 
 }
 function words(a: LockArena) {
   const b = a.alloc(16);
-  return { counter: b, x: b + 1, y: b + 2, rin: b + 3, win: b + 4, stop: b + 5 };
+  return { counter: b, x: b + 1, y: b + 2, rin: b + 3, win: b + 4, stop: b + 5, go: b + 6 };
 }
 
 test('ticket spinlock: 3 threads x 20000 plain increments, none lost, never two inside', async () => {
   const a = new LockArena(1024);
   const l = Spinlock.alloc(a), w = words(a);
   const iters = 20_000;
-  const rs = await Promise.all([1, 2, 3].map((cpu) => run({ buf: a.buffer, cpu, kind: 'spin', role: 'locker', lockAt: l.at, w, iters })));
+  const rs = await Promise.all([1, 2, 3].map((cpu) => run({ buf: a.buffer, cpu, kind: 'spin', role: 'locker', lockAt: l.at, w, iters, parties: 3 })));
   assert.deepEqual(rs.map((r) => r.violations), [0, 0, 0]);
   assert.equal(a.m[w.counter], 3 * iters);
   assert.equal(l.isLocked(), false);
@@ -45,7 +45,7 @@ for (const kind of ['rw', 'percpu'] as const) {
     const lockAt = kind === 'rw' ? RwLock.alloc(a).at : PercpuRwLock.alloc(a, cls).at;
     const w = words(a);
     const iters = 3000;
-    const base = { buf: a.buffer, kind, lockAt, cls: cls.desc, w, iters: 2 /* readers: until both writers are done */ };
+    const base = { buf: a.buffer, kind, lockAt, cls: cls.desc, w, iters: 2 /* readers: until both writers are done */, parties: 4 };
     const rs = await Promise.all([
       run({ ...base, cpu: 1, role: 'reader' }), run({ ...base, cpu: 2, role: 'reader' }),
       run({ ...base, cpu: 3, role: 'writer', iters }), run({ ...base, cpu: 4, role: 'writer', iters }),
