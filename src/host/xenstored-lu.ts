@@ -39,7 +39,7 @@ function socketsOf(core: Xenstored): SocketConnection[] {
 
 async function drained(conns: SocketConnection[], ms: number): Promise<boolean> {
   const end = Date.now() + ms;
-  while (conns.some((c) => !c.closed && c.socket.writableLength > 0)) {
+  while (conns.some((c) => !c.closed && c.backlog() > 0)) {
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 2));
   }
@@ -61,7 +61,7 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
     void send({ t: 'late' }, sock).then(() => { if (--inFlight === 0) sendsDone(); });
   };
   ctx.late = { forward: (sock) => { if (forwardLate) lateSend(sock); else late.push(sock); } };
-  const send = (m: unknown, h?: net.Server | net.Socket): Promise<void> => new Promise((res) => {
+  const send = (m: unknown, h?: net.Server | net.Socket | object): Promise<void> => new Promise((res) => {
     if (!child?.connected) { res(); return; }
     child.send(m as never, h as never, { keepOpen: true }, () => res());
   });
@@ -103,7 +103,7 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
   void (async () => {
     await send({ t: 'state', data: state });
     await send({ t: 'server' }, ctx.server);
-    for (const c of socks) if (!c.closed) await send({ t: 'sock', id: c.id }, c.socket);
+    for (const c of socks) if (!c.closed) await send({ t: 'sock', id: c.id }, c.transferable());
     await send({ t: 'end' });
     forwardLate = true;
     for (const sock of late.splice(0)) lateSend(sock);
@@ -124,7 +124,7 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
  * The new daemon's side: receive the dump, the server and the sockets. Connections the old
  * process accepts after that arrive as 'late' messages and go to `onLate` (queued until set).
  */
-export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Server; sockets: Map<number, net.Socket>;
+export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Server; sockets: Map<number, net.Socket | object>;
   onLate(f: (s: net.Socket) => void): void }> {
   const queued: net.Socket[] = [];
   let lateHandler: ((s: net.Socket) => void) | undefined;
@@ -132,12 +132,12 @@ export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Serv
   return new Promise((res, rej) => {
     let state: Uint8Array | undefined;
     let server: net.Server | undefined;
-    const sockets = new Map<number, net.Socket>();
+    const sockets = new Map<number, net.Socket | object>();
     const timer = setTimeout(() => rej(new Error('no hand-over from the old xenstored')), 20000);
     process.on('message', (m: { t: string; data?: Uint8Array; id?: number }, h?: net.Server | net.Socket) => {
       if (m.t === 'state') state = m.data;
       else if (m.t === 'server') server = h as net.Server;
-      else if (m.t === 'sock' && h) sockets.set(m.id!, h as net.Socket);
+      else if (m.t === 'sock' && h) sockets.set(m.id!, h);
       else if (m.t === 'late' && h) { if (lateHandler) lateHandler(h as net.Socket); else queued.push(h as net.Socket); }
       else if (m.t === 'end') {
         clearTimeout(timer);

@@ -129,7 +129,7 @@ export async function supervisedLiveUpdate(core: Xenstored, conn: Connection, re
   const socks = [...core.conns.values()].filter((c): c is SocketConnection => c instanceof SocketConnection);
   for (const c of socks) c.stopReading();
   const end = Date.now() + 5000;
-  while (socks.some((c) => !c.closed && c.socket.writableLength > 0)) {
+  while (socks.some((c) => !c.closed && c.backlog() > 0)) {
     if (Date.now() > end) { for (const c of socks) c.startReading(); return 'BUSY'; }
     await new Promise((r) => setTimeout(r, 2));
   }
