@@ -61,6 +61,8 @@ const SW: StreamWrap | undefined = (() => {
 
 /** One read buffer for every connection: each read is parsed before the next one. */
 const RBUF = new Uint8Array(65536);
+/** Output staging buffer, replaced when libuv keeps it for a queued (asynchronous) write. */
+let OUT = new Uint8Array(65536);
 
 /** Connections with output queued this turn, and the flush of them. */
 const dirty: SocketConnection[] = [];
@@ -164,17 +166,16 @@ export class SocketConnection extends Connection {
     this.isDirty = false;
     const q = this.queue;
     if (q.length === 0 || this.closed) { q.length = 0; this.queued = 0; return; }
-    let buf: Uint8Array;
-    if (q.length === 1) buf = q[0]!;
-    else {
-      buf = new Uint8Array(this.queued);
-      let o = 0;
-      for (let i = 0; i < q.length; i++) { buf.set(q[i]!, o); o += q[i]!.length; }
-    }
+    // Frames are gathered into one off-heap buffer: small on-heap typed arrays would each be
+    // moved off the heap (a malloc) when libuv is handed their bytes.
+    const n = this.queued;
+    if (OUT.length < n) OUT = new Uint8Array(Math.max(n, OUT.length * 2));
+    let o = 0;
+    for (let i = 0; i < q.length; i++) { OUT.set(q[i]!, o); o += q[i]!.length; }
     q.length = 0;
     this.queued = 0;
-    if (this.handle) this.writeHandle(this.handle, buf);
-    else this.stream!.write(buf);
+    if (this.handle) this.writeHandle(this.handle, OUT.subarray(0, n));
+    else this.stream!.write(OUT.slice(0, n));
     const backlog = this.backlog();
     if (backlog > DROP_AT) this.sink?.drop(this, 'client does not read its replies');
     else if (backlog > PAUSE_AT && !this.paused) { this.paused = true; this.pauseReading(); }
@@ -193,6 +194,7 @@ export class SocketConnection extends Connection {
       req.buffer = buf; // keep the bytes alive until libuv is done with them
       req.async = true;
       this.req = null;
+      if (buf.buffer === OUT.buffer) OUT = new Uint8Array(OUT.length); // libuv still reads the old one
     } else this.req = req;
   }
 
