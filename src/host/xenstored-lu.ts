@@ -119,16 +119,25 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
   process.exit(0);
 }
 
-/** The new daemon's side: receive the dump, the server and the sockets. */
 /**
- * The new daemon's side: receive the dump, the server and the sockets. Connections the old
- * process accepts after that arrive as 'late' messages and go to `onLate` (queued until set).
+ * The new daemon's side: receive the dump, the server and the sockets. Every connection this
+ * process gets otherwise - accepted by the old process after the hand-over began ('late'
+ * messages) or by this one on the shared listening socket - goes to `onConnection`, queued
+ * until it is set. The server is switched to pauseOnConnect at once: a connection it accepts
+ * before the daemon is ready, or while this daemon in turn hands over, must not be read
+ * (bytes read into a socket that is then passed on would be lost with this process).
+ * `predecessorGone` resolves when the old process has exited and every message it sent was
+ * read: a new hand-over must not start before (connections still on the pipe would be lost).
  */
 export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Server; sockets: Map<number, net.Socket | object>;
-  onLate(f: (s: net.Socket) => void): void }> {
+  onConnection(f: (s: net.Socket) => void): void; predecessorGone: Promise<void> }> {
   const queued: net.Socket[] = [];
-  let lateHandler: ((s: net.Socket) => void) | undefined;
-  const onLate = (f: (s: net.Socket) => void): void => { lateHandler = f; for (const s of queued.splice(0)) f(s); };
+  let handler: ((s: net.Socket) => void) | undefined;
+  const deliver = (s: net.Socket): void => { if (handler) handler(s); else queued.push(s); };
+  const onConnection = (f: (s: net.Socket) => void): void => { handler = f; for (const s of queued.splice(0)) f(s); };
+  const predecessorGone = new Promise<void>((r) => {
+    if (!process.connected) r(); else process.once('disconnect', () => r());
+  });
   return new Promise((res, rej) => {
     let state: Uint8Array | undefined;
     let server: net.Server | undefined;
@@ -136,13 +145,16 @@ export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Serv
     const timer = setTimeout(() => rej(new Error('no hand-over from the old xenstored')), 20000);
     process.on('message', (m: { t: string; data?: Uint8Array; id?: number }, h?: net.Server | net.Socket) => {
       if (m.t === 'state') state = m.data;
-      else if (m.t === 'server') server = h as net.Server;
-      else if (m.t === 'sock' && h) sockets.set(m.id!, h);
-      else if (m.t === 'late' && h) { if (lateHandler) lateHandler(h as net.Socket); else queued.push(h as net.Socket); }
+      else if (m.t === 'server') {
+        server = h as net.Server;
+        (server as unknown as { pauseOnConnect: boolean }).pauseOnConnect = true;
+        server.on('connection', deliver);
+      } else if (m.t === 'sock' && h) sockets.set(m.id!, h);
+      else if (m.t === 'late' && h) deliver(h as net.Socket);
       else if (m.t === 'end') {
         clearTimeout(timer);
         if (!state || !server) rej(new Error('incomplete hand-over'));
-        else res({ state, server, sockets, onLate });
+        else res({ state, server, sockets, onConnection, predecessorGone });
       }
     });
   });

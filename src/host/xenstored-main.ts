@@ -83,6 +83,10 @@ function parse(argv: string[]): Opts | string {
   return o;
 }
 
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise((res) => { const t = setTimeout(res, ms); void p.then(() => { clearTimeout(t); res(); }); });
+}
+
 /** Atomically (write + rename): readers never see an empty pid file. */
 function writePid(file: string | undefined): void {
   if (!file) return;
@@ -117,12 +121,16 @@ async function main(argv: string[]): Promise<number> {
   }
   let server!: net.Server;
   let lu: LuContext | undefined;
+  let predecessorGone: Promise<void> = Promise.resolve();
   const core = new Xenstored({
     log,
     liveUpdate: (c, conn, reqId, txId, opts) => {
       if (o.supervised) return supervisedLiveUpdate(c, conn, reqId, txId, opts);
-      lu = { server, script: process.argv[1]!, args: o.args, attach: (sock) => core.attach(new SocketConnection(core.newConnId(), sock)) };
-      return liveUpdate(lu, c, conn, reqId, txId, opts).finally(() => { lu = undefined; });
+      // Not before the previous daemon is gone: sockets it passed on may still be on the pipe.
+      return withTimeout(predecessorGone, 10_000).then(() => {
+        lu = { server, script: process.argv[1]!, args: o.args, attach: (sock) => core.attach(new SocketConnection(core.newConnId(), sock)) };
+        return liveUpdate(lu, c, conn, reqId, txId, opts).finally(() => { lu = undefined; });
+      });
     },
   });
   for (const q of o.quotas) {
@@ -147,8 +155,8 @@ async function main(argv: string[]): Promise<number> {
     });
     writePid(o.pidFile);
     for (const [c, out] of pending) c.transmit(out);
-    server.on('connection', accept);
-    h.onLate((sock) => { if (o.traceFile) log('connection accepted by the old daemon during the hand-over'); accept(sock); });
+    h.onConnection(accept);
+    predecessorGone = h.predecessorGone;
     process.send?.({ t: 'ready' });
     // The channel closes when the old process exits; it must not keep this one alive.
     (process.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
