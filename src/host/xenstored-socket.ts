@@ -69,10 +69,10 @@ const dirty: SocketConnection[] = [];
 let flushScheduled = false;
 let inRead = false;
 
-function flushAll(): void {
+function flushAll(reader: SocketConnection | null = null): void {
   flushScheduled = false;
   if (dirty.length === 0) return;
-  SocketConnection.beforeWrite?.();
+  SocketConnection.beforeWrite?.(reader);
   for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
   dirty.length = 0;
 }
@@ -80,9 +80,12 @@ function flushAll(): void {
 export class SocketConnection extends Connection {
   /**
    * Called once before the output of a turn is written (after the requests that produced it
-   * ran): the crash-recovery journal. Covers replies and watch events to every connection.
+   * ran), with the connection whose input produced it (null for output of timers and other
+   * turns): the crash-recovery journal. Covers replies and watch events to every connection.
    */
-  static beforeWrite: (() => void) | undefined;
+  static beforeWrite: ((reader: SocketConnection | null) => void) | undefined;
+  /** Called with every chunk read, before it is parsed (the crash-recovery input log). */
+  static onInput: ((c: SocketConnection, chunk: Uint8Array) => void) | undefined;
   /** Called when the client goes away. */
   onClosed?: () => void;
 
@@ -144,11 +147,12 @@ export class SocketConnection extends Connection {
 
   /** Frames of one chunk run, then the turn's output is written (this connection's at least). */
   private onChunk(chunk: Uint8Array): void {
+    SocketConnection.onInput?.(this, chunk);
     const outer = inRead;
     inRead = true;
     this.feed(chunk);
     inRead = outer;
-    if (!outer) flushAll();
+    if (!outer) flushAll(this);
   }
 
   transmit(frame: Uint8Array): void {
