@@ -10,7 +10,7 @@ import { Xenstored } from '../toolstack/xenstored/core.ts';
 import { setQuota } from '../toolstack/xenstored/domain.ts';
 import { restoreState } from '../toolstack/xenstored/lu.ts';
 import { liveUpdate, receiveHandover, type LuContext } from './xenstored-lu.ts';
-import { DEFAULT_RUNDIR, SocketConnection, listen, socketPath } from './xenstored-socket.ts';
+import { DEFAULT_RUNDIR, SocketConnection, listen, socketPath, socketRoPath } from './xenstored-socket.ts';
 import { runSupervised, supervise, supervisedLiveUpdate } from './xenstored-supervisor.ts';
 
 const USAGE = `usage: xenstored [options]
@@ -23,7 +23,8 @@ Socket path, first that applies:
   XENSTORED_PATH=PATH         (environment) this path
   XENSTORED_RUNDIR=DIR        (environment) DIR/socket
   default                     ${DEFAULT_RUNDIR}/socket
-The directory is created if missing; a stale socket file is replaced.
+The directory is created if missing; a stale socket file is replaced. Beside it, PATH_ro
+(mode 0660) is the read-only socket: reads and watches work, writes fail with EACCES.
 
 Options:
   -h, --help                  this text
@@ -120,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   let server!: net.Server;
+  let serverRo!: net.Server;
   let lu: LuContext | undefined;
   let predecessorGone: Promise<void> = Promise.resolve();
   const core = new Xenstored({
@@ -128,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
       if (o.supervised) return supervisedLiveUpdate(c, conn, reqId, txId, opts);
       // Not before the previous daemon is gone: sockets it passed on may still be on the pipe.
       return withTimeout(predecessorGone, 10_000).then(() => {
-        lu = { server, script: process.argv[1]!, args: o.args, attach: (sock) => core.attach(new SocketConnection(core.newConnId(), sock)) };
+        lu = { server, serverRo, script: process.argv[1]!, args: o.args, attach: (sock, ro) => core.attach(new SocketConnection(core.newConnId(), sock, ro)) };
         return liveUpdate(lu, c, conn, reqId, txId, opts).finally(() => { lu = undefined; });
       });
     },
@@ -138,9 +140,9 @@ async function main(argv: string[]): Promise<number> {
     if (err) { process.stderr.write(`xenstored: ${err}\n`); return 1; }
   }
   if (o.traceFile) core.trace = true;
-  const accept = (sock: net.Socket): void => {
-    if (lu?.late) lu.late.forward(sock); // accepted during a hand-over: the new daemon's
-    else core.attach(new SocketConnection(core.newConnId(), sock));
+  const accept = (sock: net.Socket, ro: boolean): void => {
+    if (lu?.late) lu.late.forward(sock, ro); // accepted during a hand-over: the new daemon's
+    else core.attach(new SocketConnection(core.newConnId(), sock, ro));
   };
 
   if (o.supervised) {
@@ -150,6 +152,7 @@ async function main(argv: string[]): Promise<number> {
   if (o.lu) {
     const h = await receiveHandover();
     server = h.server;
+    serverRo = h.serverRo;
     const pending = restoreState(core, h.state, {
       socket: (id) => { const s = h.sockets.get(id); return s ? new SocketConnection(id, s) : undefined; },
     });
@@ -165,15 +168,19 @@ async function main(argv: string[]): Promise<number> {
     log(`live update complete: ${core.store.nodes.size} nodes, ${core.conns.size} connections`);
   } else {
     const path = socketPath(o.socket);
-    try { server = await listen(path); } catch (e) { process.stderr.write(`xenstored: ${(e as Error).message}\n`); return 1; }
-    server.on('connection', accept);
-    if (o.verbose) log(`listening on ${path}`);
+    try {
+      server = await listen(path, (s) => accept(s, false));
+      serverRo = await listen(socketRoPath(path), (s) => accept(s, true), 0o660);
+    } catch (e) { process.stderr.write(`xenstored: ${(e as Error).message}\n`); return 1; }
+    if (o.verbose) log(`listening on ${path} and ${socketRoPath(path)} (read-only)`);
     writePid(o.pidFile);
   }
   const stop = (): void => {
     server.close();
+    serverRo.close();
     // A server received in a hand-over does not unlink its path on close: do it here.
     try { unlinkSync(socketPath(o.socket)); } catch { /* gone */ }
+    try { unlinkSync(socketRoPath(socketPath(o.socket))); } catch { /* gone */ }
     if (o.pidFile) try { unlinkSync(o.pidFile); } catch { /* gone */ }
     process.exit(0);
   };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Unix-socket transport for xenstored: where the socket lives (Xen's rules: --socket, else
 // XENSTORED_PATH, else $XENSTORED_RUNDIR/socket, else /var/run/xenstored/socket; the read-only
-// socket is `socket_ro` beside it, as Xen's xenstored_core.c xs_daemon_socket_ro()) and the
+// socket is that path plus `_ro`, mode 0660, as R47's xs_daemon_socket_ro()) and the
 // connection class that feeds socket bytes to the core. Socket clients are dom0 (privileged).
 //
 // Fast path: the connection drives Node's libuv stream handle (the Pipe under a net.Socket)
@@ -11,7 +11,7 @@
 // stops being read from at 1 MiB queued and is dropped at 64 MiB.
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { CONN_SOCKET, Connection } from '../toolstack/xenstored/connection.ts';
 
 export const DEFAULT_RUNDIR = '/var/run/xenstored';
@@ -22,9 +22,9 @@ export function socketPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return `${env.XENSTORED_RUNDIR || DEFAULT_RUNDIR}/socket`;
 }
 
-/** The read-only socket: `socket_ro` in the directory of the read-write one (Xen's rule). */
+/** The read-only socket: the read-write path plus `_ro` (R47 xs_lib.c xs_daemon_socket_ro()). */
 export function socketRoPath(rw: string): string {
-  return join(dirname(rw), 'socket_ro');
+  return `${rw}_ro`;
 }
 
 const PAUSE_AT = 1 << 20;
@@ -105,8 +105,9 @@ export class SocketConnection extends Connection {
    * received over IPC (a hand-over sends handles). Bytes a net.Socket already buffered are
    * parsed first.
    */
-  constructor(id: number, s: net.Socket | object, readonly readOnly = false) {
+  constructor(id: number, s: net.Socket | object, readOnly = false) {
     super(id, CONN_SOCKET, 0, true);
+    this.readOnly = readOnly;
     let early: Buffer[] = [];
     if (s instanceof net.Socket) {
       const h = (s as unknown as { _handle: StreamHandle | null })._handle;
@@ -135,7 +136,7 @@ export class SocketConnection extends Connection {
       st.on('error', () => { /* 'close' follows */ });
       st.on('drain', () => this.unpause());
     }
-    if (early.length) queueMicrotask(() => { for (const c of early) this.onChunk(c); early = []; });
+    if (early.length) queueMicrotask(() => { if (this.sink) for (const c of early) this.onChunk(c); early = []; });
     this.startReading();
   }
 
@@ -150,8 +151,7 @@ export class SocketConnection extends Connection {
     SocketConnection.onInput?.(this, chunk);
     const outer = inRead;
     inRead = true;
-    this.feed(chunk);
-    inRead = outer;
+    try { this.feed(chunk); } finally { inRead = outer; }
     if (!outer) flushAll(this);
   }
 
@@ -266,8 +266,11 @@ export class SocketConnection extends Connection {
   }
 }
 
-/** Bind the listening socket, removing a stale one; refuses if a daemon answers there. */
-export async function listen(path: string, mode = 0o600): Promise<net.Server> {
+/**
+ * Bind the listening socket, removing a stale one; refuses if a daemon answers there.
+ * `onConnection` is attached before the socket listens: a client may connect at once.
+ */
+export async function listen(path: string, onConnection: (s: net.Socket) => void, mode = 0o600): Promise<net.Server> {
   mkdirSync(dirname(path), { recursive: true });
   const alive = await new Promise<boolean>((res) => {
     const c = net.connect(path);
@@ -276,7 +279,7 @@ export async function listen(path: string, mode = 0o600): Promise<net.Server> {
   });
   if (alive) throw new Error(`${path}: another xenstored is listening there`);
   try { (await import('node:fs')).unlinkSync(path); } catch { /* not there */ }
-  const server = net.createServer({ pauseOnConnect: true });
+  const server = net.createServer({ pauseOnConnect: true }, onConnection);
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(path, () => { server.off('error', rej); res(); });

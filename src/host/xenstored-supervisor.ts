@@ -13,10 +13,10 @@ import type { Connection } from '../toolstack/xenstored/connection.ts';
 import type { LiveUpdateOptions, Xenstored } from '../toolstack/xenstored/core.ts';
 import { dumpState, restoreState } from '../toolstack/xenstored/lu.ts';
 import { HEADER_SIZE, latin1, wr32, XS_CONTROL, XS_WRITE } from '../toolstack/xenstored/wire.ts';
-import { SocketConnection, listen } from './xenstored-socket.ts';
+import { SocketConnection, listen, socketRoPath } from './xenstored-socket.ts';
 
 type Msg = {
-  t: string; data?: Uint8Array; id?: number; script?: string; args?: string[];
+  t: string; data?: Uint8Array; id?: number; ro?: boolean; script?: string; args?: string[];
   override?: [number, Uint8Array][]; replay?: [number, Uint8Array][];
 };
 
@@ -25,13 +25,21 @@ export interface SuperviseOptions {
 }
 
 export async function supervise(o: SuperviseOptions): Promise<void> {
-  const server = await listen(o.path);
   const sockets = new Map<number, net.Socket>();
+  const readOnly = new Set<number>();
   let nextId = 1;
+  let child: ChildProcess | null = null;
+  const accepted = (s: net.Socket, ro: boolean): void => {
+    const id = nextId++;
+    sockets.set(id, s);
+    if (ro) readOnly.add(id);
+    if (child) handOver(child, id, s);
+  };
+  const server = await listen(o.path, (s) => accepted(s, false));
+  const serverRo = await listen(socketRoPath(o.path), (s) => accepted(s, true), 0o660);
   let image: Uint8Array | undefined;
   let script = o.script;
   let args = o.args;
-  let child: ChildProcess | null = null;
   let stopping = false;
   let crashes: number[] = [];
   // The input log: chunks the daemon read after the last image, in order, per connection
@@ -46,7 +54,7 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
   };
 
   const handOver = (c: ChildProcess, id: number, s: net.Socket): void => {
-    if (c.connected) c.send({ t: 'sock', id } as never, s as never, { keepOpen: true });
+    if (c.connected) c.send({ t: 'sock', id, ro: readOnly.has(id) } as never, s as never, { keepOpen: true });
   };
   // Daemons started since the last journal: a replayed request that kills every daemon
   // (a poison pill) is dropped after three tries, its client then waits as without the log.
@@ -64,7 +72,7 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
       if (m.t === 'in') log.push([m.id!, m.data!]);
       else if (m.t === 'mark') { forget(m.id!); override.set(m.id!, m.data!); unjournaled = 0; }
       else if (m.t === 'image') { image = m.data; log.length = 0; override.clear(); unjournaled = 0; }
-      else if (m.t === 'closed') { sockets.get(m.id!)?.destroy(); sockets.delete(m.id!); forget(m.id!); }
+      else if (m.t === 'closed') { sockets.get(m.id!)?.destroy(); sockets.delete(m.id!); readOnly.delete(m.id!); forget(m.id!); }
       else if (m.t === 'lu') {
         image = m.data; log.length = 0; override.clear();
         if (m.script) script = m.script;
@@ -85,15 +93,12 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
     for (const [id, s] of sockets) handOver(c, id, s);
     c.send({ t: 'end' } as never);
   };
-  server.on('connection', (s: net.Socket) => {
-    const id = nextId++;
-    sockets.set(id, s);
-    if (child) handOver(child, id, s);
-  });
+
   const stop = (): void => {
     stopping = true;
     child?.kill('SIGTERM');
     server.close();
+    serverRo.close();
     process.exit(0);
   };
   process.on('SIGTERM', stop);
@@ -121,28 +126,28 @@ function frame(reqId: number, txId: number, s: string): Uint8Array {
 export function runSupervised(core: Xenstored, log: (l: string) => void): Promise<void> {
   return new Promise((resolve) => {
     let init: Msg | undefined;
-    const early = new Map<number, net.Socket>();
+    const early = new Map<number, [net.Socket, boolean]>();
     const conns = new Map<number, SocketConnection>();
     let ready = false;
     let journaled = -1;
-    const make = (id: number, s: net.Socket): SocketConnection => {
-      const c = new SocketConnection(id, s);
+    const make = (id: number, s: net.Socket, ro: boolean): SocketConnection => {
+      const c = new SocketConnection(id, s, ro);
       c.onClosed = () => process.send?.({ t: 'closed', id });
       conns.set(id, c);
       return c;
     };
     process.on('message', (m: Msg, h?: net.Socket) => {
       if (m.t === 'init') init = m;
-      else if (m.t === 'sock' && h) { if (ready) core.attach(make(m.id!, h)); else early.set(m.id!, h); }
+      else if (m.t === 'sock' && h) { if (ready) core.attach(make(m.id!, h, m.ro === true)); else early.set(m.id!, [h, m.ro === true]); }
       else if (m.t === 'end') {
         let pending = new Map<Connection, Uint8Array>();
         core.frozen = true;
         if (init?.data) {
           pending = restoreState(core, init.data, {
-            socket: (id) => { const s = early.get(id); if (!s) return undefined; early.delete(id); return make(id, s); },
+            socket: (id) => { const e = early.get(id); if (!e) return undefined; early.delete(id); return make(id, e[0], e[1]); },
           });
         }
-        for (const [id, s] of early) core.attach(make(id, s));
+        for (const [id, [s, ro]] of early) core.attach(make(id, s, ro));
         early.clear();
         // The previous daemon's input after its last image: frozen, so nothing runs yet.
         for (const [id, rest] of init?.override ?? []) { const c = conns.get(id); if (c) { c.reader.reset(); c.reader.push(rest); } }

@@ -21,7 +21,7 @@ function text(core: Xenstored, conn: Connection, reqId: number, txId: number, s:
 }
 
 export function runControl(core: Xenstored, conn: Connection, reqId: number, txId: number, p: Uint8Array): void {
-  if (!conn.privileged) fail('EACCES');
+  if (!conn.privileged || conn.readOnly) fail('EACCES');
   const { strs } = splitStrings(p);
   if (strs.length === 0) fail('EINVAL');
   const [cmd, ...args] = strs as [string, ...string[]];

@@ -342,7 +342,7 @@ export class Xenstored implements ConnectionSink {
     if (!conn.privileged && over(this.quotas.permissions, perms.length)) fail('ENOSPC');
     if (path.charCodeAt(0) === 64) {
       const cur = this.special.get(path) ?? fail('ENOENT');
-      if ((permFor(conn, cur) & PERM_OWNER) === 0) fail('EACCES');
+      if ((permFor(conn, cur) & (PERM_WRITE | PERM_OWNER)) !== (PERM_WRITE | PERM_OWNER)) fail('EACCES');
       if (!conn.privileged && perms[0]!.id !== cur[0]!.id) fail('EPERM');
       this.special.set(path, perms);
       this.reply(conn, type, reqId, txId, OK);

@@ -100,7 +100,7 @@ export function dumpState(core: Xenstored, opts: DumpOptions): Uint8Array {
     w.rec(REC_CONNECTION_DATA, () => {
       w.u32(c.id); w.u16(c.kind); w.u16(0);
       if (c.kind === CONN_RING) { w.u16(c.domid); w.u16(c.target >= 0 ? c.target : DOMID_INVALID); w.u32(spec.evtchn ?? 0); }
-      else { w.i32(spec.fd ?? -1); w.u32(0); }
+      else { w.i32(spec.fd ?? -1); w.u32(c.readOnly ? 1 : 0); } // pad: bit 0 = read-only socket (ours)
       w.u16(inData.length); w.u16(0); w.u32(out.length);
       w.bytes(inData); w.bytes(out);
     });
@@ -187,7 +187,10 @@ export function restoreState(core: Xenstored, data: Uint8Array, host: RestoreHos
         const inLen = u16(b + 16);
         const outLen = u32(b + 20);
         let c: Connection | undefined;
-        if (kind === CONN_SOCKET) c = host.socket(id, i32(b + 8));
+        if (kind === CONN_SOCKET) {
+          c = host.socket(id, i32(b + 8));
+          if (c) c.readOnly = (u32(b + 12) & 1) !== 0;
+        }
         else {
           const domid = u16(b + 8);
           const tdomid = u16(b + 10);
