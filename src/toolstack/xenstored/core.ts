@@ -17,7 +17,7 @@ import { EMPTY, REC_C, REC_P, REC_V, Store, type NodeView, type Tree } from './s
 import { Transaction } from './transaction.ts';
 import { WatchTable } from './watch.ts';
 import {
-  HEADER_SIZE, XENSTORE_PAYLOAD_MAX, XS_CONTROL, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR,
+  HEADER_SIZE, XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_CONTROL, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR,
   XS_GET_PERMS, XS_MKDIR, XS_READ, XS_RESET_WATCHES, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END,
   XS_TRANSACTION_START, XS_TYPE_NAMES, XS_UNWATCH, XS_WATCH, XS_WRITE, XsErr, fail, fromLatin1,
   copyOf, latin1, oneArg, splitStrings, wr32, type XsError,
@@ -363,9 +363,11 @@ export class Xenstored implements ConnectionSink {
 
   private doWatch(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const { strs } = splitStrings(p);
-    if (strs.length !== 2) fail('EINVAL'); // no watch depth (HEAD's WATCHDEPTH feature)
+    if (strs.length !== 2) fail('EINVAL'); // a depth (HEAD's WATCHDEPTH) is EINVAL, as in R47
     const raw = strs[0]!;
-    const path = canonicalize(raw, conn.domid, true);
+    // R47 do_watch: an "@" name is any string of at most XENSTORE_REL_PATH_MAX characters.
+    if (raw.charCodeAt(0) === 64 && raw.length > XENSTORE_REL_PATH_MAX) fail('EINVAL');
+    const path = raw.charCodeAt(0) === 64 ? raw : canonicalize(raw, conn.domid);
     const token = strs[1]!;
     if (this.watches.find(conn, path, token)) fail('EEXIST');
     if (!conn.privileged && this.quotas.watches !== 0 && conn.nWatches >= this.quotas.watches) fail('E2BIG');
@@ -380,7 +382,10 @@ export class Xenstored implements ConnectionSink {
   private doUnwatch(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const { strs } = splitStrings(p);
     if (strs.length !== 2) fail('EINVAL');
-    const path = canonicalize(strs[0]!, conn.domid, true);
+    // R47 do_unwatch: canonicalize() without validation; no such watch is ENOENT.
+    const raw = strs[0]!;
+    const c0 = raw.charCodeAt(0);
+    const path = c0 === 47 || c0 === 64 ? raw : domainPath(conn.domid) + '/' + raw;
     const w = this.watches.find(conn, path, strs[1]!) ?? fail('ENOENT');
     this.watches.remove(w);
     conn.nWatches--;
