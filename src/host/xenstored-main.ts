@@ -39,6 +39,7 @@ Options:
   -Q, --quota NAME=N          any quota: nodes, watches, transactions, node-size,
                               outstanding (default 20), permissions, transaction-nodes
                               (default 1024); 0 = unlimited. Dom0 is exempt from all.
+  -K, --keep-orphans          a released domain's nodes are given to dom0, not deleted
   -T, --trace-file FILE       log every request and reply to FILE
   -V, --verbose               log to stderr
       --supervise             crash recovery: a supervisor process keeps the socket and the
@@ -53,11 +54,11 @@ memreport, quota [set NAME N|DOMID], live-update -f SCRIPT [-c ARGS], then live-
 
 interface Opts {
   socket?: string; pidFile?: string; daemon: boolean; traceFile?: string; verbose: boolean;
-  lu: boolean; quotas: string[]; args: string[]; supervise: boolean; supervised: boolean;
+  lu: boolean; quotas: string[]; args: string[]; supervise: boolean; supervised: boolean; keepOrphans: boolean;
 }
 
 function parse(argv: string[]): Opts | string {
-  const o: Opts = { daemon: false, verbose: false, lu: false, quotas: [], args: [], supervise: false, supervised: false };
+  const o: Opts = { daemon: false, verbose: false, lu: false, quotas: [], args: [], supervise: false, supervised: false, keepOrphans: false };
   const letters: Record<string, string> = { '-E': 'nodes', '--entry-nb': 'nodes', '-S': 'node-size', '--entry-size': 'node-size',
     '-W': 'watches', '--watch-nb': 'watches', '-t': 'transactions', '--transaction': 'transactions',
     '-A': 'permissions', '--perm-nb': 'permissions' };
@@ -74,6 +75,7 @@ function parse(argv: string[]): Opts | string {
       else if (a === '--supervised') o.supervised = true;
       else if (a === '-T' || a === '--trace-file') o.traceFile = val();
       else if (a === '-V' || a === '--verbose') o.verbose = true;
+      else if (a === '-K' || a === '--keep-orphans') o.keepOrphans = true;
       else if (a === '-U' || a === '--live-update') { o.lu = true; continue; }
       else if (a in letters) o.quotas.push(`${letters[a]}=${val()}`);
       else if (a === '-Q' || a === '--quota') o.quotas.push(val());
@@ -140,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
     if (err) { process.stderr.write(`xenstored: ${err}\n`); return 1; }
   }
   if (o.traceFile) core.trace = true;
+  core.keepOrphans = o.keepOrphans;
   const accept = (sock: net.Socket, ro: boolean): void => {
     if (lu?.late) lu.late.forward(sock, ro); // accepted during a hand-over: the new daemon's
     else core.attach(new SocketConnection(core.newConnId(), sock, ro));

@@ -207,6 +207,47 @@ test('@introduceDomain, @releaseDomain, GET_DOMAIN_PATH, IS_DOMAIN_INTRODUCED, R
   assert.deepEqual(d1.take(), [], 'RESET_WATCHES dropped it');
 });
 
+test('RELEASE cleans up after the domain: its nodes deleted (or -K: given to dom0), its perm entries struck', () => {
+  for (const keep of [false, true]) {
+    const { core } = newCore();
+    core.keepOrphans = keep;
+    const d0 = new MemConn(core);
+    d0.ask(INTRODUCE, '5\x001\x001\0');
+    // The home as libxl makes it: dom0's, readable by the guest; writable subdirectories the guest's.
+    d0.ask(WRITE, '/local/domain/5/name\0guest');
+    d0.ask(SET_PERMS, '/local/domain/5\0n0\0r5\0');
+    d0.ask(MKDIR, '/local/domain/5/data\0');
+    d0.ask(SET_PERMS, '/local/domain/5/data\0n5\0');
+    d0.ask(MKDIR, '/local/domain/0/backend/vif/5\0');
+    d0.ask(SET_PERMS, '/local/domain/0/backend/vif/5\0n0\0r5\0w7\0');
+    d0.ask(SET_PERMS, '@releaseDomain\0n0\0r5\0');
+    const g = new MemConn(core, 5);
+    assert.equal(g.ask(WRITE, 'data/x\0from-guest'), 'OK\0');
+    assert.equal(g.ask(WRITE, 'data/y/z\0deeper'), 'OK\0');
+    assert.equal(core.store.ownedBy(5), 4);
+    d0.req(WATCH, '/local/domain/5\0home\0');
+    d0.take();
+    const rel = d0.req(RELEASE, '5\0').map((f) => f.payload.toString());
+    assert.equal(rel.at(-1), 'OK\0');
+    assert.equal(d0.ask(READ, '/local/domain/5/name\0'), 'guest', 'the dom0-owned home stays (the toolstack removes it)');
+    assert.equal(d0.ask(GET_PERMS, '/local/domain/5\0'), 'n0\0');
+    assert.equal(d0.ask(GET_PERMS, '/local/domain/0/backend/vif/5\0'), 'n0\0w7\0');
+    assert.equal(d0.ask(GET_PERMS, '@releaseDomain\0'), 'ERROR:EINVAL\0'); // GET_PERMS refuses @ names
+    assert.equal(core.special.get('@releaseDomain')!.length, 1);
+    if (!keep) {
+      assert.equal(d0.ask(READ, '/local/domain/5/data/x\0'), 'ERROR:ENOENT\0');
+      assert.equal(d0.ask(DIRECTORY, '/local/domain/5\0'), 'name\0');
+      assert.equal(core.store.ownedBy(5), 0);
+      assert.deepEqual(rel.filter((f) => f.startsWith('/')), ['/local/domain/5/data\0home\0'], 'RM-like watch event');
+    } else {
+      assert.equal(d0.ask(READ, '/local/domain/5/data/y/z\0'), 'deeper');
+      assert.equal(d0.ask(GET_PERMS, '/local/domain/5/data/x\0'), 'n0\0');
+      assert.equal(core.store.ownedBy(5), 0);
+    }
+    assert.equal(d0.ask(CONTROL, 'check\0'), 'OK\0');
+  }
+});
+
 test('quotas: Xen defaults for domains, configurable, dom0 exempt', () => {
   const { core } = newCore();
   assert.deepEqual({ ...core.quotas }, { nodes: 1000, watches: 128, transactions: 10, 'node-size': 2048, outstanding: 20, permissions: 5, 'transaction-nodes': 1024 });

@@ -67,6 +67,8 @@ export class Xenstored implements ConnectionSink {
   /** Bumped by every request that may change state (read-only requests do not). */
   changes = 0;
   lu: LiveUpdateOptions = { force: false, timeout: 60 };
+  /** -K: a released domain's nodes are given to dom0 instead of deleted (HEAD keep_orphans). */
+  keepOrphans = false;
   /** A live-update session was opened with `-f` (cxenstored: -s outside one is refused). */
   luSession = false;
 
