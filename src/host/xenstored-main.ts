@@ -38,7 +38,9 @@ Options:
   -A, --perm-nb N             permission entries per node (default 5)
   -Q, --quota NAME=N          any quota: nodes, watches, transactions, node-size,
                               outstanding (default 20), permissions, transaction-nodes
-                              (default 1024); 0 = unlimited. Dom0 is exempt from all.
+                              (default 1024), memory (bytes of nodes, default 2621440);
+                              0 = unlimited. Dom0 is exempt from all.
+  -q, --quota-soft memory=N   soft memory quota: passing it is logged (default 2097152)
   -K, --keep-orphans          a released domain's nodes are given to dom0, not deleted
   -T, --trace-file FILE       log every request and reply to FILE
   -V, --verbose               log to stderr
@@ -54,11 +56,11 @@ memreport, quota [set NAME N|DOMID], live-update -f SCRIPT [-c ARGS], then live-
 
 interface Opts {
   socket?: string; pidFile?: string; daemon: boolean; traceFile?: string; verbose: boolean;
-  lu: boolean; quotas: string[]; args: string[]; supervise: boolean; supervised: boolean; keepOrphans: boolean;
+  lu: boolean; quotas: string[]; softQuotas: string[]; args: string[]; supervise: boolean; supervised: boolean; keepOrphans: boolean;
 }
 
 function parse(argv: string[]): Opts | string {
-  const o: Opts = { daemon: false, verbose: false, lu: false, quotas: [], args: [], supervise: false, supervised: false, keepOrphans: false };
+  const o: Opts = { daemon: false, verbose: false, lu: false, quotas: [], softQuotas: [], args: [], supervise: false, supervised: false, keepOrphans: false };
   const letters: Record<string, string> = { '-E': 'nodes', '--entry-nb': 'nodes', '-S': 'node-size', '--entry-size': 'node-size',
     '-W': 'watches', '--watch-nb': 'watches', '-t': 'transactions', '--transaction': 'transactions',
     '-A': 'permissions', '--perm-nb': 'permissions' };
@@ -79,6 +81,7 @@ function parse(argv: string[]): Opts | string {
       else if (a === '-U' || a === '--live-update') { o.lu = true; continue; }
       else if (a in letters) o.quotas.push(`${letters[a]}=${val()}`);
       else if (a === '-Q' || a === '--quota') o.quotas.push(val());
+      else if (a === '-q' || a === '--quota-soft') o.softQuotas.push(val());
       else return `unknown option '${a}' (try --help)`;
     } catch (e) { return (e as Error).message; }
   }
@@ -141,6 +144,11 @@ async function main(argv: string[]): Promise<number> {
     const err = setQuota(core.quotas, q);
     if (err) { process.stderr.write(`xenstored: ${err}\n`); return 1; }
   }
+  for (const q of o.softQuotas) {
+    const m = /^memory=(\d+)$/.exec(q);
+    if (!m) { process.stderr.write(`xenstored: bad soft quota '${q}' (only memory=N)\n`); return 1; }
+    core.softQuotas.memory = Number(m[1]);
+  }
   if (o.traceFile) core.trace = true;
   core.keepOrphans = o.keepOrphans;
   const accept = (sock: net.Socket, ro: boolean): void => {
@@ -172,8 +180,9 @@ async function main(argv: string[]): Promise<number> {
   } else {
     const path = socketPath(o.socket);
     try {
-      server = await listen(path, (s) => accept(s, false));
+      // The read-write socket last: clients (and scripts) wait for it, then find the rest ready.
       serverRo = await listen(socketRoPath(path), (s) => accept(s, true), 0o660);
+      server = await listen(path, (s) => accept(s, false));
     } catch (e) { process.stderr.write(`xenstored: ${(e as Error).message}\n`); return 1; }
     if (o.verbose) log(`listening on ${path} and ${socketRoPath(path)} (read-only)`);
     writePid(o.pidFile);

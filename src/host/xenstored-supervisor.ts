@@ -35,8 +35,8 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
     if (ro) readOnly.add(id);
     if (child) handOver(child, id, s);
   };
-  const server = await listen(o.path, (s) => accepted(s, false));
   const serverRo = await listen(socketRoPath(o.path), (s) => accepted(s, true), 0o660);
+  const server = await listen(o.path, (s) => accepted(s, false));
   let image: Uint8Array | undefined;
   let script = o.script;
   let args = o.args;

@@ -7,7 +7,7 @@
 import { CONN_SOCKET, type Connection, type ConnectionSink } from './connection.ts';
 import { runControl } from './control.ts';
 import { atoiDomid, domainOp } from './domain-ops.ts';
-import { DEFAULT_QUOTAS, Domain, over, type Quotas } from './domain.ts';
+import { DEFAULT_QUOTAS, DEFAULT_SOFT_QUOTAS, Domain, over, type Quotas, type SoftQuotas } from './domain.ts';
 import { canonicalize, domainPath, parentOf } from './paths.ts';
 import {
   PERM_OWNER, PERM_READ, PERM_WRITE, ROOT_PERMS, formatPerms, inheritPerms, parsePerm, permFor,
@@ -59,6 +59,9 @@ export class Xenstored implements ConnectionSink {
   readonly domains = new Map<number, Domain>();
   readonly special = new Map<string, Perms>([['@introduceDomain', ROOT_PERMS], ['@releaseDomain', ROOT_PERMS]]);
   quotas: Quotas = { ...DEFAULT_QUOTAS };
+  softQuotas: SoftQuotas = { ...DEFAULT_SOFT_QUOTAS };
+  /** Domains over the soft memory quota (logged once until they are below it again). */
+  private readonly overSoft = new Set<number>();
   nextConnId = 1;
   nextTxId = 1;
   /** Live update in progress: no request is processed. */
@@ -213,6 +216,20 @@ export class Xenstored implements ConnectionSink {
     }
   }
 
+  /**
+   * The memory quota for a change of `delta` bytes to `owner`'s nodes (unprivileged writers):
+   * past the hard limit ENOMEM; crossing the soft one is logged once each way (4.17
+   * domain_memory_add / domain_chk_quota).
+   */
+  private memoryCheck(owner: number, delta: number): void {
+    const used = this.store.memory[owner]! + delta;
+    if (this.quotas.memory !== 0 && used > this.quotas.memory) fail('ENOMEM');
+    const soft = this.softQuotas.memory;
+    if (soft !== 0 && used >= soft) {
+      if (!this.overSoft.has(owner)) { this.overSoft.add(owner); this.host.log(`Domain ${owner} exceeds soft memory quota`); }
+    } else if (this.overSoft.delete(owner)) this.host.log(`Domain ${owner} below soft memory quota again`);
+  }
+
   private checkTxSize(conn: Connection, t: Tree): void {
     if (t instanceof Transaction && !conn.privileged && over(this.quotas['transaction-nodes'], t.size)) fail('ENOSPC');
   }
@@ -233,6 +250,9 @@ export class Xenstored implements ConnectionSink {
     if (!conn.privileged) {
       if (over(this.quotas.nodes, t.ownedBy(perms[0]!.id) + missing.length)) fail('ENOSPC');
       if (tooBig(this.quotas['node-size'], nodeSize(value, perms, []))) fail('ENOSPC');
+      let mem = value.length;
+      for (const m of missing) mem += 12 + 8 * perms.length + m.length + (m.length - m.lastIndexOf('/'));
+      this.memoryCheck(perms[0]!.id, mem);
     }
     for (let i = missing.length - 1; i >= 0; i--) t.create(missing[i]!, i === 0 ? value : EMPTY, perms);
     this.checkTxSize(conn, t);
@@ -255,7 +275,10 @@ export class Xenstored implements ConnectionSink {
     const n = t.get(path, REC_P);
     if (n) {
       if ((permFor(conn, n.perms) & PERM_WRITE) === 0) fail('EACCES');
-      if (!conn.privileged && tooBig(this.quotas['node-size'], nodeSize(value, n.perms, n.children))) fail('ENOSPC');
+      if (!conn.privileged) {
+        if (tooBig(this.quotas['node-size'], nodeSize(value, n.perms, n.children))) fail('ENOSPC');
+        this.memoryCheck(n.perms[0]!.id, value.length - n.value.length);
+      }
       t.setValue(path, value);
       this.checkTxSize(conn, t);
     } else {
@@ -356,6 +379,7 @@ export class Xenstored implements ConnectionSink {
     if (!conn.privileged) {
       if (perms[0]!.id !== n.perms[0]!.id) fail('EPERM');
       if (tooBig(this.quotas['node-size'], nodeSize(n.value, perms, n.children))) fail('ENOSPC');
+      this.memoryCheck(n.perms[0]!.id, 8 * (perms.length - n.perms.length));
     }
     t.setPerms(path, perms);
     this.checkTxSize(conn, t);
