@@ -260,7 +260,7 @@ export class Xenstored implements ConnectionSink {
 
   /** Fire watches for a change (outside transactions: at once; inside: at commit). */
   private changed(t: Tree, path: string, recursive: boolean, perms?: Perms): void {
-    if (t !== this.store) return;
+    if (t !== this.store || this.watches.count === 0) return;
     this.watches.fire(path, perms ?? this.store.get(path)!.perms, recursive);
   }
 
