@@ -188,9 +188,12 @@ export class SocketConnection extends Connection {
   private writeHandle(h: StreamHandle, buf: Uint8Array): void {
     // The request object only matters if libuv queues the write (kLastWriteWasAsync); until
     // then one is reused.
-    const req = this.req ?? new SW!.WriteWrap();
-    req.handle = h;
-    req.oncomplete = (status: number) => this.afterWrite(status);
+    let req = this.req;
+    if (!req) {
+      req = new SW!.WriteWrap();
+      req.handle = h;
+      req.oncomplete = (status: number) => this.afterWrite(status);
+    }
     req.async = false;
     const err = h.writeBuffer(req, buf);
     if (err !== 0) { this.sink?.drop(this, ''); return; }
