@@ -253,7 +253,9 @@ export class SocketConnection extends Connection {
     else {
       const s = this.stream!;
       s.pause();
-      (s as unknown as { _handle?: { readStop?: () => number } })._handle?.readStop?.();
+      // Stop libuv too, and tell net.Socket so (its resume() then starts reading again).
+      const h = (s as unknown as { _handle?: { readStop(): number; reading: boolean } | null })._handle;
+      if (h) { h.readStop(); h.reading = false; }
       for (let c: Buffer | null; (c = s.read() as Buffer | null) !== null;) this.feed(c);
     }
   }
@@ -262,10 +264,7 @@ export class SocketConnection extends Connection {
     this.reading = true;
     if (this.paused) return;
     if (this.handle) this.handle.readStart();
-    else {
-      (this.stream as unknown as { _handle?: { readStart?: () => number } })._handle?.readStart?.();
-      this.stream!.resume();
-    }
+    else this.stream!.resume();
   }
 }
 
