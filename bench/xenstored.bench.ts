@@ -7,7 +7,8 @@
 // Figures: 1 client; 8 concurrent clients (total pairs / span from the first start to the last
 // end). Each configuration alternates ours and C BENCH_RUNS times (default 3): medians.
 // The daemon's CPU per pair (/proc) is printed too: on a shared machine it is the steady figure.
-// Run alone: node --import tsx bench/xenstored.bench.ts   (env BENCH_PAIRS, BENCH_RUNS, BENCH_CPU)
+// Run alone: node --import tsx bench/xenstored.bench.ts   (env BENCH_PAIRS, BENCH_RUNS, BENCH_CPU;
+// BENCH_OURS=path/to/xenstored.cjs benches another bundle, e.g. one built from an older commit)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -22,6 +23,7 @@ const PAIRS = Number(process.env.BENCH_PAIRS ?? 20000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CPU = process.env.BENCH_CPU ?? '1';
 const PY = '/usr/bin/python3';
+const OURS = process.env.BENCH_OURS ?? join(ROOT, 'dist', 'xenstored.cjs');
 
 const CLIENT = `
 import socket, struct, sys, time
@@ -86,7 +88,7 @@ function cpuSeconds(pid: number): number {
 
 async function startOurs(dir: string): Promise<Daemon> {
   const path = join(dir, 'ours.sock');
-  const p = spawn('taskset', ['-c', CPU, process.execPath, join(ROOT, 'dist', 'xenstored.cjs'), '--socket', path], { stdio: 'ignore' });
+  const p = spawn('taskset', ['-c', CPU, process.execPath, OURS, '--socket', path], { stdio: 'ignore' });
   await waitSocket(path, p);
   return { path, pid: p.pid!, stop: () => kill(p) };
 }

@@ -16,10 +16,12 @@ import { SocketConnection } from './xenstored-socket.ts';
 
 export interface LuContext {
   server: net.Server;
+  /** The read-only socket's server (socket_ro). */
+  serverRo: net.Server;
   /** Set while a hand-over runs: connections the old process still accepts go to the new one. */
-  late?: { forward(sock: net.Socket): void };
+  late?: { forward(sock: net.Socket, ro: boolean): void };
   /** Attach a socket to this daemon (late connections of a failed hand-over). */
-  attach(sock: net.Socket): void;
+  attach(sock: net.Socket, ro: boolean): void;
   /** argv to start the new daemon with (after the script path), without -U. */
   args: string[];
   script: string;
@@ -39,7 +41,7 @@ function socketsOf(core: Xenstored): SocketConnection[] {
 
 async function drained(conns: SocketConnection[], ms: number): Promise<boolean> {
   const end = Date.now() + ms;
-  while (conns.some((c) => !c.closed && c.socket.writableLength > 0)) {
+  while (conns.some((c) => !c.closed && c.backlog() > 0)) {
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 2));
   }
@@ -53,15 +55,15 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
   // are queued and passed on to the new daemon; on failure they join this one.
   let inFlight = 0;
   let sendsDone: () => void = () => {};
-  const late: net.Socket[] = [];
+  const late: [net.Socket, boolean][] = [];
   let forwardLate = false;
   let child: ChildProcess | undefined;
-  const lateSend = (sock: net.Socket): void => {
+  const lateSend = (sock: net.Socket, ro: boolean): void => {
     inFlight++;
-    void send({ t: 'late' }, sock).then(() => { if (--inFlight === 0) sendsDone(); });
+    void send({ t: 'late', ro }, sock).then(() => { if (--inFlight === 0) sendsDone(); });
   };
-  ctx.late = { forward: (sock) => { if (forwardLate) lateSend(sock); else late.push(sock); } };
-  const send = (m: unknown, h?: net.Server | net.Socket): Promise<void> => new Promise((res) => {
+  ctx.late = { forward: (sock, ro) => { if (forwardLate) lateSend(sock, ro); else late.push([sock, ro]); } };
+  const send = (m: unknown, h?: net.Server | net.Socket | object): Promise<void> => new Promise((res) => {
     if (!child?.connected) { res(); return; }
     child.send(m as never, h as never, { keepOpen: true }, () => res());
   });
@@ -70,7 +72,7 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
   const resume = (msg: string): string => {
     ctx.late = undefined;
     for (const c of socketsOf(core)) c.startReading();
-    for (const sock of late.splice(0)) ctx.attach(sock);
+    for (const [sock, ro] of late.splice(0)) ctx.attach(sock, ro);
     return msg;
   };
   if (!(await drained(socks, 5000))) return resume('BUSY');
@@ -102,11 +104,12 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
   });
   void (async () => {
     await send({ t: 'state', data: state });
-    await send({ t: 'server' }, ctx.server);
-    for (const c of socks) if (!c.closed) await send({ t: 'sock', id: c.id }, c.socket);
+    await send({ t: 'server', ro: false }, ctx.server);
+    await send({ t: 'server', ro: true }, ctx.serverRo);
+    for (const c of socks) if (!c.closed) await send({ t: 'sock', id: c.id }, c.transferable());
     await send({ t: 'end' });
     forwardLate = true;
-    for (const sock of late.splice(0)) lateSend(sock);
+    for (const [sock, ro] of late.splice(0)) lateSend(sock, ro);
   })();
   const err = await outcome;
   if (err !== undefined) return resume(err);
@@ -119,30 +122,45 @@ export async function liveUpdate(ctx: LuContext, core: Xenstored, conn: Connecti
   process.exit(0);
 }
 
-/** The new daemon's side: receive the dump, the server and the sockets. */
 /**
- * The new daemon's side: receive the dump, the server and the sockets. Connections the old
- * process accepts after that arrive as 'late' messages and go to `onLate` (queued until set).
+ * The new daemon's side: receive the dump, the server and the sockets. Every connection this
+ * process gets otherwise - accepted by the old process after the hand-over began ('late'
+ * messages) or by this one on the shared listening socket - goes to `onConnection`, queued
+ * until it is set. The server is switched to pauseOnConnect at once: a connection it accepts
+ * before the daemon is ready, or while this daemon in turn hands over, must not be read
+ * (bytes read into a socket that is then passed on would be lost with this process).
+ * `predecessorGone` resolves when the old process has exited and every message it sent was
+ * read: a new hand-over must not start before (connections still on the pipe would be lost).
  */
-export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Server; sockets: Map<number, net.Socket>;
-  onLate(f: (s: net.Socket) => void): void }> {
-  const queued: net.Socket[] = [];
-  let lateHandler: ((s: net.Socket) => void) | undefined;
-  const onLate = (f: (s: net.Socket) => void): void => { lateHandler = f; for (const s of queued.splice(0)) f(s); };
+export function receiveHandover(): Promise<{ state: Uint8Array; server: net.Server; serverRo: net.Server;
+  sockets: Map<number, net.Socket | object>; onConnection(f: (s: net.Socket, ro: boolean) => void): void; predecessorGone: Promise<void> }> {
+  const queued: [net.Socket, boolean][] = [];
+  let handler: ((s: net.Socket, ro: boolean) => void) | undefined;
+  const deliver = (s: net.Socket, ro: boolean): void => { if (handler) handler(s, ro); else queued.push([s, ro]); };
+  const onConnection = (f: (s: net.Socket, ro: boolean) => void): void => { handler = f; for (const [s, ro] of queued.splice(0)) f(s, ro); };
+  const predecessorGone = new Promise<void>((r) => {
+    if (!process.connected) r(); else process.once('disconnect', () => r());
+  });
   return new Promise((res, rej) => {
     let state: Uint8Array | undefined;
     let server: net.Server | undefined;
-    const sockets = new Map<number, net.Socket>();
+    let serverRo: net.Server | undefined;
+    const sockets = new Map<number, net.Socket | object>();
     const timer = setTimeout(() => rej(new Error('no hand-over from the old xenstored')), 20000);
-    process.on('message', (m: { t: string; data?: Uint8Array; id?: number }, h?: net.Server | net.Socket) => {
+    process.on('message', (m: { t: string; data?: Uint8Array; id?: number; ro?: boolean }, h?: net.Server | net.Socket) => {
       if (m.t === 'state') state = m.data;
-      else if (m.t === 'server') server = h as net.Server;
-      else if (m.t === 'sock' && h) sockets.set(m.id!, h as net.Socket);
-      else if (m.t === 'late' && h) { if (lateHandler) lateHandler(h as net.Socket); else queued.push(h as net.Socket); }
+      else if (m.t === 'server') {
+        const s = h as net.Server;
+        const ro = m.ro === true;
+        if (ro) serverRo = s; else server = s;
+        (s as unknown as { pauseOnConnect: boolean }).pauseOnConnect = true;
+        s.on('connection', (c: net.Socket) => deliver(c, ro));
+      } else if (m.t === 'sock' && h) sockets.set(m.id!, h);
+      else if (m.t === 'late' && h) deliver(h as net.Socket, m.ro === true);
       else if (m.t === 'end') {
         clearTimeout(timer);
-        if (!state || !server) rej(new Error('incomplete hand-over'));
-        else res({ state, server, sockets, onLate });
+        if (!state || !server || !serverRo) rej(new Error('incomplete hand-over'));
+        else res({ state, server, serverRo, sockets, onConnection, predecessorGone });
       }
     });
   });

@@ -10,7 +10,7 @@ import { Xenstored } from '../toolstack/xenstored/core.ts';
 import { setQuota } from '../toolstack/xenstored/domain.ts';
 import { restoreState } from '../toolstack/xenstored/lu.ts';
 import { liveUpdate, receiveHandover, type LuContext } from './xenstored-lu.ts';
-import { DEFAULT_RUNDIR, SocketConnection, listen, socketPath } from './xenstored-socket.ts';
+import { DEFAULT_RUNDIR, SocketConnection, listen, socketPath, socketRoPath } from './xenstored-socket.ts';
 import { runSupervised, supervise, supervisedLiveUpdate } from './xenstored-supervisor.ts';
 
 const USAGE = `usage: xenstored [options]
@@ -23,7 +23,8 @@ Socket path, first that applies:
   XENSTORED_PATH=PATH         (environment) this path
   XENSTORED_RUNDIR=DIR        (environment) DIR/socket
   default                     ${DEFAULT_RUNDIR}/socket
-The directory is created if missing; a stale socket file is replaced.
+The directory is created if missing; a stale socket file is replaced. Beside it, PATH_ro
+(mode 0660) is the read-only socket: reads and watches work, writes fail with EACCES.
 
 Options:
   -h, --help                  this text
@@ -37,7 +38,10 @@ Options:
   -A, --perm-nb N             permission entries per node (default 5)
   -Q, --quota NAME=N          any quota: nodes, watches, transactions, node-size,
                               outstanding (default 20), permissions, transaction-nodes
-                              (default 1024); 0 = unlimited. Dom0 is exempt from all.
+                              (default 1024), memory (bytes of nodes, default 2621440);
+                              0 = unlimited. Dom0 is exempt from all.
+  -q, --quota-soft memory=N   soft memory quota: passing it is logged (default 2097152)
+  -K, --keep-orphans          a released domain's nodes are given to dom0, not deleted
   -T, --trace-file FILE       log every request and reply to FILE
   -V, --verbose               log to stderr
       --supervise             crash recovery: a supervisor process keeps the socket and the
@@ -52,11 +56,11 @@ memreport, quota [set NAME N|DOMID], live-update -f SCRIPT [-c ARGS], then live-
 
 interface Opts {
   socket?: string; pidFile?: string; daemon: boolean; traceFile?: string; verbose: boolean;
-  lu: boolean; quotas: string[]; args: string[]; supervise: boolean; supervised: boolean;
+  lu: boolean; quotas: string[]; softQuotas: string[]; args: string[]; supervise: boolean; supervised: boolean; keepOrphans: boolean;
 }
 
 function parse(argv: string[]): Opts | string {
-  const o: Opts = { daemon: false, verbose: false, lu: false, quotas: [], args: [], supervise: false, supervised: false };
+  const o: Opts = { daemon: false, verbose: false, lu: false, quotas: [], softQuotas: [], args: [], supervise: false, supervised: false, keepOrphans: false };
   const letters: Record<string, string> = { '-E': 'nodes', '--entry-nb': 'nodes', '-S': 'node-size', '--entry-size': 'node-size',
     '-W': 'watches', '--watch-nb': 'watches', '-t': 'transactions', '--transaction': 'transactions',
     '-A': 'permissions', '--perm-nb': 'permissions' };
@@ -73,14 +77,20 @@ function parse(argv: string[]): Opts | string {
       else if (a === '--supervised') o.supervised = true;
       else if (a === '-T' || a === '--trace-file') o.traceFile = val();
       else if (a === '-V' || a === '--verbose') o.verbose = true;
+      else if (a === '-K' || a === '--keep-orphans') o.keepOrphans = true;
       else if (a === '-U' || a === '--live-update') { o.lu = true; continue; }
       else if (a in letters) o.quotas.push(`${letters[a]}=${val()}`);
       else if (a === '-Q' || a === '--quota') o.quotas.push(val());
+      else if (a === '-q' || a === '--quota-soft') o.softQuotas.push(val());
       else return `unknown option '${a}' (try --help)`;
     } catch (e) { return (e as Error).message; }
   }
   o.args = argv.filter((x) => !['-U', '--live-update', '--daemon', '--supervise', '--supervised'].includes(x));
   return o;
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise((res) => { const t = setTimeout(res, ms); void p.then(() => { clearTimeout(t); res(); }); });
 }
 
 /** Atomically (write + rename): readers never see an empty pid file. */
@@ -116,24 +126,35 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   let server!: net.Server;
+  let serverRo!: net.Server;
   let lu: LuContext | undefined;
+  let predecessorGone: Promise<void> = Promise.resolve();
   const core = new Xenstored({
     log,
     ringRelay: (conn, domid, evtchn) => conn instanceof SocketConnection && !!conn.becomeRelay(domid, evtchn),
     liveUpdate: (c, conn, reqId, txId, opts) => {
       if (o.supervised) return supervisedLiveUpdate(c, conn, reqId, txId, opts);
-      lu = { server, script: process.argv[1]!, args: o.args, attach: (sock) => core.attach(new SocketConnection(core.newConnId(), sock)) };
-      return liveUpdate(lu, c, conn, reqId, txId, opts).finally(() => { lu = undefined; });
+      // Not before the previous daemon is gone: sockets it passed on may still be on the pipe.
+      return withTimeout(predecessorGone, 10_000).then(() => {
+        lu = { server, serverRo, script: process.argv[1]!, args: o.args, attach: (sock, ro) => core.attach(new SocketConnection(core.newConnId(), sock, ro)) };
+        return liveUpdate(lu, c, conn, reqId, txId, opts).finally(() => { lu = undefined; });
+      });
     },
   });
   for (const q of o.quotas) {
     const err = setQuota(core.quotas, q);
     if (err) { process.stderr.write(`xenstored: ${err}\n`); return 1; }
   }
+  for (const q of o.softQuotas) {
+    const m = /^memory=(\d+)$/.exec(q);
+    if (!m) { process.stderr.write(`xenstored: bad soft quota '${q}' (only memory=N)\n`); return 1; }
+    core.softQuotas.memory = Number(m[1]);
+  }
   if (o.traceFile) core.trace = true;
-  const accept = (sock: net.Socket): void => {
-    if (lu?.late) lu.late.forward(sock); // accepted during a hand-over: the new daemon's
-    else core.attach(new SocketConnection(core.newConnId(), sock));
+  core.keepOrphans = o.keepOrphans;
+  const accept = (sock: net.Socket, ro: boolean): void => {
+    if (lu?.late) lu.late.forward(sock, ro); // accepted during a hand-over: the new daemon's
+    else core.attach(new SocketConnection(core.newConnId(), sock, ro));
   };
 
   if (o.supervised) {
@@ -143,6 +164,7 @@ async function main(argv: string[]): Promise<number> {
   if (o.lu) {
     const h = await receiveHandover();
     server = h.server;
+    serverRo = h.serverRo;
     const pending = restoreState(core, h.state, {
       socket: (id) => { const s = h.sockets.get(id); return s ? new SocketConnection(id, s) : undefined; },
       // A ring relay (relay.ts) travels as a ring record whose socket came by conn-id.
@@ -150,8 +172,8 @@ async function main(argv: string[]): Promise<number> {
     });
     writePid(o.pidFile);
     for (const [c, out] of pending) c.transmit(out);
-    server.on('connection', accept);
-    h.onLate((sock) => { if (o.traceFile) log('connection accepted by the old daemon during the hand-over'); accept(sock); });
+    h.onConnection(accept);
+    predecessorGone = h.predecessorGone;
     process.send?.({ t: 'ready' });
     // The channel closes when the old process exits; it must not keep this one alive.
     (process.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
@@ -160,15 +182,20 @@ async function main(argv: string[]): Promise<number> {
     log(`live update complete: ${core.store.nodes.size} nodes, ${core.conns.size} connections`);
   } else {
     const path = socketPath(o.socket);
-    try { server = await listen(path); } catch (e) { process.stderr.write(`xenstored: ${(e as Error).message}\n`); return 1; }
-    server.on('connection', accept);
-    if (o.verbose) log(`listening on ${path}`);
+    try {
+      // The read-write socket last: clients (and scripts) wait for it, then find the rest ready.
+      serverRo = await listen(socketRoPath(path), (s) => accept(s, true), 0o660);
+      server = await listen(path, (s) => accept(s, false));
+    } catch (e) { process.stderr.write(`xenstored: ${(e as Error).message}\n`); return 1; }
+    if (o.verbose) log(`listening on ${path} and ${socketRoPath(path)} (read-only)`);
     writePid(o.pidFile);
   }
   const stop = (): void => {
     server.close();
+    serverRo.close();
     // A server received in a hand-over does not unlink its path on close: do it here.
     try { unlinkSync(socketPath(o.socket)); } catch { /* gone */ }
+    try { unlinkSync(socketRoPath(socketPath(o.socket))); } catch { /* gone */ }
     if (o.pidFile) try { unlinkSync(o.pidFile); } catch { /* gone */ }
     process.exit(0);
   };

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Unix-socket transport for xenstored: where the socket lives (Xen's rules: --socket, else
-// XENSTORED_PATH, else $XENSTORED_RUNDIR/socket, else /var/run/xenstored/socket) and the
+// XENSTORED_PATH, else $XENSTORED_RUNDIR/socket, else /var/run/xenstored/socket; the read-only
+// socket is that path plus `_ro`, mode 0660, as R47's xs_daemon_socket_ro()) and the
 // connection class that feeds socket bytes to the core. Socket clients are dom0 (privileged).
-// Backpressure: a client that does not read its replies stops being read from.
+//
+// Fast path: the connection drives Node's libuv stream handle (the Pipe under a net.Socket)
+// itself: reads land in one shared buffer (`useUserBuffer`), replies go out through
+// `writeBuffer` with no stream machinery, and every connection's output of one event-loop turn
+// leaves in one write (cork per turn). Backpressure: a client that does not read its replies
+// stops being read from at 1 MiB queued and is dropped at 64 MiB.
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
@@ -16,83 +22,225 @@ export function socketPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return `${env.XENSTORED_RUNDIR || DEFAULT_RUNDIR}/socket`;
 }
 
+/** The read-only socket: the read-write path plus `_ro` (R47 xs_lib.c xs_daemon_socket_ro()). */
+export function socketRoPath(rw: string): string {
+  return `${rw}_ro`;
+}
+
 const PAUSE_AT = 1 << 20;
 const DROP_AT = 64 << 20;
 const EMPTY = new Uint8Array(0);
-/** Node's onread buffer mode for client sockets (XENSTORED_ONREAD=1; off by default, see below). */
-const USER_BUFFER = process.env.XENSTORED_ONREAD === '1';
+const NOOP = (): void => {};
+
+/** The parts of Node's libuv stream handle (src/stream_base.cc, Node 20) used here. */
+interface StreamHandle {
+  readStart(): number;
+  readStop(): number;
+  useUserBuffer(buf: Uint8Array): void;
+  writeBuffer(req: WriteReq, buf: Uint8Array): number;
+  close(cb?: () => void): void;
+  onread: (ab?: ArrayBuffer) => void;
+  readonly writeQueueSize: number;
+}
+interface WriteReq { handle: StreamHandle; buffer: Uint8Array | null; oncomplete: (status: number) => void; async: boolean }
+interface StreamWrap {
+  WriteWrap: new () => WriteReq;
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kLastWriteWasAsync: number;
+}
+
+/** Node's stream_wrap binding (process.binding allow-list), or undefined on a Node without it. */
+const SW: StreamWrap | undefined = (() => {
+  if (process.env.XENSTORED_STREAMS === '1') return undefined;
+  try {
+    const b = (process as unknown as { binding(n: string): StreamWrap }).binding('stream_wrap');
+    return typeof b.WriteWrap === 'function' && b.streamBaseState ? b : undefined;
+  } catch { return undefined; }
+})();
+
+/** One read buffer for every connection: each read is parsed before the next one. */
+const RBUF = new Uint8Array(65536);
+/** Output staging buffer, replaced when libuv keeps it for a queued (asynchronous) write. */
+let OUT = new Uint8Array(65536);
+
+/** Connections with output queued this turn, and the flush of them. */
+const dirty: SocketConnection[] = [];
+let flushScheduled = false;
+let inRead = false;
+
+function flushAll(reader: SocketConnection | null = null): void {
+  flushScheduled = false;
+  if (dirty.length === 0) return;
+  SocketConnection.beforeWrite?.(reader);
+  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
+  dirty.length = 0;
+}
 
 export class SocketConnection extends Connection {
-  private paused = false;
-  /** Called after a chunk's requests ran and before their replies are written (the journal). */
-  static beforeWrite: (() => void) | undefined;
+  /**
+   * Called once before the output of a turn is written (after the requests that produced it
+   * ran), with the connection whose input produced it (null for output of timers and other
+   * turns): the crash-recovery journal. Covers replies and watch events to every connection.
+   */
+  static beforeWrite: ((reader: SocketConnection | null) => void) | undefined;
+  /** Called with every chunk read, before it is parsed (the crash-recovery input log). */
+  static onInput: ((c: SocketConnection, chunk: Uint8Array) => void) | undefined;
   /** Called when the client goes away. */
   onClosed?: () => void;
-  /** Reads go to a reusable buffer (no stream buffering to drain). */
-  private userBuffer = false;
 
-  readonly socket: net.Socket;
+  /** The libuv handle (fast path), or null when running on a net.Socket stream. */
+  private handle: StreamHandle | null = null;
+  /** The stream (fallback path only). */
+  private stream: net.Socket | null = null;
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private isDirty = false;
+  private paused = false;
+  private reading = false;
+  private req: WriteReq | null = null;
 
   /**
-   * `raw` is the socket as accepted (paused) or handed over. Its handle is re-wrapped with
-   * Node's `onread` buffer mode: reads land in one reusable buffer, with no Buffer allocation
-   * and no stream 'data' machinery per message (the frame reader copies what it keeps).
+   * `s` is a socket as accepted (paused), a socket received over IPC, or a bare handle
+   * received over IPC (a hand-over sends handles). Bytes a net.Socket already buffered are
+   * parsed first.
    */
-  constructor(id: number, raw: net.Socket) {
+  constructor(id: number, s: net.Socket | object, readOnly = false) {
     super(id, CONN_SOCKET, 0, true);
-    const onChunk = (chunk: Uint8Array): void => {
-      // Replies to the frames of one chunk leave in one write.
-      this.batch = [];
-      this.feed(chunk);
-      const b = this.batch;
-      this.batch = null;
-      SocketConnection.beforeWrite?.();
-      if (b.length === 1) this.write(b[0]!);
-      else if (b.length > 1) this.write(Buffer.concat(b));
-    };
-    const handle = (raw as unknown as { _handle?: object | null })._handle;
-    let socket = raw;
-    if (USER_BUFFER && handle && !raw.readableLength) {
-      (raw as unknown as { _handle: object | null })._handle = null;
-      raw.destroy();
-      const rbuf = Buffer.allocUnsafe(65536);
-      socket = new net.Socket({
-        handle, readable: true, writable: true,
-        onread: { buffer: rbuf, callback: (n: number) => { onChunk(rbuf.subarray(0, n)); return true; } },
-      } as net.SocketConstructorOpts);
-      this.userBuffer = true;
+    this.readOnly = readOnly;
+    let early: Buffer[] = [];
+    if (s instanceof net.Socket) {
+      const h = (s as unknown as { _handle: StreamHandle | null })._handle;
+      if (SW && h) {
+        h.readStop();
+        for (let c: Buffer | null; (c = s.read() as Buffer | null) !== null;) early.push(c);
+        (s as unknown as { _handle: StreamHandle | null })._handle = null;
+        s.destroy();
+        this.handle = h;
+      } else {
+        this.stream = s;
+      }
+    } else if (SW) {
+      this.handle = s as StreamHandle;
     } else {
-      socket.on('data', onChunk);
-      socket.resume(); // accepted with pauseOnConnect: flowing must be switched on explicitly
+      this.stream = new net.Socket({ handle: s } as net.SocketConstructorOpts);
     }
-    this.socket = socket;
-    socket.on('close', () => this.sink?.drop(this, ''));
-    socket.on('error', () => { /* 'close' follows */ });
-    socket.on('drain', () => {
-      if (this.paused) { this.paused = false; socket.resume(); }
-    });
+    if (this.handle) {
+      const h = this.handle;
+      h.onread = () => this.onRead();
+      h.useUserBuffer(RBUF);
+    } else {
+      const st = this.stream!;
+      st.on('data', (c: Buffer) => this.onChunk(c));
+      st.on('close', () => this.sink?.drop(this, ''));
+      st.on('error', () => { /* 'close' follows */ });
+      st.on('drain', () => this.unpause());
+    }
+    if (early.length) queueMicrotask(() => { if (this.sink) for (const c of early) this.onChunk(c); early = []; });
+    this.startReading();
   }
 
-  private batch: Uint8Array[] | null = null;
+  private onRead(): void {
+    const n = SW!.streamBaseState[SW!.kReadBytesOrError]!;
+    if (n < 0) { this.sink?.drop(this, ''); return; } // EOF or error
+    if (n > 0) this.onChunk(RBUF.subarray(0, n));
+  }
+
+  /** Frames of one chunk run, then the turn's output is written (this connection's at least). */
+  private onChunk(chunk: Uint8Array): void {
+    SocketConnection.onInput?.(this, chunk);
+    const outer = inRead;
+    inRead = true;
+    try { this.feed(chunk); } finally { inRead = outer; }
+    if (!outer) flushAll(this);
+  }
 
   transmit(frame: Uint8Array): void {
     if (this.closed) return;
-    if (this.batch) this.batch.push(frame);
-    else this.write(frame);
+    this.queue.push(frame);
+    this.queued += frame.length;
+    if (this.isDirty) return;
+    this.isDirty = true;
+    dirty.push(this);
+    if (!inRead && !flushScheduled) { flushScheduled = true; process.nextTick(flushAll); }
   }
 
-  private write(frame: Uint8Array): void {
-    if (this.closed) return;
-    const s = this.socket;
-    s.write(frame);
-    const backlog = s.writableLength;
-    if (backlog > PAUSE_AT && !this.paused) { this.paused = true; s.pause(); }
+  /** Write everything queued in one write. */
+  flush(): void {
+    this.isDirty = false;
+    const q = this.queue;
+    if (q.length === 0 || this.closed) { q.length = 0; this.queued = 0; return; }
+    // Frames are gathered into one off-heap buffer: small on-heap typed arrays would each be
+    // moved off the heap (a malloc) when libuv is handed their bytes.
+    const n = this.queued;
+    if (OUT.length < n) OUT = new Uint8Array(Math.max(n, OUT.length * 2));
+    let o = 0;
+    for (let i = 0; i < q.length; i++) { OUT.set(q[i]!, o); o += q[i]!.length; }
+    q.length = 0;
+    this.queued = 0;
+    if (this.handle) this.writeHandle(this.handle, OUT.subarray(0, n));
+    else this.stream!.write(OUT.slice(0, n));
+    const backlog = this.backlog();
     if (backlog > DROP_AT) this.sink?.drop(this, 'client does not read its replies');
+    else if (backlog > PAUSE_AT && !this.paused) { this.paused = true; this.pauseReading(); }
+  }
+
+  private writeHandle(h: StreamHandle, buf: Uint8Array): void {
+    // The request object only matters if libuv queues the write (kLastWriteWasAsync); until
+    // then one is reused.
+    let req = this.req;
+    if (!req) {
+      req = new SW!.WriteWrap();
+      req.handle = h;
+      req.oncomplete = (status: number) => this.afterWrite(status);
+    }
+    req.async = false;
+    const err = h.writeBuffer(req, buf);
+    if (err !== 0) { this.sink?.drop(this, ''); return; }
+    if (SW!.streamBaseState[SW!.kLastWriteWasAsync]) {
+      req.buffer = buf; // keep the bytes alive until libuv is done with them
+      req.async = true;
+      this.req = null;
+      if (buf.buffer === OUT.buffer) OUT = new Uint8Array(OUT.length); // libuv still reads the old one
+    } else this.req = req;
+  }
+
+  private afterWrite(status: number): void {
+    if (status < 0) { this.sink?.drop(this, ''); return; }
+    if (this.paused && this.backlog() < PAUSE_AT / 2) this.unpause();
+  }
+
+  private unpause(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.reading) this.resumeReading();
+  }
+
+  /** Bytes handed to the socket and not yet taken by the kernel. */
+  backlog(): number {
+    return this.queued + (this.handle ? this.handle.writeQueueSize : this.stream!.writableLength);
+  }
+
+  private pauseReading(): void {
+    if (this.handle) this.handle.readStop(); else this.stream!.pause();
+  }
+  private resumeReading(): void {
+    if (this.closed) return;
+    if (this.handle) this.handle.readStart(); else this.stream!.resume();
   }
 
   pendingOutput(): Uint8Array { return EMPTY; }
   outstanding(): number { return 0; }
-  shutdown(): void { this.socket.destroy(); this.onClosed?.(); }
+
+  shutdown(): void {
+    const i = dirty.indexOf(this);
+    if (i >= 0) dirty.splice(i, 1);
+    this.queue.length = 0;
+    if (this.handle) { const h = this.handle; h.onread = NOOP; h.readStop(); h.close(); }
+    else this.stream!.destroy();
+    this.onClosed?.();
+  }
+
   spec(): { fd: number; domid?: number; tdomid?: number; evtchn?: number } {
     return this.kind === CONN_RING ? { fd: this.id, domid: this.domid, tdomid: this.target, evtchn: this.relayEvtchn } : { fd: this.id };
   }
@@ -112,24 +260,36 @@ export class SocketConnection extends Connection {
     return this;
   }
 
-  /** Stop reading for a hand-over: bytes Node already read go to the frame reader. */
+  /** What a hand-over sends to the next process: the bare handle, or the stream. */
+  transferable(): net.Socket | object { return this.handle ?? this.stream!; }
+
+  /** Stop reading for a hand-over (a frame half received stays in the frame reader). */
   stopReading(): void {
-    const s = this.socket;
-    s.pause();
-    const h = (s as unknown as { _handle?: { readStop?: () => number } })._handle;
-    h?.readStop?.();
-    if (!this.userBuffer) for (let c: Buffer | null; (c = s.read() as Buffer | null) !== null;) this.feed(c);
+    this.reading = false;
+    if (this.handle) this.handle.readStop();
+    else {
+      const s = this.stream!;
+      s.pause();
+      // Stop libuv too, and tell net.Socket so (its resume() then starts reading again).
+      const h = (s as unknown as { _handle?: { readStop(): number; reading: boolean } | null })._handle;
+      if (h) { h.readStop(); h.reading = false; }
+      for (let c: Buffer | null; (c = s.read() as Buffer | null) !== null;) this.feed(c);
+    }
   }
 
   startReading(): void {
-    const h = (this.socket as unknown as { _handle?: { readStart?: () => number } })._handle;
-    h?.readStart?.();
-    if (!this.paused) this.socket.resume();
+    this.reading = true;
+    if (this.paused) return;
+    if (this.handle) this.handle.readStart();
+    else this.stream!.resume();
   }
 }
 
-/** Bind the listening socket, removing a stale one; refuses if a daemon answers there. */
-export async function listen(path: string): Promise<net.Server> {
+/**
+ * Bind the listening socket, removing a stale one; refuses if a daemon answers there.
+ * `onConnection` is attached before the socket listens: a client may connect at once.
+ */
+export async function listen(path: string, onConnection: (s: net.Socket) => void, mode = 0o600): Promise<net.Server> {
   mkdirSync(dirname(path), { recursive: true });
   const alive = await new Promise<boolean>((res) => {
     const c = net.connect(path);
@@ -138,11 +298,11 @@ export async function listen(path: string): Promise<net.Server> {
   });
   if (alive) throw new Error(`${path}: another xenstored is listening there`);
   try { (await import('node:fs')).unlinkSync(path); } catch { /* not there */ }
-  const server = net.createServer({ pauseOnConnect: true });
+  const server = net.createServer({ pauseOnConnect: true }, onConnection);
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
     server.listen(path, () => { server.off('error', rej); res(); });
   });
-  (await import('node:fs')).chmodSync(path, 0o600);
+  (await import('node:fs')).chmodSync(path, mode);
   return server;
 }

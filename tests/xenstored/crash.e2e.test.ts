@@ -5,11 +5,11 @@
 // was disconnected. A live update under the supervisor goes through the same restart path.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, SockClient } from './harness.ts';
+import { ROOT, SockClient, frame } from './harness.ts';
 
 const READ = 2, GET_PERMS = 3, WATCH = 4, TX_START = 6, TX_END = 7, WRITE = 11, SET_PERMS = 14, CONTROL = 0;
 
@@ -66,6 +66,51 @@ test('the supervisor restarts a killed daemon from its journal without losing st
     assert.ok(!a.closed && !w.closed, 'clients stayed connected');
     assert.match(log, /restarting from the last journal/);
     a.close(); w.close();
+  } finally {
+    const ex = new Promise((r) => sup.on('exit', r));
+    sup.kill('SIGTERM');
+    await ex;
+  }
+});
+
+test('a request the daemon dies on is answered by the restarted daemon, and no reply is repeated', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xsd-sup-'));
+  const path = join(dir, 'socket');
+  const once = join(dir, 'fault-fired');
+  const sup = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/host/xenstored-main.ts'), '--supervise', '--socket', path],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, XENSTORED_TEST_KILL_ON: `/inflight/node|${once}` } });
+  let log = '';
+  sup.stderr!.on('data', (b) => { log += b; });
+  try {
+    const d1 = await until(() => daemonOf(sup.pid!), 'daemon');
+    const a = await connectRetry(path);
+    const b = await connectRetry(path);
+    assert.equal(await a.ask(WRITE, '/keep/a\0one'), 'OK\0');
+    // Read-only requests answered after the last image: not to be answered again.
+    for (let i = 0; i < 5; i++) assert.equal(await a.ask(READ, '/keep/a\0'), 'one');
+    // A frame half received by the daemon that dies: completed after the restart.
+    const half = frame(WRITE, 5, 0, '/keep/half\0across-the-crash');
+    const bReply = new Promise<string>((res) => { b.sock.once('data', (d) => res(d.subarray(16).toString('latin1'))); });
+    b.sock.write(half.subarray(0, 12));
+    await new Promise((r) => setTimeout(r, 200));
+    // The daemon reads this WRITE and the READ behind it, and dies before answering.
+    const w = a.ask(WRITE, '/inflight/node\0in-flight');
+    const r = a.ask(READ, '/keep/a\0');
+    assert.equal(await w, 'OK\0', 'the request in flight at the crash was answered');
+    assert.equal(await r, 'one', 'the request queued behind it too, in order');
+    assert.ok(existsSync(once), 'the daemon died on the request');
+    const d2 = daemonOf(sup.pid!);
+    assert.ok(d2 && d2 !== d1, 'a new daemon serves');
+    b.sock.write(half.subarray(12));
+    assert.equal(await bReply, 'OK\0');
+    // The replies stay in step with the requests (a repeated reply would shift them).
+    assert.equal(await a.ask(READ, '/inflight/node\0'), 'in-flight');
+    assert.equal(await a.ask(READ, '/keep/half\0'), 'across-the-crash');
+    assert.equal(await b.ask(READ, '/keep/a\0'), 'one');
+    assert.equal(await a.ask(CONTROL, 'check\0'), 'OK\0');
+    assert.ok(!a.closed && !b.closed, 'clients stayed connected');
+    assert.match(log, /restarting from the last journal/);
+    a.close(); b.close();
   } finally {
     const ex = new Promise((r) => sup.on('exit', r));
     sup.kill('SIGTERM');

@@ -18,6 +18,11 @@ const CASES: [number, string, number?][] = [
   [12, '/d/a\0'], [12, '/d/new\0'], [2, '/d/new\0'], [13, '/d/missing\0'], [13, '/x/y/z\0'], [13, '/\0'], [13, '/d/new\0'],
   [4, '/d\0tok\0'], [4, '/d\0tok\0'], [5, '/d\0tok2\0'], [4, '/d\0'], [4, 'rel\0tok\0'], [4, '@introduceDomain\0i\0'], [4, '/d\0t3\0extra\0'],
   [11, '/d/b\0x'], [11, 'rel/below\0y'], [13, '/d\0'],
+  // Watch arguments as R47 do_watch/do_unwatch take them: exactly two strings (a depth is
+  // EINVAL), "@" names up to 2048 characters of anything, UNWATCH of any name ENOENT.
+  [4, '@\0t\0'], [4, '@odd name!\0t\0'], [4, '@' + 'x'.repeat(2047) + '\0t\0'], [4, '@' + 'x'.repeat(2048) + '\0t\0'],
+  [5, '@odd name!\0t\0'], [5, '@odd name!\0t\0'], [5, '/d//x\0t\0'], [5, 'bad name\0t\0'], [5, '/d\0tok\0extra\0'],
+  [4, '/d\0t4\x001\0'], [5, '/d\0tok\0'],
   [6, '\0', 5], [7, 'T\0', 77], [6, '\0'], [7, 'X\0', 1], [7, 'F\0', 1],
   [99, 'x\0'], [15, 'x\0y\0'], [16, 'x\0'], [20, '1\0'], [23, '\0'], [25, '\0'],
   [10, '3\0'], [10, 'abc\0'], [10, '\0'], [17, '0\0'], [17, '3\0'], [17, 'abc\0'],

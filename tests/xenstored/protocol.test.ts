@@ -207,9 +207,51 @@ test('@introduceDomain, @releaseDomain, GET_DOMAIN_PATH, IS_DOMAIN_INTRODUCED, R
   assert.deepEqual(d1.take(), [], 'RESET_WATCHES dropped it');
 });
 
+test('RELEASE cleans up after the domain: its nodes deleted (or -K: given to dom0), its perm entries struck', () => {
+  for (const keep of [false, true]) {
+    const { core } = newCore();
+    core.keepOrphans = keep;
+    const d0 = new MemConn(core);
+    d0.ask(INTRODUCE, '5\x001\x001\0');
+    // The home as libxl makes it: dom0's, readable by the guest; writable subdirectories the guest's.
+    d0.ask(WRITE, '/local/domain/5/name\0guest');
+    d0.ask(SET_PERMS, '/local/domain/5\0n0\0r5\0');
+    d0.ask(MKDIR, '/local/domain/5/data\0');
+    d0.ask(SET_PERMS, '/local/domain/5/data\0n5\0');
+    d0.ask(MKDIR, '/local/domain/0/backend/vif/5\0');
+    d0.ask(SET_PERMS, '/local/domain/0/backend/vif/5\0n0\0r5\0w7\0');
+    d0.ask(SET_PERMS, '@releaseDomain\0n0\0r5\0');
+    const g = new MemConn(core, 5);
+    assert.equal(g.ask(WRITE, 'data/x\0from-guest'), 'OK\0');
+    assert.equal(g.ask(WRITE, 'data/y/z\0deeper'), 'OK\0');
+    assert.equal(core.store.ownedBy(5), 4);
+    d0.req(WATCH, '/local/domain/5\0home\0');
+    d0.take();
+    const rel = d0.req(RELEASE, '5\0').map((f) => f.payload.toString());
+    assert.equal(rel.at(-1), 'OK\0');
+    assert.equal(d0.ask(READ, '/local/domain/5/name\0'), 'guest', 'the dom0-owned home stays (the toolstack removes it)');
+    assert.equal(d0.ask(GET_PERMS, '/local/domain/5\0'), 'n0\0');
+    assert.equal(d0.ask(GET_PERMS, '/local/domain/0/backend/vif/5\0'), 'n0\0w7\0');
+    assert.equal(d0.ask(GET_PERMS, '@releaseDomain\0'), 'ERROR:EINVAL\0'); // GET_PERMS refuses @ names
+    assert.equal(core.special.get('@releaseDomain')!.length, 1);
+    if (!keep) {
+      assert.equal(d0.ask(READ, '/local/domain/5/data/x\0'), 'ERROR:ENOENT\0');
+      assert.equal(d0.ask(DIRECTORY, '/local/domain/5\0'), 'name\0');
+      assert.equal(core.store.ownedBy(5), 0);
+      assert.deepEqual(rel.filter((f) => f.startsWith('/')), ['/local/domain/5/data\0home\0'], 'RM-like watch event');
+    } else {
+      assert.equal(d0.ask(READ, '/local/domain/5/data/y/z\0'), 'deeper');
+      assert.equal(d0.ask(GET_PERMS, '/local/domain/5/data/x\0'), 'n0\0');
+      assert.equal(core.store.ownedBy(5), 0);
+    }
+    assert.equal(d0.ask(CONTROL, 'check\0'), 'OK\0');
+  }
+});
+
 test('quotas: Xen defaults for domains, configurable, dom0 exempt', () => {
   const { core } = newCore();
-  assert.deepEqual({ ...core.quotas }, { nodes: 1000, watches: 128, transactions: 10, 'node-size': 2048, outstanding: 20, permissions: 5, 'transaction-nodes': 1024 });
+  assert.deepEqual({ ...core.quotas }, { nodes: 1000, watches: 128, transactions: 10, 'node-size': 2048, outstanding: 20, permissions: 5, 'transaction-nodes': 1024, memory: 2621440 });
+  assert.deepEqual({ ...core.softQuotas }, { memory: 2097152 });
   const d0 = new MemConn(core);
   d0.ask(MKDIR, '/local/domain/2\0');
   d0.ask(SET_PERMS, '/local/domain/2\0n2\0');
@@ -226,6 +268,36 @@ test('quotas: Xen defaults for domains, configurable, dom0 exempt', () => {
   assert.equal(d2.ask(TX_START, '\0'), 'ERROR:ENOSPC\0');
   for (let i = 0; i < 12; i++) assert.match(d0.ask(TX_START, '\0'), /^\d+\0$/);
   assert.equal(d2.ask(SET_PERMS, 'n0\0n2\0r1\0r3\0r4\0r5\0r6\0'), 'ERROR:ENOSPC\0', 'permissions');
+});
+
+test('memory quota: ENOMEM past the hard limit, the soft one logged, usage accounted through every change', () => {
+  const { core, logs } = newCore();
+  const d0 = new MemConn(core);
+  d0.ask(MKDIR, '/local/domain/2\0');
+  d0.ask(SET_PERMS, '/local/domain/2\0n2\0');
+  const d2 = new MemConn(core, 2);
+  const used = (): number => Number(/memory\s*:\s*(\d+)/.exec(d0.ask(CONTROL, 'quota\x002\0'))![1]);
+  const home = used();
+  assert.equal(home, 12 + 8 + '/local/domain/2'.length, 'the home node record plus its path');
+  assert.equal(d2.ask(WRITE, 'a\0' + 'x'.repeat(1000)), 'OK\0');
+  assert.equal(used(), home + 2 + 12 + 8 + 1000 + '/local/domain/2/a'.length, 'child name in the parent + the new node');
+  assert.equal(d0.ask(CONTROL, 'quota-soft\0'), 'Quota settings:\nmemory           :  2097152 Total Xenstore memory per domain (warning level)\n\0');
+  assert.match(d0.ask(CONTROL, 'quota\0'), /\nmemory           :  2621440 Total Xenstore memory per domain \(error level\)\n/);
+  assert.equal(d0.ask(CONTROL, 'quota-soft\0set\0memory\x003000\0'), 'OK\0');
+  assert.equal(d0.ask(CONTROL, 'quota\0set\0memory\x004000\0'), 'OK\0');
+  assert.equal(d2.ask(WRITE, 'b\0' + 'y'.repeat(1000)), 'OK\0');
+  assert.equal(d2.ask(WRITE, 'c\0' + 'z'.repeat(1000)), 'OK\0', 'past the soft quota: allowed, logged');
+  assert.equal(logs.filter((l) => l === 'Domain 2 exceeds soft memory quota').length, 1);
+  assert.equal(d2.ask(WRITE, 'd\0' + 'w'.repeat(1000)), 'ERROR:ENOMEM\0', 'past the hard quota');
+  assert.equal(d2.ask(WRITE, 'a\0' + 'x'.repeat(1900)), 'ERROR:ENOMEM\0', 'growing a value counts too');
+  assert.equal(d0.ask(WRITE, '/local/domain/2/d\0' + 'w'.repeat(1000)), 'OK\0', 'dom0 is exempt');
+  assert.equal(d0.ask(RM, '/local/domain/2/d\0'), 'OK\0');
+  assert.equal(d2.ask(RM, 'c\0'), 'OK\0');
+  assert.equal(d2.ask(WRITE, 'a\0short'), 'OK\0');
+  assert.equal(logs.filter((l) => l === 'Domain 2 below soft memory quota again').length, 1);
+  assert.equal(d0.ask(SET_PERMS, '/local/domain/2/b\0n0\0'), 'OK\0', 'a change of owner moves the bytes');
+  assert.equal(d0.ask(CONTROL, 'check\0'), 'OK\0', 'the accounting matches a recount');
+  assert.equal(d0.ask(CONTROL, 'quota-soft\0set\0nodes\x001\0'), 'ERROR:EINVAL\0');
 });
 
 test('DIRECTORY over 4096 bytes is E2BIG; DIRECTORY_PART lists it in chunks', () => {

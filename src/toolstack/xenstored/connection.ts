@@ -23,6 +23,8 @@ export abstract class Connection implements WatchOwner, Principal {
   domid: number;
   target = -1;
   privileged: boolean;
+  /** A connection on the read-only socket (socket_ro): perm checks never grant WRITE. */
+  readOnly = false;
   readonly txs = new Map<number, Transaction>();
   nWatches = 0;
   closed = false;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// CONTROL (alias DEBUG) sub-commands: help, log, print, check, quota, memreport, live-update.
+// CONTROL (alias DEBUG) sub-commands: help, log, print, check, quota, quota-soft, memreport,
+// live-update.
 // Spec: xen-digest §1.3 and §1.12 (HEAD's command set and live-update flags -f/-c/-s/-t/-F/-a).
 // Dom0 only. Replies are NUL-terminated text; `live-update -s` is answered by the new process
 // (its reply travels in the migration record's pending output, as in HEAD).
@@ -13,16 +14,17 @@ import { XS_CONTROL, fail, latin1, splitStrings } from './wire.ts';
 // The layout of cxenstored 4.17's help and quota replies ("name\targs" lines; "%-17s: %8d").
 const HELP = 'check\t\nlog\ton|off\nlive-update\t[-c <cmdline>] [-F] [-t <timeout>] <file>\n' +
   '    Default timeout is 60 seconds.\nmemreport\t[<file>]\nprint\t<string>\n' +
-  'quota\t[set <name> <val>|<domid>]\nhelp\t\n';
+  'quota\t[set <name> <val>|<domid>]\nquota-soft\t[set <name> <val>]\nhelp\t\n';
 
-const QUOTA_ORDER = ['nodes', 'watches', 'transactions', 'outstanding', 'transaction-nodes', 'node-size', 'path-max', 'permissions'] as const;
+const QUOTA_ORDER = ['nodes', 'watches', 'transactions', 'outstanding', 'transaction-nodes', 'memory', 'node-size', 'path-max', 'permissions'] as const;
+const SOFT_HELP = { memory: 'Total Xenstore memory per domain (warning level)' };
 
 function text(core: Xenstored, conn: Connection, reqId: number, txId: number, s: string): void {
   core.reply(conn, XS_CONTROL, reqId, txId, latin1(s, true));
 }
 
 export function runControl(core: Xenstored, conn: Connection, reqId: number, txId: number, p: Uint8Array): void {
-  if (!conn.privileged) fail('EACCES');
+  if (!conn.privileged || conn.readOnly) fail('EACCES');
   const { strs } = splitStrings(p);
   if (strs.length === 0) fail('EINVAL');
   const [cmd, ...args] = strs as [string, ...string[]];
@@ -72,7 +74,17 @@ export function runControl(core: Xenstored, conn: Connection, reqId: number, txI
       }
       const row = (k: string, v: number): string => `${k.padEnd(16)}: ${String(v).padStart(8)}\n`;
       return text(core, conn, reqId, txId, `Domain ${domid}:\n` + row('nodes', core.store.ownedBy(domid)) +
-        row('watches', watches) + row('transactions', txs) + row('outstanding', outstanding));
+        row('watches', watches) + row('transactions', txs) + row('outstanding', outstanding) +
+        row('memory', core.store.memory[domid & 0xffff]!));
+    }
+    case 'quota-soft': {
+      if (args.length === 0) {
+        return text(core, conn, reqId, txId, `Quota settings:\n${'memory'.padEnd(17)}: ${String(core.softQuotas.memory).padStart(8)} ${SOFT_HELP.memory}\n`);
+      }
+      const [set, name, val] = args;
+      if (set !== 'set' || name !== 'memory' || !val || !/^\d+$/.test(val)) fail('EINVAL');
+      core.softQuotas.memory = Number(val);
+      return text(core, conn, reqId, txId, 'OK');
     }
     case 'live-update':
       return liveUpdate(core, conn, reqId, txId, args);

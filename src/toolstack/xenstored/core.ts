@@ -7,7 +7,7 @@
 import { CONN_SOCKET, type Connection, type ConnectionSink } from './connection.ts';
 import { runControl } from './control.ts';
 import { atoiDomid, domainOp } from './domain-ops.ts';
-import { DEFAULT_QUOTAS, Domain, over, type Quotas } from './domain.ts';
+import { DEFAULT_QUOTAS, DEFAULT_SOFT_QUOTAS, Domain, over, type Quotas, type SoftQuotas } from './domain.ts';
 import { canonicalize, domainPath, parentOf } from './paths.ts';
 import {
   PERM_OWNER, PERM_READ, PERM_WRITE, ROOT_PERMS, formatPerms, inheritPerms, parsePerm, permFor,
@@ -17,7 +17,7 @@ import { EMPTY, REC_C, REC_P, REC_V, Store, type NodeView, type Tree } from './s
 import { Transaction } from './transaction.ts';
 import { WatchTable } from './watch.ts';
 import {
-  HEADER_SIZE, XENSTORE_PAYLOAD_MAX, XS_CONTROL, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR,
+  HEADER_SIZE, XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_CONTROL, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR,
   XS_GET_PERMS, XS_MKDIR, XS_READ, XS_RESET_WATCHES, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END,
   XS_TRANSACTION_START, XS_TYPE_NAMES, XS_UNWATCH, XS_WATCH, XS_WRITE, XsErr, fail, fromLatin1,
   copyOf, latin1, oneArg, splitStrings, wr32, type XsError,
@@ -61,6 +61,9 @@ export class Xenstored implements ConnectionSink {
   readonly domains = new Map<number, Domain>();
   readonly special = new Map<string, Perms>([['@introduceDomain', ROOT_PERMS], ['@releaseDomain', ROOT_PERMS]]);
   quotas: Quotas = { ...DEFAULT_QUOTAS };
+  softQuotas: SoftQuotas = { ...DEFAULT_SOFT_QUOTAS };
+  /** Domains over the soft memory quota (logged once until they are below it again). */
+  private readonly overSoft = new Set<number>();
   nextConnId = 1;
   nextTxId = 1;
   /** Live update in progress: no request is processed. */
@@ -69,6 +72,8 @@ export class Xenstored implements ConnectionSink {
   /** Bumped by every request that may change state (read-only requests do not). */
   changes = 0;
   lu: LiveUpdateOptions = { force: false, timeout: 60 };
+  /** -K: a released domain's nodes are given to dom0 instead of deleted (HEAD keep_orphans). */
+  keepOrphans = false;
   /** A live-update session was opened with `-f` (cxenstored: -s outside one is refused). */
   luSession = false;
 
@@ -213,6 +218,20 @@ export class Xenstored implements ConnectionSink {
     }
   }
 
+  /**
+   * The memory quota for a change of `delta` bytes to `owner`'s nodes (unprivileged writers):
+   * past the hard limit ENOMEM; crossing the soft one is logged once each way (4.17
+   * domain_memory_add / domain_chk_quota).
+   */
+  private memoryCheck(owner: number, delta: number): void {
+    const used = this.store.memory[owner]! + delta;
+    if (this.quotas.memory !== 0 && used > this.quotas.memory) fail('ENOMEM');
+    const soft = this.softQuotas.memory;
+    if (soft !== 0 && used >= soft) {
+      if (!this.overSoft.has(owner)) { this.overSoft.add(owner); this.host.log(`Domain ${owner} exceeds soft memory quota`); }
+    } else if (this.overSoft.delete(owner)) this.host.log(`Domain ${owner} below soft memory quota again`);
+  }
+
   private checkTxSize(conn: Connection, t: Tree): void {
     if (t instanceof Transaction && !conn.privileged && over(this.quotas['transaction-nodes'], t.size)) fail('ENOSPC');
   }
@@ -233,6 +252,9 @@ export class Xenstored implements ConnectionSink {
     if (!conn.privileged) {
       if (over(this.quotas.nodes, t.ownedBy(perms[0]!.id) + missing.length)) fail('ENOSPC');
       if (tooBig(this.quotas['node-size'], nodeSize(value, perms, []))) fail('ENOSPC');
+      let mem = value.length;
+      for (const m of missing) mem += 12 + 8 * perms.length + m.length + (m.length - m.lastIndexOf('/'));
+      this.memoryCheck(perms[0]!.id, mem);
     }
     for (let i = missing.length - 1; i >= 0; i--) t.create(missing[i]!, i === 0 ? value : EMPTY, perms);
     this.checkTxSize(conn, t);
@@ -240,7 +262,7 @@ export class Xenstored implements ConnectionSink {
 
   /** Fire watches for a change (outside transactions: at once; inside: at commit). */
   private changed(t: Tree, path: string, recursive: boolean, perms?: Perms): void {
-    if (t !== this.store) return;
+    if (t !== this.store || this.watches.count === 0) return;
     this.watches.fire(path, perms ?? this.store.get(path)!.perms, recursive);
   }
 
@@ -255,7 +277,10 @@ export class Xenstored implements ConnectionSink {
     const n = t.get(path, REC_P);
     if (n) {
       if ((permFor(conn, n.perms) & PERM_WRITE) === 0) fail('EACCES');
-      if (!conn.privileged && tooBig(this.quotas['node-size'], nodeSize(value, n.perms, n.children))) fail('ENOSPC');
+      if (!conn.privileged) {
+        if (tooBig(this.quotas['node-size'], nodeSize(value, n.perms, n.children))) fail('ENOSPC');
+        this.memoryCheck(n.perms[0]!.id, value.length - n.value.length);
+      }
       t.setValue(path, value);
       this.checkTxSize(conn, t);
     } else {
@@ -344,7 +369,7 @@ export class Xenstored implements ConnectionSink {
     if (!conn.privileged && over(this.quotas.permissions, perms.length)) fail('ENOSPC');
     if (path.charCodeAt(0) === 64) {
       const cur = this.special.get(path) ?? fail('ENOENT');
-      if ((permFor(conn, cur) & PERM_OWNER) === 0) fail('EACCES');
+      if ((permFor(conn, cur) & (PERM_WRITE | PERM_OWNER)) !== (PERM_WRITE | PERM_OWNER)) fail('EACCES');
       if (!conn.privileged && perms[0]!.id !== cur[0]!.id) fail('EPERM');
       this.special.set(path, perms);
       this.reply(conn, type, reqId, txId, OK);
@@ -356,6 +381,7 @@ export class Xenstored implements ConnectionSink {
     if (!conn.privileged) {
       if (perms[0]!.id !== n.perms[0]!.id) fail('EPERM');
       if (tooBig(this.quotas['node-size'], nodeSize(n.value, perms, n.children))) fail('ENOSPC');
+      this.memoryCheck(n.perms[0]!.id, 8 * (perms.length - n.perms.length));
     }
     t.setPerms(path, perms);
     this.checkTxSize(conn, t);
@@ -365,9 +391,11 @@ export class Xenstored implements ConnectionSink {
 
   private doWatch(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const { strs } = splitStrings(p);
-    if (strs.length !== 2) fail('EINVAL'); // no watch depth (HEAD's WATCHDEPTH feature)
+    if (strs.length !== 2) fail('EINVAL'); // a depth (HEAD's WATCHDEPTH) is EINVAL, as in R47
     const raw = strs[0]!;
-    const path = canonicalize(raw, conn.domid, true);
+    // R47 do_watch: an "@" name is any string of at most XENSTORE_REL_PATH_MAX characters.
+    if (raw.charCodeAt(0) === 64 && raw.length > XENSTORE_REL_PATH_MAX) fail('EINVAL');
+    const path = raw.charCodeAt(0) === 64 ? raw : canonicalize(raw, conn.domid);
     const token = strs[1]!;
     if (this.watches.find(conn, path, token)) fail('EEXIST');
     if (!conn.privileged && this.quotas.watches !== 0 && conn.nWatches >= this.quotas.watches) fail('E2BIG');
@@ -382,7 +410,10 @@ export class Xenstored implements ConnectionSink {
   private doUnwatch(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const { strs } = splitStrings(p);
     if (strs.length !== 2) fail('EINVAL');
-    const path = canonicalize(strs[0]!, conn.domid, true);
+    // R47 do_unwatch: canonicalize() without validation; no such watch is ENOENT.
+    const raw = strs[0]!;
+    const c0 = raw.charCodeAt(0);
+    const path = c0 === 47 || c0 === 64 ? raw : domainPath(conn.domid) + '/' + raw;
     const w = this.watches.find(conn, path, strs[1]!) ?? fail('ENOENT');
     this.watches.remove(w);
     conn.nWatches--;

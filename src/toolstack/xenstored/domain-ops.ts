@@ -7,7 +7,8 @@
 import type { Connection } from './connection.ts';
 import type { Xenstored } from './core.ts';
 import { DOMID_FIRST_RESERVED, Domain } from './domain.ts';
-import { domainPath } from './paths.ts';
+import { childPath, domainPath } from './paths.ts';
+import type { Perm, Perms } from './perms.ts';
 import {
   XS_GET_DOMAIN_PATH, XS_INTRODUCE, XS_IS_DOMAIN_INTRODUCED, XS_RELEASE, XS_RESUME, XS_SET_TARGET,
   fail, latin1, oneArg, splitStrings,
@@ -35,8 +36,9 @@ function args(p: Uint8Array, n: number): string[] {
   return strs;
 }
 
+/** dom0-only requests; not from the read-only socket (R47 allowed them there: see the design doc). */
 function privileged(conn: Connection): void {
-  if (!conn.privileged) fail('EACCES');
+  if (!conn.privileged || conn.readOnly) fail('EACCES');
 }
 
 /** The ring connection of a domain, if any. */
@@ -51,6 +53,50 @@ export function domainShutdown(core: Xenstored, domid: number): void {
   if (!d || d.shutdown) return;
   d.shutdown = true;
   core.watches.fire('@releaseDomain', core.special.get('@releaseDomain')!, false);
+}
+
+/**
+ * A domain released (RELEASE) or destroyed (the host reports it dying): its connection goes
+ * with its watches (first, so it gets no events for its own nodes) and transactions, then
+ * what it leaves in the store (HEAD domain.c destroy_domain -> domain_tree_remove): every
+ * node it owns is deleted with everything below it, firing watches as RM does (-K keeps them,
+ * given to dom0), and it is struck from every other node's permission list, the
+ * @introduceDomain/@releaseDomain nodes' included. Then @releaseDomain fires.
+ * (R47 only freed the connection; libxl removes /local/domain/<domid> itself, which the
+ * toolstack still does: the home directory is dom0's.)
+ */
+export function destroyDomain(core: Xenstored, domid: number): void {
+  core.domains.delete(domid);
+  const c = domainConn(core, domid);
+  if (c) core.drop(c, '');
+  const store = core.store;
+  const doomed: string[] = [];
+  const rewrite: [string, Perms][] = [];
+  const visit = (path: string): void => {
+    const n = store.get(path)!;
+    if (n.perms[0]!.id === domid && path !== '/' && !core.keepOrphans) { doomed.push(path); return; }
+    const p = strikeDomain(n.perms, domid);
+    if (p) rewrite.push([path, p]);
+    for (const k of n.children) visit(childPath(path, k));
+  };
+  visit('/');
+  for (const [path, p] of rewrite) store.setPerms(path, p);
+  for (const path of doomed) {
+    const perms = store.get(path)!.perms;
+    store.remove(path);
+    core.watches.fire(path, perms, true);
+  }
+  for (const [name, perms] of core.special) { const p = strikeDomain(perms, domid); if (p) core.special.set(name, p); }
+  core.changes++;
+  core.watches.fire('@releaseDomain', core.special.get('@releaseDomain')!, false);
+}
+
+/** `perms` without `domid` (as owner it becomes dom0), or undefined if it is not there. */
+function strikeDomain(perms: Perms, domid: number): Perms | undefined {
+  if (!perms.some((e) => e.id === domid)) return undefined;
+  const out: Perm[] = [perms[0]!.id === domid ? { id: 0, p: perms[0]!.p } : perms[0]!];
+  for (let i = 1; i < perms.length; i++) if (perms[i]!.id !== domid) out.push(perms[i]!);
+  return out;
 }
 
 export function domainOp(core: Xenstored, conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): boolean {
@@ -92,10 +138,7 @@ export function domainOp(core: Xenstored, conn: Connection, type: number, reqId:
       const domid = parseDomid(args(p, 1)[0]!);
       if (domid === 0) fail('EINVAL');
       if (!core.domains.has(domid)) fail('ENOENT');
-      core.domains.delete(domid);
-      const c = domainConn(core, domid);
-      if (c) core.drop(c, '');
-      core.watches.fire('@releaseDomain', core.special.get('@releaseDomain')!, false);
+      destroyDomain(core, domid);
       core.reply(conn, type, reqId, txId, OK);
       return true;
     }

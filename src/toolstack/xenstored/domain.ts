@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Domains known to xenstored (INTRODUCE/RELEASE/RESUME/SET_TARGET) and the per-domain quotas.
 // Spec: xen-digest §1.9 "Quotas": Xen's defaults (nodes 1000, watches 128, transactions 10,
-// node-size 2048, outstanding requests 20, node-permissions 5, transaction-nodes 1024),
+// node-size 2048, outstanding requests 20, node-permissions 5, transaction-nodes 1024,
+// memory 2.5 MiB hard and 2 MiB soft as in 4.17/HEAD),
 // applied to unprivileged domains only; R47's -E/-S/-W/-t flags and HEAD's -Q name=value.
 
 export interface Quotas {
@@ -12,7 +13,13 @@ export interface Quotas {
   outstanding: number;
   permissions: number;
   'transaction-nodes': number;
+  /** Node memory per domain in bytes, hard limit: a change past it is ENOMEM (4.17). */
+  memory: number;
 }
+
+/** Soft quotas (4.17 `-q`, CONTROL quota-soft): passing one is logged, nothing refused. */
+export interface SoftQuotas { memory: number }
+export const DEFAULT_SOFT_QUOTAS: Readonly<SoftQuotas> = Object.freeze({ memory: 2 * 1024 * 1024 });
 
 export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
   nodes: 1000,
@@ -22,6 +29,7 @@ export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
   outstanding: 20,
   permissions: 5,
   'transaction-nodes': 1024,
+  memory: 2 * 1024 * 1024 + 512 * 1024,
 });
 
 export const QUOTA_NAMES = Object.keys(DEFAULT_QUOTAS) as (keyof Quotas)[];
@@ -34,6 +42,7 @@ export const QUOTA_HELP: Record<keyof Quotas, string> = {
   outstanding: 'Outstanding requests per domain',
   permissions: 'Max. number of permissions per node',
   'transaction-nodes': 'Max. number of accessed nodes per transaction',
+  memory: 'Total Xenstore memory per domain (error level)',
 };
 
 export function isQuotaName(s: string): s is keyof Quotas {

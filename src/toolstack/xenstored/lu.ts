@@ -84,10 +84,13 @@ export function dumpState(core: Xenstored, opts: DumpOptions): Uint8Array {
   w.dv.setUint32(w.n, 0, false); w.n += 4;  // flags: little-endian records
   w.rec(REC_GLOBAL_DATA, () => { w.i32(opts.rwSocketFd); w.i32(-1); });
   const qn = Object.keys(core.quotas) as (keyof typeof core.quotas)[];
+  // Soft quotas carry HEAD's "soft-" prefix.
   w.rec(REC_GLOBAL_QUOTA_DATA, () => {
-    w.u16(qn.length); w.u16(0);
+    w.u16(qn.length + 1); w.u16(0);
     for (const q of qn) w.u32(core.quotas[q]);
+    w.u32(core.softQuotas.memory);
     for (const q of qn) w.str0(q);
+    w.str0('soft-memory');
   });
   const conns = [...core.conns.values()];
   for (const c of conns) {
@@ -100,7 +103,7 @@ export function dumpState(core: Xenstored, opts: DumpOptions): Uint8Array {
     w.rec(REC_CONNECTION_DATA, () => {
       w.u32(c.id); w.u16(c.kind); w.u16(0);
       if (c.kind === CONN_RING) { w.u16(c.domid); w.u16(c.target >= 0 ? c.target : DOMID_INVALID); w.u32(spec.evtchn ?? 0); }
-      else { w.i32(spec.fd ?? -1); w.u32(0); }
+      else { w.i32(spec.fd ?? -1); w.u32(c.readOnly ? 1 : 0); } // pad: bit 0 = read-only socket (ours)
       w.u16(inData.length); w.u16(0); w.u32(out.length);
       w.bytes(inData); w.bytes(out);
     });
@@ -178,7 +181,11 @@ export function restoreState(core: Xenstored, data: Uint8Array, host: RestoreHos
       case REC_GLOBAL_QUOTA_DATA: {
         const n = u16(b) + u16(b + 2);
         const names = fromLatin1(data, b + 4 + 4 * n, b + len).split('\0');
-        for (let i = 0; i < n; i++) { const q = names[i]!; if (isQuotaName(q)) core.quotas[q] = u32(b + 4 + 4 * i); }
+        for (let i = 0; i < n; i++) {
+          const q = names[i]!;
+          if (isQuotaName(q)) core.quotas[q] = u32(b + 4 + 4 * i);
+          else if (q === 'soft-memory') core.softQuotas.memory = u32(b + 4 + 4 * i);
+        }
         break;
       }
       case REC_CONNECTION_DATA: {
@@ -187,7 +194,10 @@ export function restoreState(core: Xenstored, data: Uint8Array, host: RestoreHos
         const inLen = u16(b + 16);
         const outLen = u32(b + 20);
         let c: Connection | undefined;
-        if (kind === CONN_SOCKET) c = host.socket(id, i32(b + 8));
+        if (kind === CONN_SOCKET) {
+          c = host.socket(id, i32(b + 8));
+          if (c) c.readOnly = (u32(b + 12) & 1) !== 0;
+        }
         else {
           const domid = u16(b + 8);
           const tdomid = u16(b + 10);

@@ -46,10 +46,16 @@ export interface Principal {
   /** SET_TARGET's target domid, or -1. */
   readonly target: number;
   readonly privileged: boolean;
+  /** Read-only socket connection: WRITE is masked off every result (R47 perm_for_conn, !can_write). */
+  readonly readOnly?: boolean;
 }
 
 /** perm_for_conn: the access bits (READ|WRITE|OWNER) a principal has on a node. */
 export function permFor(who: Principal, perms: Perms): number {
+  return who.readOnly ? permOf(who, perms) & ~PERM_WRITE : permOf(who, perms);
+}
+
+function permOf(who: Principal, perms: Perms): number {
   if (who.privileged) return PERM_BOTH | PERM_OWNER;
   const owner = perms[0]!.id;
   if (owner === who.domid || (who.target >= 0 && owner === who.target)) return PERM_BOTH | PERM_OWNER;

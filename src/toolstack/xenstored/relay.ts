@@ -17,7 +17,7 @@ import { XS_CONTROL, fail, latin1 } from './wire.ts';
 export function ringRelay(core: Xenstored, conn: Connection, reqId: number, txId: number, args: string[]): void {
   if (args.length !== 1) fail('EINVAL');
   const domid = parseDomid(args[0]!);
-  if (!conn.privileged || !core.isSocket(conn) || core.host.ringRelay === undefined) fail('EACCES');
+  if (!conn.privileged || conn.readOnly || !core.isSocket(conn) || core.host.ringRelay === undefined) fail('EACCES');
   if (conn.nWatches !== 0 || conn.txs.size !== 0 || txId !== 0) fail('EBUSY');
   const d = core.domains.get(domid) ?? fail('ENOENT');
   const old = domainConn(core, domid);

@@ -44,14 +44,27 @@ export interface Tree {
   ownedBy(owner: number): number;
 }
 
+/**
+ * The memory a node costs its owner (4.17 xenstored_core.c: the tdb record plus its key):
+ * 12-byte header, 8 per permission, the value, each child name plus NUL, and the path.
+ */
+export function nodeMemory(path: string, n: NodeView): number {
+  let c = 0;
+  for (const k of n.children) c += k.length + 1;
+  return 12 + 8 * n.perms.length + n.value.length + c + path.length;
+}
+
 export class Store implements Tree {
   readonly nodes = new Map<string, XsNode>();
   private readonly owned = new Map<number, number>();
+  /** Bytes of node memory per owner domid (the memory quota), kept up to date by every change. */
+  readonly memory = new Float64Array(0x10000);
   generation = 1;
 
   constructor(empty = false) {
     if (empty) return;
     this.nodes.set('/', new XsNode(EMPTY, ROOT_PERMS, [], 0, 0, 0));
+    this.memory[0] += 12 + 8 + 1;
     this.count(0, 1);
     this.create('/tool', EMPTY, ROOT_PERMS);
     this.create('/tool/xenstored', EMPTY, ROOT_PERMS);
@@ -67,14 +80,18 @@ export class Store implements Tree {
   create(path: string, value: Uint8Array, perms: Perms): void {
     const parent = this.nodes.get(parentOf(path))!;
     const g = ++this.generation;
-    parent.children.push(leafOf(path));
+    const leaf = leafOf(path);
+    parent.children.push(leaf);
     parent.cgen = g;
+    this.memory[parent.perms[0]!.id] += leaf.length + 1;
     this.nodes.set(path, new XsNode(value, perms, [], g, g, g));
+    this.memory[perms[0]!.id] += 12 + 8 * perms.length + value.length + path.length;
     this.count(perms[0]!.id, 1);
   }
 
   setValue(path: string, value: Uint8Array): void {
     const n = this.nodes.get(path)!;
+    this.memory[n.perms[0]!.id] += value.length - n.value.length;
     n.value = value;
     n.vgen = ++this.generation;
   }
@@ -82,7 +99,9 @@ export class Store implements Tree {
   setPerms(path: string, perms: Perms): void {
     const n = this.nodes.get(path)!;
     if (n.perms[0]!.id !== perms[0]!.id) { this.count(n.perms[0]!.id, -1); this.count(perms[0]!.id, 1); }
+    this.memory[n.perms[0]!.id] -= nodeMemory(path, n);
     n.perms = perms;
+    this.memory[perms[0]!.id] += nodeMemory(path, n);
     n.pgen = ++this.generation;
   }
 
@@ -90,8 +109,9 @@ export class Store implements Tree {
     const n = this.nodes.get(path);
     if (!n || path === '/') return;
     const parent = this.nodes.get(parentOf(path))!;
-    const i = parent.children.indexOf(leafOf(path));
-    if (i >= 0) parent.children.splice(i, 1);
+    const leaf = leafOf(path);
+    const i = parent.children.indexOf(leaf);
+    if (i >= 0) { parent.children.splice(i, 1); this.memory[parent.perms[0]!.id] -= leaf.length + 1; }
     parent.cgen = ++this.generation;
     this.drop(path, n);
   }
@@ -103,6 +123,7 @@ export class Store implements Tree {
       if (cn) this.drop(cp, cn);
     }
     this.nodes.delete(path);
+    this.memory[n.perms[0]!.id] -= nodeMemory(path, n);
     this.count(n.perms[0]!.id, -1);
   }
 
@@ -112,16 +133,21 @@ export class Store implements Tree {
     const old = this.nodes.get(path);
     if (old) {
       if (old.perms[0]!.id !== perms[0]!.id) { this.count(old.perms[0]!.id, -1); this.count(perms[0]!.id, 1); }
+      this.memory[old.perms[0]!.id] -= nodeMemory(path, old);
       old.value = value; old.perms = perms; old.vgen = old.pgen = g;
+      this.memory[perms[0]!.id] += nodeMemory(path, old);
       return;
     }
     if (path !== '/') {
       const parent = this.nodes.get(parentOf(path));
       if (!parent) throw new Error(`restore: ${path} comes before its parent`);
-      parent.children.push(leafOf(path));
+      const leaf = leafOf(path);
+      parent.children.push(leaf);
       parent.cgen = g;
+      this.memory[parent.perms[0]!.id] += leaf.length + 1;
     }
     this.nodes.set(path, new XsNode(value, perms, [], g, g, g));
+    this.memory[perms[0]!.id] += 12 + 8 * perms.length + value.length + path.length;
     this.count(perms[0]!.id, 1);
   }
 
@@ -148,6 +174,9 @@ export class Store implements Tree {
       if (n.perms.length === 0) bad.push(`${p}: no permissions`);
     }
     for (const [d, c] of counts) if (this.ownedBy(d) !== c) bad.push(`domain ${d}: counted ${this.ownedBy(d)} nodes, owns ${c}`);
+    const mem = new Map<number, number>();
+    for (const [p, n] of this.nodes) mem.set(n.perms[0]!.id, (mem.get(n.perms[0]!.id) ?? 0) + nodeMemory(p, n));
+    for (const [d, m] of mem) if (this.memory[d] !== m) bad.push(`domain ${d}: counted ${this.memory[d]} bytes of nodes, uses ${m}`);
     return bad;
   }
 }
