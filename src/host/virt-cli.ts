@@ -107,7 +107,7 @@ export function buildVirtMachine(args: VirtArgs, output: (b: number) => void, sw
       drives: disks.map((backend) => ({ backend })),
       nics: args.nics.map((n, i) => ({ mac: n.mac ? parseMac(n.mac)! : defaultMac(i), switch: sw })),
       rng: args.rng, virtioConsole: args.virtioConsole ? (b) => { for (const c of b) output(c); } : undefined,
-      clock: args.clock, output, maxInsns: args.maxInsns, noReboot: args.noReboot,
+      clock: args.clock, output, maxInsns: args.maxInsns, noReboot: args.noReboot, pcpus: args.pcpus,
     });
     return { machine, disks };
   } catch (e) {

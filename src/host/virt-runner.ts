@@ -22,8 +22,12 @@
 //   depends only on its inputs.
 // Paced and deterministic time also move inside a slice with the running hart's instructions,
 // so a delay loop that polls the `time` CSR sees it advance.
-// Leaves out: pCPU worker threads (one thread runs every hart), save/restore of a running
-// machine, host-side network bridges (the switch is in-process).
+// Threads (`pcpus`, issue #7): by default one thread runs every hart (the deterministic,
+// reproducible mode). With `pcpus: N` the harts run on N worker threads (pcpu-host.ts,
+// pcpu-worker.ts) over the shared RAM and hart state; this thread keeps the devices and the
+// vSBI and serves the workers' requests; time is then the host clock (`realtime` = `host`).
+// Leaves out: save/restore of a running machine, host-side network bridges (the switch is
+// in-process).
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VirtBoard } from '../hardware/boards/virt.ts';
@@ -35,6 +39,9 @@ import { VirtioRng } from '../hardware/devices/virtio/virtio-rng.ts';
 import type { EthernetSwitch, SwitchPort } from '../hardware/net/switch.ts';
 import { EXIT_ECALL, EXIT_PHYS_FAULT, EXIT_REQUESTED, EXIT_TRAP_M, EXIT_WFI } from '../hardware/riscv/hart-api.ts';
 import { EXIT_CAUSE as EXIT_CAUSE_W, MIE } from '../hardware/riscv/hart-state.ts';
+import { ECALL_STOP } from '../hardware/boards/pcpu-shared.ts';
+import { HartStates } from '../hypervisor/vsbi/hart-states.ts';
+import { PcpuHost, ShadowHart } from './pcpu-host.ts';
 import { Hart } from '../hardware/riscv/hart.ts';
 import { enterKernel, loadBootPlan, planLinuxBoot, type BootFile } from '../hypervisor/boot/boot-plan.ts';
 import {
@@ -82,6 +89,11 @@ export interface VirtMachineConfig {
   readonly noReboot?: boolean;
   /** Instructions per hart per turn (default: 100k with one hart, 10k with more). */
   readonly slice?: number;
+  /**
+   * Run the harts on this many worker threads (pCPUs; hart h on pCPU h mod N), at most one per
+   * hart. 0 or absent: every hart on this thread. Not with the deterministic clock.
+   */
+  readonly pcpus?: number;
 }
 
 export type VirtClock = 'realtime' | 'host' | 'deterministic';
@@ -134,19 +146,29 @@ export class VirtMachine {
   private sliceCap = Infinity;
   /** Frames or input arrived while the machine slept. */
   private kicked = false;
+  /** The pCPU threads (threaded mode), or null. */
+  private pcpu: PcpuHost | null = null;
+  private readonly pcpus: number;
 
   constructor(cfg: VirtMachineConfig) {
     this.cfg = cfg;
     this.deterministic = cfg.clock === 'deterministic';
-    this.paced = (cfg.clock ?? 'realtime') === 'realtime';
+    this.pcpus = cfg.pcpus ?? 0;
+    if (this.pcpus > 0 && this.deterministic) throw new Error(`--pcpus ${this.pcpus}: worker threads run on the host clock, not the deterministic one`);
+    this.paced = (cfg.clock ?? 'realtime') === 'realtime' && this.pcpus === 0;
     this.slice = cfg.slice ?? (cfg.smp > 1 ? 10_000 : 100_000);
     this.boot();
   }
 
   /** Instructions retired by every hart since the machine was created (across reboots). */
   get instructions(): number {
-    let n = this.pastInsns;
-    for (const h of this.board.harts) n += h.instructions;
+    return this.pastInsns + this.boardInstructions();
+  }
+
+  private boardInstructions(): number {
+    let n = 0;
+    const p = this.pcpu;
+    this.board.harts.forEach((h, i) => { n += p ? p.instructions(i) : h.instructions; });
     return n;
   }
 
@@ -154,8 +176,11 @@ export class VirtMachine {
   private boot(): void {
     const cfg = this.cfg;
     const firmware = cfg.bios !== undefined;
+    this.pcpu?.stop();
+    this.pcpu = null;
     this.tbT0 = performance.now();
     this.virtualTicks = 0;
+    const threaded = this.pcpus > 0;
     const timebase = this.deterministic || this.paced
       ? { now: () => this.timeNow(), frequency: TIMEBASE_HZ }
       : { now: () => this.hostTicks(), frequency: TIMEBASE_HZ };
@@ -167,8 +192,8 @@ export class VirtMachine {
       wallclockNs: cfg.wallclockNs ?? (() => wallAtBoot + BigInt(timebase.now()) * 100n),
       uartTx: cfg.output,
       onFinish: (e) => { this.finish ??= e; for (const h of this.board.harts) h.requestExit(); },
-      createHart: (p) => new Hart({ ...p, resetPc: RAM_BASE }),
-      onInterrupt: () => this.kick(),
+      createHart: (p) => (threaded ? new ShadowHart({ ...p, resetPc: RAM_BASE }) : new Hart({ ...p, resetPc: RAM_BASE })),
+      onInterrupt: (h) => { this.kick(); this.pcpu?.wake(h); },
     });
     this.board = board;
     this.sleeping = new Array<boolean>(cfg.smp).fill(false);
@@ -187,6 +212,7 @@ export class VirtMachine {
     if (cfg.rng) board.attachVirtio(new VirtioRng({ entropy: (b) => crypto.getRandomValues(b) }));
     if (cfg.virtioConsole) board.attachVirtio(new VirtioConsole({ output: cfg.virtioConsole }));
 
+    let hsm: Int32Array | null = null;
     if (firmware) {
       this.vsbi = null;
       this.platform = null;
@@ -205,18 +231,54 @@ export class VirtMachine {
       });
       loadBootPlan(plan, board.ram);
       const out = cfg.output;
-      this.platform = hartPlatform(board.harts, {
+      const platform = hartPlatform(board.harts, {
         phys: board.bus,
         systemReset: (_caller, type, reason) => {
           this.srst ??= { type, reason };
           return true;
         },
         console: { write: (b) => { for (const c of b) out(c); return b.length; } },
-        hartRunnable: () => this.kick(),
+        hartRunnable: (i) => { this.kick(); this.pcpu?.wake(i); },
       });
-      this.vsbi = createVsbi(this.platform);
+      // Threaded: an IPI or a new timer must also wake the target's pCPU if it sleeps in WFI,
+      // and the HSM states live in shared memory the pCPUs read.
+      this.platform = !threaded ? platform : {
+        ...platform,
+        sendIpi: (i) => { platform.sendIpi(i); this.pcpu?.wake(i); },
+        setTimer: (i, when) => { platform.setTimer(i, when); this.pcpu?.wake(i); },
+      };
+      if (threaded) hsm = new Int32Array(new SharedArrayBuffer(HartStates.wordsFor(cfg.smp) * 4));
+      this.vsbi = createVsbi(this.platform, hsm ? { hsmBuffer: hsm } : {});
       enterKernel(this.platform.hart(plan.entry.hartId), plan.entry);
     }
+    if (threaded) this.startPcpus(hsm, performance.timeOrigin + this.tbT0);
+  }
+
+  /** Threaded mode: start the pCPU workers on the board just built. */
+  private startPcpus(hsm: Int32Array | null, t0: number): void {
+    const board = this.board;
+    const vsbi = this.vsbi;
+    this.pcpu = new PcpuHost({
+      workers: this.pcpus, harts: board.harts as unknown as ShadowHart[],
+      phys: { memory: board.bus.memory, ramBase: board.bus.ramBase, mmio: board.bus.mmioRanges().map((r) => [r.base, r.size] as const) },
+      guestMode: vsbi !== null, resetPc: RAM_BASE, t0, frequency: TIMEBASE_HZ, hsm, slice: this.slice,
+      handlers: {
+        mmioRead: (pa, size) => board.bus.mmioRead(pa, size),
+        mmioWrite: (pa, size, value) => board.bus.mmioWrite(pa, size, value),
+        ecall: (h) => {
+          const o = vsbi!.handleEcall(h);
+          return o === VSBI_SYSTEM_RESET || o === VSBI_SYSTEM_SUSPENDED ? ECALL_STOP : 0;
+        },
+        prepare: (h) => vsbi!.prepareToRun(h),
+        crash: (h, code) => {
+          const hart = board.harts[h]!;
+          this.stopped ??= code === EXIT_TRAP_M
+            ? { kind: 'crash', message: `hart ${h} trapped to M-mode (cause ${hart.s[EXIT_CAUSE_W]! >>> 0}) at pc ${hex(hart.getPc())}` }
+            : { kind: 'crash', message: `hart ${h} accessed no memory or device at pc ${hex(hart.getPc())}` };
+        },
+      },
+    });
+    this.pcpu.onKick = () => this.kick();
   }
 
   /**
@@ -279,6 +341,7 @@ export class VirtMachine {
    */
   runBurst(ms: number): number {
     if (this.stopped) return RUN_STOPPED;
+    if (this.pcpu) return this.runThreaded(ms);
     const until = performance.now() + ms;
     const board = this.board;
     const harts = board.harts;
@@ -345,6 +408,44 @@ export class VirtMachine {
     }
   }
 
+  /**
+   * Threaded mode's burst: serve the pCPUs' requests (blocking in Atomics.wait between them, at
+   * most 1 ms, so devices tick and console input flows), for about `ms`. RUN_IDLE once every
+   * pCPU sleeps; the next request then kicks the driver.
+   */
+  private runThreaded(ms: number): number {
+    const p = this.pcpu!;
+    const until = performance.now() + ms;
+    const limit = this.cfg.maxInsns ?? Infinity;
+    const vsbi = this.vsbi;
+    for (;;) {
+      const seen = p.doorbell();
+      p.serve();
+      this.feedUart();
+      this.board.tick();
+      if (p.failure !== null) this.stopped ??= { kind: 'crash', message: p.failure };
+      if (this.stopped) { p.stop(); return RUN_STOPPED; }
+      if (this.finish || this.srst) return this.endOrReboot() ? RUN_STOPPED : RUN_BUSY;
+      if (this.instructions >= limit) {
+        this.stopped = { kind: 'limit' };
+        p.stop();
+        return RUN_STOPPED;
+      }
+      if (p.idle()) {
+        if (vsbi && this.board.harts.every((_, i) => vsbi.harts.status(i) === 1 /* STOPPED */)) {
+          this.stopped = { kind: 'idle' };
+          p.stop();
+          return RUN_STOPPED;
+        }
+        void p.doorbellAsync(p.doorbell()).then(() => this.kick());
+        return RUN_IDLE;
+      }
+      const left = until - performance.now();
+      if (left <= 0) return RUN_BUSY;
+      p.waitDoorbell(seen, Math.min(left, 1));
+    }
+  }
+
   /** A finisher write or SRST call ended this boot: stop, or reboot on a fresh board. */
   private endOrReboot(): boolean {
     const f = this.finish, r = this.srst;
@@ -353,10 +454,11 @@ export class VirtMachine {
     else stop = r!.type === 0 ? (r!.reason === 0 ? { kind: 'poweroff' } : { kind: 'fail', code: 1 }) : { kind: 'reset' };
     if (stop.kind !== 'reset' || this.cfg.noReboot) {
       this.stopped = stop;
+      this.pcpu?.stop();
       return true;
     }
     this.reboots++;
-    for (const h of this.board.harts) this.pastInsns += h.instructions;
+    this.pastInsns += this.boardInstructions();
     this.boot();
     return false;
   }
@@ -435,8 +537,9 @@ export class VirtMachine {
     this.kicked = false;
   }
 
-  /** Detach from the switches (the machine is done). */
+  /** Detach from the switches and stop the pCPU threads (the machine is done). */
   close(): void {
+    this.pcpu?.stop();
     for (const p of this.ports) p.detach();
     this.ports = [];
   }
