@@ -85,7 +85,8 @@ export class PcpuHost {
   /** Harts whose flushes the OP_ECALL being served requested (bit masks, harts 0-31 / 32-63). */
   private ackLo = 0;
   private ackHi = 0;
-  private stopped = false;
+  /** stop() was called: the threads are ending. */
+  stopped = false;
   /** A worker thread failed (message), e.g. its module did not load. */
   failure: string | null = null;
   /** Requests served (statistics). */

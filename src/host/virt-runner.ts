@@ -165,6 +165,11 @@ export class VirtMachine {
     return this.pastInsns + this.boardInstructions();
   }
 
+  /** Worker threads running the harts now (0: they run on this thread). */
+  get pcpuThreads(): number {
+    return this.pcpu && !this.pcpu.stopped ? this.pcpu.workers : 0;
+  }
+
   private boardInstructions(): number {
     let n = 0;
     const p = this.pcpu;
