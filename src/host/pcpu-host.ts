@@ -82,6 +82,7 @@ export class PcpuHost {
   private readonly threads: Worker[] = [];
   private readonly stats: Float64Array;
   private readonly handlers: PcpuHandlers;
+  private readonly harts: readonly ShadowHart[];
   /** Harts whose flushes the OP_ECALL being served requested (bit masks, harts 0-31 / 32-63). */
   private ackLo = 0;
   private ackHi = 0;
@@ -100,6 +101,7 @@ export class PcpuHost {
     this.ctl = new Int32Array(new SharedArrayBuffer(controlWords(W, n) * 4));
     const statsBuf = new SharedArrayBuffer(8 * n);
     this.stats = new Float64Array(statsBuf);
+    this.harts = cfg.harts;
     cfg.harts.forEach((h, i) => { h.onFlush = (bits) => this.flush(i, bits); });
     for (let w = 0; w < W; w++) {
       const mine = cfg.harts.map((h, i) => ({ id: i, state: h.state })).filter((d) => pcpuOf(d.id, W) === w);
@@ -130,6 +132,7 @@ export class PcpuHost {
   /** Ask hart h's pCPU to flush (bits FLUSH_*) before it runs h again. */
   flush(h: number, bits: number): void {
     Atomics.or(this.ctl, flushWord(this.workers, h), bits);
+    this.harts[h]!.requestExit(); // a running step() returns within 1024 instructions
     if (h < 32) this.ackLo |= 1 << h; else this.ackHi |= 1 << (h - 32);
     wakeWorker(this.ctl, pcpuOf(h, this.workers));
   }
@@ -149,12 +152,19 @@ export class PcpuHost {
     Atomics.wait(this.ctl, DOORBELL, seen, ms);
   }
 
-  /** Resolves when the doorbell moves past `seen` (for the event loop while the machine is idle). */
-  doorbellAsync(seen: number): Promise<unknown> {
+  private asyncArmed = false;
+  /**
+   * Call `fn` once on Node's event loop when the doorbell next moves (a request, a pCPU going to
+   * sleep): how the driver, sleeping while every pCPU sleeps, learns of work. One waiter at a time.
+   */
+  whenRequest(fn: () => void): void {
+    if (this.asyncArmed) return;
     // Atomics.waitAsync (ES2024; Node 16+) is not in this project's TypeScript lib.
     const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-    const r = waitAsync(this.ctl, DOORBELL, seen);
-    return r.async ? (r.value as Promise<unknown>) : Promise.resolve();
+    const r = waitAsync(this.ctl, DOORBELL, Atomics.load(this.ctl, DOORBELL));
+    if (!r.async) { fn(); return; }
+    this.asyncArmed = true;
+    void (r.value as Promise<unknown>).then(() => { this.asyncArmed = false; fn(); });
   }
 
   /** Every pCPU sleeps with nothing to run and no request is waiting. */

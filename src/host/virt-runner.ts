@@ -66,7 +66,8 @@ export interface VirtNic {
 export interface VirtMachineConfig {
   readonly smp: number;
   readonly memBytes: number;
-  readonly kernel: BootFile;
+  /** The kernel; only firmware (`bios`) may run without one, as QEMU's -bios alone. */
+  readonly kernel?: BootFile;
   readonly initrd?: BootFile;
   /** The kernel command line (/chosen bootargs). */
   readonly append: string;
@@ -170,6 +171,11 @@ export class VirtMachine {
     return this.pcpu && !this.pcpu.stopped ? this.pcpu.workers : 0;
   }
 
+  /** Threaded mode: requests (MMIO, SBI calls, ...) the main thread served for the pCPUs on this board. */
+  get pcpuRequests(): number {
+    return this.pcpu?.served ?? 0;
+  }
+
   private boardInstructions(): number {
     let n = 0;
     const p = this.pcpu;
@@ -230,6 +236,7 @@ export class VirtMachine {
         h.setXNum(12, e.a2);
       }
     } else {
+      if (cfg.kernel === undefined) throw new Error('no kernel: the vSBI boots a kernel (give -kernel, or -bios firmware)');
       const plan = planLinuxBoot({
         ramBase: RAM_BASE, ramSize: cfg.memBytes, kernel: cfg.kernel, initrd: cfg.initrd,
         buildDtb: (initrd) => board.dtb({ bootargs: cfg.append, initrd }),
@@ -442,7 +449,7 @@ export class VirtMachine {
           p.stop();
           return RUN_STOPPED;
         }
-        void p.doorbellAsync(p.doorbell()).then(() => this.kick());
+        p.whenRequest(() => this.kick());
         return RUN_IDLE;
       }
       const left = until - performance.now();
@@ -471,6 +478,8 @@ export class VirtMachine {
   /** The next timer deadline in timebase ticks (Infinity when none is armed). */
   nextDeadline(): number {
     let d = this.board.nextDeadline();
+    // Threaded: each pCPU sleeps until its own harts' Sstc deadlines; this thread only ticks devices.
+    if (this.pcpu) return d;
     for (let i = 0; i < this.board.harts.length; i++) {
       const t = this.board.harts[i]!.timerDeadline();
       if (t < d) d = t;
