@@ -259,7 +259,8 @@ export function parseVirtArgs(argv: readonly string[]): VirtArgs {
   a.drives = a.drives.filter((d) => !d.ifNone);
   if (a.drives.length + a.nics.length + (a.rng ? 1 : 0) + (a.virtioConsole ? 1 : 0) > 8)
     throw new UsageError('too many virtio devices: the virt board has 8 virtio-mmio slots');
-  if (a.kernel === undefined) throw new UsageError('no -kernel given');
+  // QEMU runs -bios firmware alone (a bare-metal program as the firmware); the vSBI needs a kernel.
+  if (a.kernel === undefined && a.bios === undefined) throw new UsageError('no -kernel given');
   if (a.initrd !== undefined && a.kernel === undefined) throw new UsageError('-initrd needs -kernel');
   if (multi && a.pcpus === 0) a.pcpus = a.smp;
   if (a.pcpus > a.smp) throw new UsageError(`--pcpus ${a.pcpus}: more threads than harts (-smp ${a.smp})`);
