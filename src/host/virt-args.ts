@@ -269,7 +269,7 @@ export function parseVirtArgs(argv: readonly string[]): VirtArgs {
 }
 
 /** Flags only the virt board understands. */
-const VIRT_ONLY = new Set(['--initrd', '--append', '--drive', '--netdev', '--nic', '--device', '--no-reboot']);
+const VIRT_ONLY = new Set(['--initrd', '--append', '--drive', '--netdev', '--nic', '--device', '--no-reboot', '--pcpus', '--accel']);
 
 /**
  * Which board a `tsxen machine` command line means: an explicit -machine wins ('bare' or
