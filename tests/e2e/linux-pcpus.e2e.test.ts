@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Issue #7 end to end: Debian's kernel and the busybox initramfs on the virt board with two
 // harts on two pCPU worker threads (VirtMachine pcpus: 2, `tsxen machine --pcpus 2`), to the
-// shell: both harts online in /proc/cpuinfo, both took timer interrupts and ran user code,
-// the guest's clock is the host's, and poweroff stops the machine.
+// shell: both harts online in /proc/cpuinfo, both ran user code, the guest's clock is the
+// host's, a guest reboot comes back on new pCPU threads, and poweroff stops the machine.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assets, Guest, sh, waitFor, waitStopped } from './linux-harness.ts';
 
-test('Debian Linux, 2 harts on 2 pCPU threads: shell, cpuinfo, both CPUs busy, date, poweroff', { timeout: 1_200_000 }, async () => {
+test('Debian Linux, 2 harts on 2 pCPU threads: shell, cpuinfo, both CPUs busy, date, reboot, poweroff', { timeout: 1_200_000 }, async () => {
   const a = await assets();
   const g = new Guest(a, { smp: 2, pcpus: 2 });
   const all = [g];
@@ -30,6 +30,14 @@ test('Debian Linux, 2 harts on 2 pCPU threads: shell, cpuinfo, both CPUs busy, d
     const date = await sh(all, g, 'date +%s');
     const guest = Number(/^(\d{9,})$/m.exec(date.out)?.[1]);
     assert.ok(Math.abs(guest - Date.now() / 1000) < 5, `guest date ${guest}${g.tail()}`);
+
+    // The guest reboots itself: the runner stops the pCPUs and starts new ones on a fresh board.
+    const before = g.out.length;
+    g.machine.sendInput('reboot\n');
+    await waitFor(all, g, /TSXEN-BOOT-OK[\s\S]*tsxen:[^\n]*# /, before, 900_000);
+    assert.equal(g.machine.reboots, 1, g.tail());
+    assert.equal(g.machine.pcpuThreads, 2);
+    assert.match(g.out.slice(before), /smp: Brought up 1 node, 2 CPUs/, g.tail());
 
     const p = g.out.length;
     g.machine.sendInput('poweroff\n');
