@@ -13,8 +13,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
-  ACKS, controlWords, DOORBELL, FLUSH_ICACHE, FLUSH_TLB, flushWord, HART, IDLE_WAITERS, mbox, OP, OP_CRASH,
-  OP_ECALL, OP_MMIO_READ, OP_MMIO_WRITE, OP_PREPARE, PA_HI, PA_LO, pcpuOf, REQ, RESULT, type RemotePhysInit, SIZE,
+  ACKS, clockWords, controlWords, DOORBELL, FLUSH_ICACHE, FLUSH_TLB, flushWord, HART, IDLE_WAITERS, mbox, OP, OP_CRASH,
+  OP_ECALL, OP_MMIO_READ, OP_MMIO_WRITE, OP_PREPARE, PA_HI, PA_LO, pacedNow, pcpuOf, REQ, RESULT, type RemotePhysInit, SIZE,
   STOP, VALUE, wakeWorker,
 } from '../hardware/boards/pcpu-shared.ts';
 import { Hart, type HartOptions } from '../hardware/riscv/hart.ts';
@@ -61,6 +61,8 @@ export interface PcpuHostConfig {
   readonly frequency: number;
   readonly hsm: Int32Array | null;
   readonly slice: number;
+  /** Paced time (instructions per tick) shared by the pCPUs; absent: the host clock as it is. */
+  readonly insnsPerTick?: number;
   readonly handlers: PcpuHandlers;
 }
 
@@ -81,6 +83,11 @@ export class PcpuHost {
   readonly workers: number;
   private readonly threads: Worker[] = [];
   private readonly stats: Float64Array;
+  /** The paced clock (pcpu-shared.ts), or null on the host clock. */
+  private readonly vt: Float64Array | null;
+  private readonly hartCount: number;
+  private readonly t0: number;
+  private readonly perMs: number;
   private readonly handlers: PcpuHandlers;
   private readonly harts: readonly ShadowHart[];
   /** Harts whose flushes the OP_ECALL being served requested (bit masks, harts 0-31 / 32-63). */
@@ -101,6 +108,12 @@ export class PcpuHost {
     this.ctl = new Int32Array(new SharedArrayBuffer(controlWords(W, n) * 4));
     const statsBuf = new SharedArrayBuffer(8 * n);
     this.stats = new Float64Array(statsBuf);
+    this.hartCount = n;
+    this.t0 = cfg.t0;
+    this.perMs = cfg.frequency / 1000;
+    const clockBuf = cfg.insnsPerTick ? new SharedArrayBuffer(8 * clockWords(W, n)) : null;
+    this.vt = clockBuf ? new Float64Array(clockBuf) : null;
+    this.vt?.fill(Infinity, n);
     this.harts = cfg.harts;
     cfg.harts.forEach((h, i) => { h.onFlush = (bits) => this.flush(i, bits); });
     for (let w = 0; w < W; w++) {
@@ -109,6 +122,7 @@ export class PcpuHost {
         index: w, workers: W, hartCount: n, harts: mine, control: this.ctl.buffer as SharedArrayBuffer, phys: cfg.phys,
         guestMode: cfg.guestMode, resetPc: cfg.resetPc, t0: cfg.t0, frequency: cfg.frequency,
         hsm: cfg.hsm ? (cfg.hsm.buffer as SharedArrayBuffer) : null, stats: statsBuf, slice: cfg.slice,
+        clock: clockBuf, insnsPerTick: cfg.insnsPerTick ?? 1,
       };
       const t = startWorker(init);
       t.on('error', (e) => { this.failure ??= `pCPU ${w}: ${e instanceof Error ? e.message : String(e)}`; this.kickMain(); });
@@ -122,6 +136,21 @@ export class PcpuHost {
   onKick: (() => void) | null = null;
   private kickMain(): void {
     this.onKick?.();
+  }
+
+  /** Host monotonic time in timebase ticks, on the pCPUs' common origin. */
+  hostTicks(): number {
+    return Math.floor((performance.timeOrigin + performance.now() - this.t0) * this.perMs);
+  }
+
+  /** Guest time (timebase ticks): paced (pcpu-shared.ts pacedNow) or the host clock. */
+  timeNow(): number {
+    return this.vt ? pacedNow(this.vt, this.hartCount, this.hostTicks()) : this.hostTicks();
+  }
+
+  /** The devices' earliest deadline (timebase ticks), for the pCPUs' idle skip. */
+  setDeviceDeadline(d: number): void {
+    if (this.vt) this.vt[this.hartCount + this.workers] = d;
   }
 
   /** Instructions hart h executed (as of its last slice). */

@@ -5,15 +5,17 @@
 // (src/hardware/boards/pcpu-shared.ts); interrupts arrive as Atomics bits in the hart state
 // and wake a sleeping pCPU through its WAKE word. Remote flushes (SBI RFENCE, HSM entry) are
 // bits the pCPU applies to its own harts' TLB and translated-code cache between slices.
-// Time is the host's monotonic clock (as QEMU's MTTCG without -icount), the same origin on
-// every thread.
+// Time: paced (the default, `clock` given: each hart's instructions move its progress at 10
+// per tick, guest time is min(host clock, the largest progress), idle time is skipped when
+// every pCPU sleeps; pcpu-shared.ts) or the host's monotonic clock as it is (QEMU's MTTCG
+// without -icount), with the same origin on every thread.
 import { setSharedAmo } from '../hardware/riscv/amo.ts';
 import { EXIT_ECALL, EXIT_PHYS_FAULT, EXIT_TRAP_M, EXIT_WFI } from '../hardware/riscv/hart-api.ts';
 import { MIE, PRIV } from '../hardware/riscv/hart-state.ts';
 import { Hart } from '../hardware/riscv/hart.ts';
 import {
   ACKS, DOORBELL, ECALL_STOP, FLUSH_ICACHE, FLUSH_TLB, flushWord, IDLE_WAITERS, mbox, OP_CRASH, OP_ECALL,
-  OP_PREPARE, RemotePhys, type RemotePhysInit, STOP, WAKE,
+  OP_PREPARE, pacedNow, RemotePhys, type RemotePhysInit, STOP, WAKE, wakeWorker,
 } from '../hardware/boards/pcpu-shared.ts';
 import { SBI_HSM_STATE_START_PENDING, SBI_HSM_STATE_STARTED, SBI_HSM_STATE_SUSPENDED } from '../hypervisor/vsbi/sbi-defs.ts';
 
@@ -37,6 +39,10 @@ export interface PcpuInit {
   readonly stats: SharedArrayBuffer;
   /** Instructions per slice between looks at flush requests and the stop flag. */
   readonly slice: number;
+  /** The paced clock (pcpu-shared.ts clockWords Float64s), or null for the host clock. */
+  readonly clock: SharedArrayBuffer | null;
+  /** Instructions per timebase tick of the paced clock. */
+  readonly insnsPerTick: number;
   readonly jit?: boolean;
 }
 
@@ -52,8 +58,22 @@ export function runPcpu(init: PcpuInit): void {
   const w = init.index, W = init.workers;
   const phys = new RemotePhys(init.phys, ctl, w);
   const perMs = init.frequency / 1000, t0 = init.t0, origin = performance.timeOrigin;
-  const clock = { now: (): number => Math.floor((origin + performance.now() - t0) * perMs), frequency: init.frequency };
-  const harts = init.harts.map((d) => new Hart({
+  const hostNow = (): number => Math.floor((origin + performance.now() - t0) * perMs);
+  const vt = init.clock ? new Float64Array(init.clock) : null;
+  const H = init.hartCount, ipt = init.insnsPerTick;
+  // The hart in a slice (-1: none), the time its slice began and its instruction count then.
+  let cur = -1, curBase = 0, curIns0 = 0;
+  const pacedClock = (): number => {
+    const host = hostNow();
+    let m = pacedNow(vt!, H, host);
+    if (cur >= 0) {
+      const l = curBase + Math.floor((harts[cur]!.instructions - curIns0) / ipt);
+      if (l > m) m = l < host ? l : host;
+    }
+    return m;
+  };
+  const clock = { now: vt ? pacedClock : hostNow, frequency: init.frequency };
+  const harts: Hart[] = init.harts.map((d) => new Hart({
     hartId: d.id, phys, clock, guestMode: init.guestMode, resetPc: init.resetPc, state: d.state, jit: init.jit,
   }));
   const ids = init.harts.map((d) => d.id);
@@ -116,9 +136,18 @@ export function runPcpu(init: PcpuInit): void {
         wfi[k] = false;
       }
       if (h.isStopped()) continue;
+      if (vt) { curBase = pacedClock(); curIns0 = h.instructions; cur = k; }
       const r = h.step(init.slice);
       stats[id] = h.instructions;
       ran = true;
+      if (vt) {
+        cur = -1;
+        const p = Math.min(hostNow(), curBase + Math.ceil((h.instructions - curIns0) / ipt));
+        if (p > vt[id]!) vt[id] = p;
+        // Wake the pCPUs whose harts sleep until a deadline that has now passed.
+        const now = pacedNow(vt, H, hostNow());
+        for (let v = 0; v < W; v++) if (v !== w && vt[H + v]! <= now) { vt[H + v] = Infinity; wakeWorker(ctl, v); }
+      }
       if (r === EXIT_WFI) wfi[k] = true;
       else if (r === EXIT_ECALL) {
         const res = phys.call(OP_ECALL, id, 0, 0, 0);
@@ -133,15 +162,34 @@ export function runPcpu(init: PcpuInit): void {
     }
     if (ran) continue;
     // Nothing to run: sleep until woken (interrupt, start, flush, STOP) or the next Sstc deadline.
-    let ms = MAX_SLEEP_MS;
-    if (deadline !== Infinity) {
-      const d = (deadline - clock.now()) / perMs;
-      if (d > 0) ms = Math.min(ms, d);
+    const now = clock.now();
+    if (!(deadline > now)) deadline = Infinity; // none, or passed with its interrupt masked
+    let ms = deadline === Infinity ? MAX_SLEEP_MS : Math.min(MAX_SLEEP_MS, (deadline - now) / perMs);
+    if (vt) vt[H + w] = deadline; // before counting as idle: the last sleeper reads it
+    const idle = Atomics.add(ctl, IDLE_WAITERS, 1) + 1;
+    if (vt && idle === W) {
+      // Every pCPU sleeps: skip idle time while the guest lags the host (as the one-thread
+      // paced runner does), to the earliest deadline of any pCPU or device, or to host time.
+      // A device deadline (vt[H + W]) is the main thread's: time moves there, and the device's
+      // interrupt, raised when the main thread next ticks, wakes the pCPU it goes to.
+      let dc = Infinity;
+      for (let v = 0; v < W; v++) if (vt[H + v]! < dc) dc = vt[H + v]!;
+      const dd = vt[H + W]!, d = dc < dd ? dc : dd;
+      const host = hostNow();
+      const to = d <= host ? d : host;
+      if (to > vt[ids[0]!]!) vt[ids[0]!] = to;
+      if (dc <= host && dc <= dd) {
+        vt[H + w] = Infinity;
+        Atomics.sub(ctl, IDLE_WAITERS, 1);
+        for (let v = 0; v < W; v++) if (v !== w && vt[H + v]! <= dc) { vt[H + v] = Infinity; wakeWorker(ctl, v); }
+        continue;
+      }
+      if (d > host && d !== Infinity) ms = Math.min(MAX_SLEEP_MS, (d - host) / perMs);
     }
-    Atomics.add(ctl, IDLE_WAITERS, 1);
     Atomics.add(ctl, DOORBELL, 1); // the main thread's idle test looks at IDLE_WAITERS
     Atomics.notify(ctl, DOORBELL);
     Atomics.wait(ctl, wakeW, wakeSeen, ms);
+    if (vt) vt[H + w] = Infinity;
     Atomics.sub(ctl, IDLE_WAITERS, 1);
   }
 }

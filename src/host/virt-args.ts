@@ -69,7 +69,7 @@ export const VIRT_USAGE = `usage: tsxen machine [-machine virt] -kernel IMAGE [-
                   -icount) or 'deterministic' (10 instructions per tick, idle skipped)
   --max-insns N   stop (exit 1) after N instructions; --stats  instructions and MIPS on stderr
   --pcpus N       run the harts on N worker threads (1..smp; hart h on thread h mod N) over
-                  shared memory, devices on the main thread; time is then the host clock.
+                  shared memory, devices on the main thread (not with --clock deterministic).
                   -accel tcg,thread=multi (QEMU's MTTCG spelling) = --pcpus <smp>;
                   default: every hart on one thread (thread=single)
 -nographic is accepted (the serial console is always stdio). Console: Ctrl-] leaves.
@@ -264,7 +264,7 @@ export function parseVirtArgs(argv: readonly string[]): VirtArgs {
   if (a.initrd !== undefined && a.kernel === undefined) throw new UsageError('-initrd needs -kernel');
   if (multi && a.pcpus === 0) a.pcpus = a.smp;
   if (a.pcpus > a.smp) throw new UsageError(`--pcpus ${a.pcpus}: more threads than harts (-smp ${a.smp})`);
-  if (a.pcpus > 0 && a.clock === 'deterministic') throw new UsageError(`--pcpus ${a.pcpus}: worker threads run on the host clock, not --clock deterministic`);
+  if (a.pcpus > 0 && a.clock === 'deterministic') throw new UsageError(`--pcpus ${a.pcpus}: worker threads do not run on the deterministic clock (realtime or host)`);
   return a;
 }
 

@@ -62,7 +62,7 @@ test('bad flags are one-line UsageErrors naming the flag', () => {
     [['-initrd', 'I'], /no -kernel given/],
     [['-kernel', 'K', '-smp', '2', '--pcpus', '3'], /--pcpus 3: more threads than harts/],
     [['-kernel', 'K', '--pcpus', '0'], /--pcpus: 0 is out of range/],
-    [['-kernel', 'K', '-smp', '2', '--pcpus', '2', '--clock', 'deterministic'], /host clock/],
+    [['-kernel', 'K', '-smp', '2', '--pcpus', '2', '--clock', 'deterministic'], /deterministic clock/],
     [['-kernel', 'K', '-accel', 'kvm'], /-accel kvm: only 'tcg'/],
     [['-kernel', 'K', '-accel', 'tcg,thread=many'], /thread=many/],
     [['-kernel', 'K', ...Array.from({ length: 9 }, () => ['-nic', 'switch']).flat()], /8 virtio-mmio slots/],

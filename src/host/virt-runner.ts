@@ -25,7 +25,8 @@
 // Threads (`pcpus`, issue #7): by default one thread runs every hart (the deterministic,
 // reproducible mode). With `pcpus: N` the harts run on N worker threads (pcpu-host.ts,
 // pcpu-worker.ts) over the shared RAM and hart state; this thread keeps the devices and the
-// vSBI and serves the workers' requests; time is then the host clock (`realtime` = `host`).
+// vSBI and serves the workers' requests; `realtime` is then paced per hart by the pCPUs
+// (pcpu-shared.ts), `host` is the host clock, `deterministic` is not available.
 // Leaves out: save/restore of a running machine, host-side network bridges (the switch is
 // in-process).
 import { readFileSync } from 'node:fs';
@@ -155,7 +156,7 @@ export class VirtMachine {
     this.cfg = cfg;
     this.deterministic = cfg.clock === 'deterministic';
     this.pcpus = cfg.pcpus ?? 0;
-    if (this.pcpus > 0 && this.deterministic) throw new Error(`--pcpus ${this.pcpus}: worker threads run on the host clock, not the deterministic one`);
+    if (this.pcpus > 0 && this.deterministic) throw new Error(`--pcpus ${this.pcpus}: worker threads do not run on the deterministic clock`);
     this.paced = (cfg.clock ?? 'realtime') === 'realtime' && this.pcpus === 0;
     this.slice = cfg.slice ?? (cfg.smp > 1 ? 10_000 : 100_000);
     this.boot();
@@ -192,9 +193,11 @@ export class VirtMachine {
     this.tbT0 = performance.now();
     this.virtualTicks = 0;
     const threaded = this.pcpus > 0;
-    const timebase = this.deterministic || this.paced
-      ? { now: () => this.timeNow(), frequency: TIMEBASE_HZ }
-      : { now: () => this.hostTicks(), frequency: TIMEBASE_HZ };
+    const timebase = threaded
+      ? { now: () => (this.pcpu ? this.pcpu.timeNow() : 0), frequency: TIMEBASE_HZ }
+      : this.deterministic || this.paced
+        ? { now: () => this.timeNow(), frequency: TIMEBASE_HZ }
+        : { now: () => this.hostTicks(), frequency: TIMEBASE_HZ };
     const wallAtBoot = BigInt(Date.now()) * 1_000_000n;
     this.finish = null;
     this.srst = null;
@@ -274,6 +277,7 @@ export class VirtMachine {
       workers: this.pcpus, harts: board.harts as unknown as ShadowHart[],
       phys: { memory: board.bus.memory, ramBase: board.bus.ramBase, mmio: board.bus.mmioRanges().map((r) => [r.base, r.size] as const) },
       guestMode: vsbi !== null, resetPc: RAM_BASE, t0, frequency: TIMEBASE_HZ, hsm, slice: this.slice,
+      insnsPerTick: (this.cfg.clock ?? 'realtime') === 'realtime' ? INSNS_PER_TICK : undefined,
       handlers: {
         mmioRead: (pa, size) => board.bus.mmioRead(pa, size),
         mmioWrite: (pa, size, value) => board.bus.mmioWrite(pa, size, value),
@@ -435,6 +439,7 @@ export class VirtMachine {
       p.serve();
       this.feedUart();
       this.board.tick();
+      p.setDeviceDeadline(this.board.nextDeadline());
       if (p.failure !== null) this.stopped ??= { kind: 'crash', message: p.failure };
       if (this.stopped) { p.stop(); return RUN_STOPPED; }
       if (this.finish || this.srst) return this.endOrReboot() ? RUN_STOPPED : RUN_BUSY;
@@ -528,6 +533,7 @@ export class VirtMachine {
 
   /** Paced time: how far the guest's clock is behind the host's, in ms (0 for the other clocks). */
   lagMs(): number {
+    if (this.pcpu) return Math.max(0, (this.pcpu.hostTicks() - this.pcpu.timeNow()) / (TIMEBASE_HZ / 1000));
     return this.paced ? Math.max(0, (this.hostTicks() - this.virtualTicks) / (TIMEBASE_HZ / 1000)) : 0;
   }
 

@@ -65,7 +65,7 @@ test('smp on real threads: the program as -bios firmware of the virt board, 2 ha
   assert.equal(q.status, 0, `QEMU: the program itself fails (exit ${q.status}):\n${q.stdout}`);
   let out = '';
   const m = new VirtMachine({
-    smp: 2, pcpus: 2, memBytes: 128 << 20, bios: readBootFile('firmware', elf), append: '', clock: 'host',
+    smp: 2, pcpus: 2, memBytes: 128 << 20, bios: readBootFile('firmware', elf), append: '',
     output: (b) => { out += String.fromCharCode(b); },
   });
   try {

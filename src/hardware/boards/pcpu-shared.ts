@@ -77,6 +77,26 @@ export function wakeWorker(ctl: Int32Array, w: number): void {
   Atomics.notify(ctl, mbox(w, WAKE));
 }
 
+// ─── Paced time shared by the pCPUs ───────────────────────────────────────────────────
+// A Float64Array (clockWords): [h] = hart h's progress in timebase ticks (only its own pCPU
+// writes it: 10 instructions per tick while it runs, raised to the current time when it starts
+// a slice, and moved over idle time when every pCPU sleeps); [harts + w] = the Sstc deadline
+// pCPU w sleeps until (Infinity: none, or awake); [harts + pcpus] = the earliest device
+// deadline (the main thread's ACLINT / RTC). Guest time = min(host clock, max progress):
+// it never runs ahead of the host, and a slow host makes a slower CPU, not a racing clock.
+
+/** Float64 words of the paced clock for `harts` harts on `workers` pCPUs. */
+export function clockWords(workers: number, harts: number): number {
+  return harts + workers + 1;
+}
+
+/** Paced guest time: min(host ticks, the largest progress of any hart). */
+export function pacedNow(vt: Float64Array, harts: number, host: number): number {
+  let m = 0;
+  for (let h = 0; h < harts; h++) if (vt[h] > m) m = vt[h];
+  return m < host ? m : host;
+}
+
 /** What a worker needs to build its RemotePhys (structured-clonable). */
 export interface RemotePhysInit {
   readonly memory: SharedArrayBuffer;
