@@ -13,7 +13,11 @@
 // counts are compared in the same run (QEMU's includes its OpenSBI firmware; with 2 harts both
 // include spin-waits, e.g. stop_machine while the kernel patches code, that depend on how each
 // emulator interleaves its harts).
-// Environment: BENCH_SMPS ("1 2"), BENCH_RUNS (1; best of), BENCH_APPEND, BENCH_TIMEOUT_S (1800).
+// With more than one hart tsxen also runs threaded (issue #7): `--pcpus N` (one worker thread
+// per hart) and `--pcpus 1` (every hart on one worker thread), against the same QEMU run
+// (which uses MTTCG, a thread per vCPU, by default).
+// Environment: BENCH_SMPS ("1 2"), BENCH_RUNS (1; best of), BENCH_APPEND, BENCH_TIMEOUT_S (1800),
+// BENCH_THREADED (1; 0 skips the threaded runs).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +29,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const APPEND = process.env.BENCH_APPEND ?? 'console=ttyS0 tsxen.init=poweroff';
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 1800);
 const MARKER = 'TSXEN-BOOT-OK';
+const THREADED = process.env.BENCH_THREADED !== '0';
 
 interface Boot { marker: number; cpu: number; exit: number | null; insns?: number; qemuInsns?: number; out: string }
 
@@ -78,14 +83,23 @@ const fmt = (n: number, d = 2) => n.toFixed(d);
 let worst = 0;
 for (const smp of SMPS) {
   const common = ['-smp', String(smp), '-m', '512M', '-kernel', a.kernel, '-initrd', a.initrd, '-append', APPEND];
-  let t: Boot | null = null, q: Boot | null = null;
+  let t: Boot | null = null, q: Boot | null = null, m: Boot | null = null, o: Boot | null = null;
+  const threaded = THREADED && smp > 1;
   for (let r = 0; r < RUNS; r++) {
-    // Alternate the two so load changes hit both alike.
+    // Alternate them so load changes hit all alike.
     const qb = await boot(['qemu-system-riscv64', '-machine', 'virt', '-nographic', ...common]);
     if (!q || qb.marker < q.marker) q = qb;
     const tb = await boot([process.execPath, bundle, 'machine', '-machine', 'virt', '-nographic', ...common, '--stats']);
     if (tb.exit !== 0) throw new Error(`tsxen exited ${tb.exit} after the marker`);
     if (!t || tb.marker < t.marker) t = tb;
+    if (threaded) {
+      const mb = await boot([process.execPath, bundle, 'machine', '-machine', 'virt', '-nographic', ...common, '--pcpus', String(smp), '--stats']);
+      if (mb.exit !== 0) throw new Error(`tsxen --pcpus ${smp} exited ${mb.exit} after the marker`);
+      if (!m || mb.marker < m.marker) m = mb;
+      const ob = await boot([process.execPath, bundle, 'machine', '-machine', 'virt', '-nographic', ...common, '--pcpus', '1', '--stats']);
+      if (ob.exit !== 0) throw new Error(`tsxen --pcpus 1 exited ${ob.exit} after the marker`);
+      if (!o || ob.marker < o.marker) o = ob;
+    }
   }
   const counted = plugin === null ? undefined
     : (await boot(['qemu-system-riscv64', '-machine', 'virt', '-nographic', '-accel', 'tcg,thread=single', ...common,
@@ -98,5 +112,15 @@ for (const smp of SMPS) {
   const qInsns = counted === undefined ? '' : `, ${(counted / 1e9).toFixed(3)} G instructions (tsxen/QEMU ${fmt(t!.insns! / counted)}x)`;
   console.log(`-smp ${smp}: QEMU  ${fmt(q!.marker)} s to ${MARKER} (${fmt(q!.cpu)} s CPU)${qInsns}`);
   console.log(`-smp ${smp}: tsxen/QEMU = ${fmt(wallRatio, 1)}x wall, ${fmt(cpuRatio, 1)}x CPU (issue 3 bar: within 10x)`);
+  if (o) {
+    console.log(`-smp ${smp} --pcpus 1: tsxen ${fmt(o.marker)} s to ${MARKER} (${fmt(o.cpu)} s CPU), ${(o.insns! / 1e9).toFixed(3)} G instructions, ` +
+      `${fmt(o.insns! / o.marker / 1e6, 1)} MIPS wall, ${fmt(o.insns! / o.cpu / 1e6, 1)} MIPS per CPU second (all harts on one worker thread)`);
+  }
+  if (m) {
+    console.log(`-smp ${smp} --pcpus ${smp}: tsxen ${fmt(m.marker)} s to ${MARKER} (${fmt(m.cpu)} s CPU), ${(m.insns! / 1e9).toFixed(3)} G instructions, ` +
+      `${fmt(m.insns! / m.marker / 1e6, 1)} MIPS wall, ${fmt(m.insns! / m.cpu / 1e6, 1)} MIPS per CPU second`);
+    console.log(`-smp ${smp} --pcpus ${smp}: tsxen/QEMU = ${fmt(m.marker / q!.marker, 1)}x wall, ${fmt(m.cpu / q!.cpu, 1)}x CPU; ` +
+      `threaded/one thread = ${fmt(m.marker / t!.marker)}x wall, ${fmt(m.cpu / t!.cpu)}x CPU`);
+  }
 }
 console.log(`boot: load average at end ${load()}; worst wall ratio ${fmt(worst, 1)}x`);

@@ -44,7 +44,9 @@ export async function build({ outdir = join(root, 'dist'), overrides = {}, quiet
     target: 'node20',
     format: 'cjs',
     sourcemap: 'linked',
-    define: { ...kconfig(overrides), TSXEN_BUILD_ID: JSON.stringify(buildId) },
+    // import.meta.url is the bundle's own file URL (src/host/pcpu-host.ts finds dist/pcpu.cjs by it).
+    define: { ...kconfig(overrides), TSXEN_BUILD_ID: JSON.stringify(buildId), 'import.meta.url': '__tsxenBundleUrl' },
+    banner: { js: "const __tsxenBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: quiet ? 'error' : 'warning',
   })));
   return entries.length;

@@ -41,12 +41,15 @@ export interface VirtArgs {
   maxInsns: number;
   clock: VirtClock;
   stats: boolean;
+  /** Worker threads running the harts (0 = every hart on the main thread). */
+  pcpus: number;
 }
 
 export const VIRT_USAGE = `usage: tsxen machine [-machine virt] -kernel IMAGE [-initrd FILE] [-append CMDLINE]
                      [-smp N] [-m SIZE] [-bios FILE] [-drive file=IMG,format=raw[,readonly=on]]
                      [-nic switch[,mac=MAC]] [-device virtio-rng-device] [-no-reboot]
                      [--clock realtime|host|deterministic] [--max-insns N] [--stats]
+                     [--pcpus N | -accel tcg,thread=multi]
   -machine virt   the virt board (QEMU's riscv virt memory map; default for Linux Images)
   -machine bare   the bare board for bare-metal ELF programs (default for ELF kernels)
   -kernel IMAGE   a RISC-V Linux Image (e.g. Debian's /boot/vmlinux-*), at RAM + 2 MiB
@@ -65,6 +68,10 @@ export const VIRT_USAGE = `usage: tsxen machine [-machine virt] -kernel IMAGE [-
                   while the guest lags), 'host' (the host clock as is, like QEMU without
                   -icount) or 'deterministic' (10 instructions per tick, idle skipped)
   --max-insns N   stop (exit 1) after N instructions; --stats  instructions and MIPS on stderr
+  --pcpus N       run the harts on N worker threads (1..smp; hart h on thread h mod N) over
+                  shared memory, devices on the main thread (not with --clock deterministic).
+                  -accel tcg,thread=multi (QEMU's MTTCG spelling) = --pcpus <smp>;
+                  default: every hart on one thread (thread=single)
 -nographic is accepted (the serial console is always stdio). Console: Ctrl-] leaves.
 Exit status: 0 on guest poweroff, the fail code of the syscon device, 1 on errors.`;
 
@@ -72,7 +79,7 @@ const ALIASES: Record<string, string> = {
   '-kernel': '--kernel', '-initrd': '--initrd', '-append': '--append', '-bios': '--bios', '-m': '--mem', '--m': '--mem',
   '-smp': '--smp', '-drive': '--drive', '-nographic': '--nographic', '-machine': '--machine', '-M': '--machine', '--M': '--machine',
   '-netdev': '--netdev', '-nic': '--nic', '-device': '--device', '-no-reboot': '--no-reboot', '-display': '--display',
-  '-serial': '--serial', '-monitor': '--monitor',
+  '-serial': '--serial', '-monitor': '--monitor', '-accel': '--accel',
 };
 
 /** QEMU's option syntax: "a=b,c=d" (',,' escapes a comma); a leading bare word goes in `_`. */
@@ -138,8 +145,9 @@ function checkMac(flag: string, mac: string | undefined): string | undefined {
 export function parseVirtArgs(argv: readonly string[]): VirtArgs {
   const a: VirtArgs = {
     memBytes: 512 * 1024 * 1024, smp: 1, drives: [], nics: [], rng: false, virtioConsole: false, noReboot: false,
-    maxInsns: Infinity, clock: 'realtime', stats: false,
+    maxInsns: Infinity, clock: 'realtime', stats: false, pcpus: 0,
   };
+  let multi = false;
   const netdevs = new Set<string>();
   const devices: Map<string, string>[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -210,6 +218,15 @@ export function parseVirtArgs(argv: readonly string[]): VirtArgs {
         break;
       }
       case '--stats': a.stats = true; break;
+      case '--pcpus': a.pcpus = parseCount('--pcpus', need(), 1, 64); break;
+      case '--accel': {
+        const v = need(), kv = parseKeyValues('-accel', v, 'type');
+        if (kv.get('type') !== 'tcg') throw new UsageError(`-accel ${v}: only 'tcg' (tsxen's interpreter)`);
+        const th = kv.get('thread') ?? 'single';
+        if (th !== 'single' && th !== 'multi') throw new UsageError(`-accel ${v}: thread=${th} is not single or multi`);
+        multi = th === 'multi';
+        break;
+      }
       default:
         throw new UsageError(flag.startsWith('-') ? `unknown option '${flag}'` : `unexpected argument '${flag}'`);
     }
@@ -242,13 +259,17 @@ export function parseVirtArgs(argv: readonly string[]): VirtArgs {
   a.drives = a.drives.filter((d) => !d.ifNone);
   if (a.drives.length + a.nics.length + (a.rng ? 1 : 0) + (a.virtioConsole ? 1 : 0) > 8)
     throw new UsageError('too many virtio devices: the virt board has 8 virtio-mmio slots');
-  if (a.kernel === undefined) throw new UsageError('no -kernel given');
+  // QEMU runs -bios firmware alone (a bare-metal program as the firmware); the vSBI needs a kernel.
+  if (a.kernel === undefined && a.bios === undefined) throw new UsageError('no -kernel given');
   if (a.initrd !== undefined && a.kernel === undefined) throw new UsageError('-initrd needs -kernel');
+  if (multi && a.pcpus === 0) a.pcpus = a.smp;
+  if (a.pcpus > a.smp) throw new UsageError(`--pcpus ${a.pcpus}: more threads than harts (-smp ${a.smp})`);
+  if (a.pcpus > 0 && a.clock === 'deterministic') throw new UsageError(`--pcpus ${a.pcpus}: worker threads do not run on the deterministic clock (realtime or host)`);
   return a;
 }
 
 /** Flags only the virt board understands. */
-const VIRT_ONLY = new Set(['--initrd', '--append', '--drive', '--netdev', '--nic', '--device', '--no-reboot']);
+const VIRT_ONLY = new Set(['--initrd', '--append', '--drive', '--netdev', '--nic', '--device', '--no-reboot', '--pcpus', '--accel']);
 
 /**
  * Which board a `tsxen machine` command line means: an explicit -machine wins ('bare' or

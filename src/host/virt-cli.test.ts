@@ -35,6 +35,12 @@ test('QEMU spellings: one and two dashes, key=value lists, -netdev/-device pairs
   assert.equal(parseVirtArgs(['-kernel', 'K', '-bios', 'fw.bin']).bios, 'fw.bin');
   assert.equal(parseVirtArgs(['-kernel', 'K', '-bios', 'none']).bios, undefined);
   assert.equal(parseVirtArgs(['-kernel', 'K', '-m', '512']).memBytes, 512 << 20);
+  // pCPU threads (docs/design/pcpus.md): --pcpus N, or QEMU's -accel tcg,thread=multi (one per hart)
+  assert.equal(parseVirtArgs(['-kernel', 'K', '-smp', '2']).pcpus, 0);
+  assert.equal(parseVirtArgs(['-kernel', 'K', '-smp', '4', '--pcpus', '2']).pcpus, 2);
+  assert.equal(parseVirtArgs(['-kernel', 'K', '-smp', '4', '-accel', 'tcg,thread=multi']).pcpus, 4);
+  assert.equal(parseVirtArgs(['-kernel', 'K', '-smp', '4', '-accel', 'tcg,thread=single']).pcpus, 0);
+  assert.equal(parseVirtArgs(['-bios', 'fw.elf']).kernel, undefined, 'firmware alone, as QEMU -bios');
 });
 
 test('bad flags are one-line UsageErrors naming the flag', () => {
@@ -54,6 +60,11 @@ test('bad flags are one-line UsageErrors naming the flag', () => {
     [['-kernel', 'K', '-device', 'e1000'], /-device e1000: not supported/],
     [['-kernel', 'K', '-append'], /--append needs a value/],
     [['-initrd', 'I'], /no -kernel given/],
+    [['-kernel', 'K', '-smp', '2', '--pcpus', '3'], /--pcpus 3: more threads than harts/],
+    [['-kernel', 'K', '--pcpus', '0'], /--pcpus: 0 is out of range/],
+    [['-kernel', 'K', '-smp', '2', '--pcpus', '2', '--clock', 'deterministic'], /deterministic clock/],
+    [['-kernel', 'K', '-accel', 'kvm'], /-accel kvm: only 'tcg'/],
+    [['-kernel', 'K', '-accel', 'tcg,thread=many'], /thread=many/],
     [['-kernel', 'K', ...Array.from({ length: 9 }, () => ['-nic', 'switch']).flat()], /8 virtio-mmio slots/],
   ];
   for (const [argv, re] of bad) {
@@ -75,6 +86,7 @@ test('board selection: Linux Image and virt flags -> virt; ELF programs and -mac
   assert.equal(selectBoard(['-kernel', 'img', '-M', 'bare'], head), 'bare');
   assert.equal(selectBoard(['-kernel', 'elf', '-append', 'x'], head), 'virt');
   assert.equal(selectBoard(['-kernel', 'raw'], head), 'virt');
+  assert.equal(selectBoard(['-bios', 'fw.elf', '--pcpus', '2'], head), 'virt');
   assert.equal(selectBoard(['-kernel', 'missing'], head), 'virt');
 });
 

@@ -90,10 +90,10 @@ export interface BuiltMachine {
 
 /** Open every input of `args` and build the machine (one-line errors as InputError/UsageError/...). */
 export function buildVirtMachine(args: VirtArgs, output: (b: number) => void, sw = new EthernetSwitch()): BuiltMachine {
-  const kernel = readBootFile('kernel', args.kernel!);
+  const kernel = args.kernel !== undefined ? readBootFile('kernel', args.kernel) : undefined;
   const initrd = args.initrd !== undefined ? readBootFile('initrd', args.initrd) : undefined;
   const bios = args.bios !== undefined ? readBootFile('firmware', args.bios) : undefined;
-  checkKernel(kernel, bios !== undefined);
+  if (kernel) checkKernel(kernel, bios !== undefined);
   if (initrd) checkInitrd(initrd);
   const disks: BlockFile[] = [];
   try {
@@ -107,7 +107,7 @@ export function buildVirtMachine(args: VirtArgs, output: (b: number) => void, sw
       drives: disks.map((backend) => ({ backend })),
       nics: args.nics.map((n, i) => ({ mac: n.mac ? parseMac(n.mac)! : defaultMac(i), switch: sw })),
       rng: args.rng, virtioConsole: args.virtioConsole ? (b) => { for (const c of b) output(c); } : undefined,
-      clock: args.clock, output, maxInsns: args.maxInsns, noReboot: args.noReboot,
+      clock: args.clock, output, maxInsns: args.maxInsns, noReboot: args.noReboot, pcpus: args.pcpus,
     });
     return { machine, disks };
   } catch (e) {
@@ -162,7 +162,8 @@ async function runOnTerminal(cmd: string, args: VirtArgs): Promise<number> {
       const n = machine.instructions, s = (performance.now() - t0) / 1000;
       const c = process.cpuUsage(cpu0), cs = (c.user + c.system) / 1e6;
       process.stderr.write(`tsxen ${cmd}: ${n} instructions in ${s.toFixed(2)} s = ${(n / s / 1e6).toFixed(1)} MIPS` +
-        ` (${cs.toFixed(2)} s CPU = ${(n / cs / 1e6).toFixed(1)} MIPS per CPU second), ${machine.reboots} reboot(s)\n`);
+        ` (${cs.toFixed(2)} s CPU = ${(n / cs / 1e6).toFixed(1)} MIPS per CPU second), ${machine.reboots} reboot(s)` +
+        (args.pcpus > 0 ? `, ${args.pcpus} pCPU threads, ${machine.pcpuRequests} requests served` : '') + '\n');
     }
   }
 }

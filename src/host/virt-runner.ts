@@ -22,8 +22,13 @@
 //   depends only on its inputs.
 // Paced and deterministic time also move inside a slice with the running hart's instructions,
 // so a delay loop that polls the `time` CSR sees it advance.
-// Leaves out: pCPU worker threads (one thread runs every hart), save/restore of a running
-// machine, host-side network bridges (the switch is in-process).
+// Threads (`pcpus`, issue #7): by default one thread runs every hart (the deterministic,
+// reproducible mode). With `pcpus: N` the harts run on N worker threads (pcpu-host.ts,
+// pcpu-worker.ts) over the shared RAM and hart state; this thread keeps the devices and the
+// vSBI and serves the workers' requests; `realtime` is then paced per hart by the pCPUs
+// (pcpu-shared.ts), `host` is the host clock, `deterministic` is not available.
+// Leaves out: save/restore of a running machine, host-side network bridges (the switch is
+// in-process).
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VirtBoard } from '../hardware/boards/virt.ts';
@@ -35,6 +40,9 @@ import { VirtioRng } from '../hardware/devices/virtio/virtio-rng.ts';
 import type { EthernetSwitch, SwitchPort } from '../hardware/net/switch.ts';
 import { EXIT_ECALL, EXIT_PHYS_FAULT, EXIT_REQUESTED, EXIT_TRAP_M, EXIT_WFI } from '../hardware/riscv/hart-api.ts';
 import { EXIT_CAUSE as EXIT_CAUSE_W, MIE } from '../hardware/riscv/hart-state.ts';
+import { ECALL_STOP } from '../hardware/boards/pcpu-shared.ts';
+import { HartStates } from '../hypervisor/vsbi/hart-states.ts';
+import { PcpuHost, ShadowHart } from './pcpu-host.ts';
 import { Hart } from '../hardware/riscv/hart.ts';
 import { enterKernel, loadBootPlan, planLinuxBoot, type BootFile } from '../hypervisor/boot/boot-plan.ts';
 import {
@@ -59,7 +67,8 @@ export interface VirtNic {
 export interface VirtMachineConfig {
   readonly smp: number;
   readonly memBytes: number;
-  readonly kernel: BootFile;
+  /** The kernel; only firmware (`bios`) may run without one, as QEMU's -bios alone. */
+  readonly kernel?: BootFile;
   readonly initrd?: BootFile;
   /** The kernel command line (/chosen bootargs). */
   readonly append: string;
@@ -82,6 +91,11 @@ export interface VirtMachineConfig {
   readonly noReboot?: boolean;
   /** Instructions per hart per turn (default: 100k with one hart, 10k with more). */
   readonly slice?: number;
+  /**
+   * Run the harts on this many worker threads (pCPUs; hart h on pCPU h mod N), at most one per
+   * hart. 0 or absent: every hart on this thread. Not with the deterministic clock.
+   */
+  readonly pcpus?: number;
 }
 
 export type VirtClock = 'realtime' | 'host' | 'deterministic';
@@ -134,19 +148,39 @@ export class VirtMachine {
   private sliceCap = Infinity;
   /** Frames or input arrived while the machine slept. */
   private kicked = false;
+  /** The pCPU threads (threaded mode), or null. */
+  private pcpu: PcpuHost | null = null;
+  private readonly pcpus: number;
 
   constructor(cfg: VirtMachineConfig) {
     this.cfg = cfg;
     this.deterministic = cfg.clock === 'deterministic';
-    this.paced = (cfg.clock ?? 'realtime') === 'realtime';
+    this.pcpus = cfg.pcpus ?? 0;
+    if (this.pcpus > 0 && this.deterministic) throw new Error(`--pcpus ${this.pcpus}: worker threads do not run on the deterministic clock`);
+    this.paced = (cfg.clock ?? 'realtime') === 'realtime' && this.pcpus === 0;
     this.slice = cfg.slice ?? (cfg.smp > 1 ? 10_000 : 100_000);
     this.boot();
   }
 
   /** Instructions retired by every hart since the machine was created (across reboots). */
   get instructions(): number {
-    let n = this.pastInsns;
-    for (const h of this.board.harts) n += h.instructions;
+    return this.pastInsns + this.boardInstructions();
+  }
+
+  /** Worker threads running the harts now (0: they run on this thread). */
+  get pcpuThreads(): number {
+    return this.pcpu && !this.pcpu.stopped ? this.pcpu.workers : 0;
+  }
+
+  /** Threaded mode: requests (MMIO, SBI calls, ...) the main thread served for the pCPUs on this board. */
+  get pcpuRequests(): number {
+    return this.pcpu?.served ?? 0;
+  }
+
+  private boardInstructions(): number {
+    let n = 0;
+    const p = this.pcpu;
+    this.board.harts.forEach((h, i) => { n += p ? p.instructions(i) : h.instructions; });
     return n;
   }
 
@@ -154,11 +188,16 @@ export class VirtMachine {
   private boot(): void {
     const cfg = this.cfg;
     const firmware = cfg.bios !== undefined;
+    this.pcpu?.stop();
+    this.pcpu = null;
     this.tbT0 = performance.now();
     this.virtualTicks = 0;
-    const timebase = this.deterministic || this.paced
-      ? { now: () => this.timeNow(), frequency: TIMEBASE_HZ }
-      : { now: () => this.hostTicks(), frequency: TIMEBASE_HZ };
+    const threaded = this.pcpus > 0;
+    const timebase = threaded
+      ? { now: () => (this.pcpu ? this.pcpu.timeNow() : 0), frequency: TIMEBASE_HZ }
+      : this.deterministic || this.paced
+        ? { now: () => this.timeNow(), frequency: TIMEBASE_HZ }
+        : { now: () => this.hostTicks(), frequency: TIMEBASE_HZ };
     const wallAtBoot = BigInt(Date.now()) * 1_000_000n;
     this.finish = null;
     this.srst = null;
@@ -167,8 +206,8 @@ export class VirtMachine {
       wallclockNs: cfg.wallclockNs ?? (() => wallAtBoot + BigInt(timebase.now()) * 100n),
       uartTx: cfg.output,
       onFinish: (e) => { this.finish ??= e; for (const h of this.board.harts) h.requestExit(); },
-      createHart: (p) => new Hart({ ...p, resetPc: RAM_BASE }),
-      onInterrupt: () => this.kick(),
+      createHart: (p) => (threaded ? new ShadowHart({ ...p, resetPc: RAM_BASE }) : new Hart({ ...p, resetPc: RAM_BASE })),
+      onInterrupt: (h) => { this.kick(); this.pcpu?.wake(h); },
     });
     this.board = board;
     this.sleeping = new Array<boolean>(cfg.smp).fill(false);
@@ -187,6 +226,7 @@ export class VirtMachine {
     if (cfg.rng) board.attachVirtio(new VirtioRng({ entropy: (b) => crypto.getRandomValues(b) }));
     if (cfg.virtioConsole) board.attachVirtio(new VirtioConsole({ output: cfg.virtioConsole }));
 
+    let hsm: Int32Array | null = null;
     if (firmware) {
       this.vsbi = null;
       this.platform = null;
@@ -199,24 +239,62 @@ export class VirtMachine {
         h.setXNum(12, e.a2);
       }
     } else {
+      if (cfg.kernel === undefined) throw new Error('no kernel: the vSBI boots a kernel (give -kernel, or -bios firmware)');
       const plan = planLinuxBoot({
         ramBase: RAM_BASE, ramSize: cfg.memBytes, kernel: cfg.kernel, initrd: cfg.initrd,
         buildDtb: (initrd) => board.dtb({ bootargs: cfg.append, initrd }),
       });
       loadBootPlan(plan, board.ram);
       const out = cfg.output;
-      this.platform = hartPlatform(board.harts, {
+      const platform = hartPlatform(board.harts, {
         phys: board.bus,
         systemReset: (_caller, type, reason) => {
           this.srst ??= { type, reason };
           return true;
         },
         console: { write: (b) => { for (const c of b) out(c); return b.length; } },
-        hartRunnable: () => this.kick(),
+        hartRunnable: (i) => { this.kick(); this.pcpu?.wake(i); },
       });
-      this.vsbi = createVsbi(this.platform);
+      // Threaded: an IPI or a new timer must also wake the target's pCPU if it sleeps in WFI,
+      // and the HSM states live in shared memory the pCPUs read.
+      this.platform = !threaded ? platform : {
+        ...platform,
+        sendIpi: (i) => { platform.sendIpi(i); this.pcpu?.wake(i); },
+        setTimer: (i, when) => { platform.setTimer(i, when); this.pcpu?.wake(i); },
+      };
+      if (threaded) hsm = new Int32Array(new SharedArrayBuffer(HartStates.wordsFor(cfg.smp) * 4));
+      this.vsbi = createVsbi(this.platform, hsm ? { hsmBuffer: hsm } : {});
       enterKernel(this.platform.hart(plan.entry.hartId), plan.entry);
     }
+    if (threaded) this.startPcpus(hsm, performance.timeOrigin + this.tbT0);
+  }
+
+  /** Threaded mode: start the pCPU workers on the board just built. */
+  private startPcpus(hsm: Int32Array | null, t0: number): void {
+    const board = this.board;
+    const vsbi = this.vsbi;
+    this.pcpu = new PcpuHost({
+      workers: this.pcpus, harts: board.harts as unknown as ShadowHart[],
+      phys: { memory: board.bus.memory, ramBase: board.bus.ramBase, mmio: board.bus.mmioRanges().map((r) => [r.base, r.size] as const) },
+      guestMode: vsbi !== null, resetPc: RAM_BASE, t0, frequency: TIMEBASE_HZ, hsm, slice: this.slice,
+      insnsPerTick: (this.cfg.clock ?? 'realtime') === 'realtime' ? INSNS_PER_TICK : undefined,
+      handlers: {
+        mmioRead: (pa, size) => board.bus.mmioRead(pa, size),
+        mmioWrite: (pa, size, value) => board.bus.mmioWrite(pa, size, value),
+        ecall: (h) => {
+          const o = vsbi!.handleEcall(h);
+          return o === VSBI_SYSTEM_RESET || o === VSBI_SYSTEM_SUSPENDED ? ECALL_STOP : 0;
+        },
+        prepare: (h) => vsbi!.prepareToRun(h),
+        crash: (h, code) => {
+          const hart = board.harts[h]!;
+          this.stopped ??= code === EXIT_TRAP_M
+            ? { kind: 'crash', message: `hart ${h} trapped to M-mode (cause ${hart.s[EXIT_CAUSE_W]! >>> 0}) at pc ${hex(hart.getPc())}` }
+            : { kind: 'crash', message: `hart ${h} accessed no memory or device at pc ${hex(hart.getPc())}` };
+        },
+      },
+    });
+    this.pcpu.onKick = () => this.kick();
   }
 
   /**
@@ -279,6 +357,7 @@ export class VirtMachine {
    */
   runBurst(ms: number): number {
     if (this.stopped) return RUN_STOPPED;
+    if (this.pcpu) return this.runThreaded(ms);
     const until = performance.now() + ms;
     const board = this.board;
     const harts = board.harts;
@@ -345,6 +424,45 @@ export class VirtMachine {
     }
   }
 
+  /**
+   * Threaded mode's burst: serve the pCPUs' requests (blocking in Atomics.wait between them, at
+   * most 1 ms, so devices tick and console input flows), for about `ms`. RUN_IDLE once every
+   * pCPU sleeps; the next request then kicks the driver.
+   */
+  private runThreaded(ms: number): number {
+    const p = this.pcpu!;
+    const until = performance.now() + ms;
+    const limit = this.cfg.maxInsns ?? Infinity;
+    const vsbi = this.vsbi;
+    for (;;) {
+      const seen = p.doorbell();
+      p.serve();
+      this.feedUart();
+      this.board.tick();
+      p.setDeviceDeadline(this.board.nextDeadline());
+      if (p.failure !== null) this.stopped ??= { kind: 'crash', message: p.failure };
+      if (this.stopped) { p.stop(); return RUN_STOPPED; }
+      if (this.finish || this.srst) return this.endOrReboot() ? RUN_STOPPED : RUN_BUSY;
+      if (this.instructions >= limit) {
+        this.stopped = { kind: 'limit' };
+        p.stop();
+        return RUN_STOPPED;
+      }
+      if (p.idle()) {
+        if (vsbi && this.board.harts.every((_, i) => vsbi.harts.status(i) === 1 /* STOPPED */)) {
+          this.stopped = { kind: 'idle' };
+          p.stop();
+          return RUN_STOPPED;
+        }
+        p.whenRequest(() => this.kick());
+        return RUN_IDLE;
+      }
+      const left = until - performance.now();
+      if (left <= 0) return RUN_BUSY;
+      p.waitDoorbell(seen, Math.min(left, 1));
+    }
+  }
+
   /** A finisher write or SRST call ended this boot: stop, or reboot on a fresh board. */
   private endOrReboot(): boolean {
     const f = this.finish, r = this.srst;
@@ -353,10 +471,11 @@ export class VirtMachine {
     else stop = r!.type === 0 ? (r!.reason === 0 ? { kind: 'poweroff' } : { kind: 'fail', code: 1 }) : { kind: 'reset' };
     if (stop.kind !== 'reset' || this.cfg.noReboot) {
       this.stopped = stop;
+      this.pcpu?.stop();
       return true;
     }
     this.reboots++;
-    for (const h of this.board.harts) this.pastInsns += h.instructions;
+    this.pastInsns += this.boardInstructions();
     this.boot();
     return false;
   }
@@ -364,6 +483,8 @@ export class VirtMachine {
   /** The next timer deadline in timebase ticks (Infinity when none is armed). */
   nextDeadline(): number {
     let d = this.board.nextDeadline();
+    // Threaded: each pCPU sleeps until its own harts' Sstc deadlines; this thread only ticks devices.
+    if (this.pcpu) return d;
     for (let i = 0; i < this.board.harts.length; i++) {
       const t = this.board.harts[i]!.timerDeadline();
       if (t < d) d = t;
@@ -412,6 +533,7 @@ export class VirtMachine {
 
   /** Paced time: how far the guest's clock is behind the host's, in ms (0 for the other clocks). */
   lagMs(): number {
+    if (this.pcpu) return Math.max(0, (this.pcpu.hostTicks() - this.pcpu.timeNow()) / (TIMEBASE_HZ / 1000));
     return this.paced ? Math.max(0, (this.hostTicks() - this.virtualTicks) / (TIMEBASE_HZ / 1000)) : 0;
   }
 
@@ -435,8 +557,9 @@ export class VirtMachine {
     this.kicked = false;
   }
 
-  /** Detach from the switches (the machine is done). */
+  /** Detach from the switches and stop the pCPU threads (the machine is done). */
   close(): void {
+    this.pcpu?.stop();
     for (const p of this.ports) p.detach();
     this.ports = [];
   }

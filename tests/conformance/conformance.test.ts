@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildMinimarkSv39 } from '../../bench/cpu-images.ts';
+import { driveMachines, readBootFile, VirtMachine } from '../../src/host/virt-runner.ts';
 import { CPU_BENCH, CROSS_GCC, QEMU, ROOT, buildMinimarkBare, crossBuild, haveTool, runQemu, runTsxen } from './toolchain.ts';
 
 const DIR = join(ROOT, 'tests/conformance');
@@ -66,6 +67,26 @@ test('smp: two harts race AMOs and LR/SC, pass messages and IPIs, on QEMU -smp 2
     const t = runTsxen(elf, { harts: 2, slice });
     assert.deepEqual(t.stop, { kind: 'pass' }, `tsxen (slice ${slice ?? 'default'}):\n${t.out}`);
     assert.equal(t.out, q.stdout);
+  }
+});
+
+test('smp on real threads: the program as -bios firmware of the virt board, 2 harts on 2 pCPU worker threads', async () => {
+  const elf = build('smp');
+  const q = runQemu(elf, { extra: ['-smp', '2'] });
+  assert.equal(q.status, 0, `QEMU: the program itself fails (exit ${q.status}):\n${q.stdout}`);
+  let out = '';
+  const m = new VirtMachine({
+    smp: 2, pcpus: 2, memBytes: 128 << 20, bios: readBootFile('firmware', elf), append: '',
+    output: (b) => { out += String.fromCharCode(b); },
+  });
+  try {
+    assert.equal(m.pcpuThreads, 2);
+    const t0 = performance.now();
+    await driveMachines([m], { until: () => performance.now() - t0 > 120_000 });
+    assert.deepEqual(m.stopped, { kind: 'poweroff' }, out);
+    assert.equal(out, q.stdout);
+  } finally {
+    m.close();
   }
 });
 

@@ -29,6 +29,8 @@ export interface GuestOptions {
   rng?: boolean;
   clock?: VirtMachineConfig['clock'];
   memBytes?: number;
+  /** Worker threads for the harts (VirtMachineConfig.pcpus); absent = the main thread. */
+  pcpus?: number;
 }
 
 export class Guest {
@@ -41,7 +43,7 @@ export class Guest {
       append: o.append ?? TEST_APPEND,
       drives: (o.disks ?? []).map((backend) => ({ backend })),
       nics: o.sw ? [{ mac: o.mac ?? new Uint8Array([0x52, 0x54, 0, 0x12, 0x34, 0x56]), switch: o.sw }] : [],
-      rng: o.rng ?? false, clock: o.clock ?? 'realtime',
+      rng: o.rng ?? false, clock: o.clock ?? 'realtime', pcpus: o.pcpus,
       output: (b) => { this.out += String.fromCharCode(b); },
     });
   }

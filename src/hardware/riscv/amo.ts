@@ -4,9 +4,13 @@
 // Spec: riscv-unpriv-20240411 §14 "A" Extension for Atomic Instructions ("Zalrsc", "Zaamo").
 // SC succeeds when the reservation is valid for the same word and memory still holds the
 // value LR read (a compare-and-swap, as QEMU implements it). .W operations use Atomics on
-// the shared memory; .D ones are read-modify-write on two words, atomic only among harts that
-// share a thread (multi-threaded vCPUs will need a 64-bit path). Misaligned addresses raise
-// the address-misaligned exception; AMOs on MMIO raise a store/AMO access fault.
+// the shared memory. .D ones are read-modify-write on two words while every hart runs on one
+// thread (the default, deterministic mode); a thread whose harts share memory with harts on
+// other threads (pCPU workers, src/host/pcpu-worker.ts) calls setSharedAmo(true) once, and its
+// .D AMOs and SC.D then use Atomics on a BigInt64Array view: one 64-bit atomic operation (or a
+// compare-and-swap loop for min/max), lock-free, so a preempted thread never blocks another.
+// Misaligned addresses raise the address-misaligned exception; AMOs on MMIO raise a store/AMO
+// access fault.
 import { ACCESS_R as ACCESS_R_, ACCESS_W as ACCESS_W_ } from './hart-api.ts';
 import * as HS from './hart-state.ts';
 import type { Hart } from './hart.ts';
@@ -22,6 +26,28 @@ const memFault = memFault_;
 const XL_MMIO = XL_MMIO_;
 const XL_TRAP = XL_TRAP_;
 const takeTrap = takeTrap_;
+
+/** This thread's harts share memory with harts on other threads: .D AMOs and SC.D go 64-bit atomic. */
+let sharedAmo = false;
+/** The BigInt64Array view of the machine memory last used by a 64-bit atomic AMO. */
+let view64: BigInt64Array | null = null;
+
+/**
+ * Per thread (module state is per worker): make .D AMOs and SC.D single 64-bit atomic
+ * operations, as harts on other threads may touch the same doubleword at the same time.
+ */
+export function setSharedAmo(on: boolean): void {
+  sharedAmo = on;
+}
+
+function big64(h: Hart): BigInt64Array {
+  const mem = h.m32.buffer;
+  if (view64 === null || view64.buffer !== mem) view64 = new BigInt64Array(mem, 0, mem.byteLength >> 3);
+  return view64;
+}
+
+const M32 = 0xffffffffn;
+const toBig = (lo: number, hi: number): bigint => (BigInt(hi) << 32n) | BigInt(lo >>> 0);
 
 /** Execute an AMO-major-opcode instruction. Returns false on trap / exit / illegal (raised). */
 export function amo(h: Hart, insn: number): boolean {
@@ -56,7 +82,10 @@ export function amo(h: Hart, insn: number): boolean {
     let ok = s[S.RESV_VALID] === 1 && s[S.RESV_OFF] === o && s[S.RESV_OFF + 1] === (dbl ? 1 : 0);
     s[S.RESV_VALID] = 0;
     if (ok) {
-      if (!dbl) ok = Atomics.compareExchange(m, w, s[S.RESV_VAL], blo) === s[S.RESV_VAL];
+      if (dbl && sharedAmo) {
+        const e = toBig(s[S.RESV_VAL], s[S.RESV_VAL + 1]);
+        ok = Atomics.compareExchange(big64(h), o >> 3, e, toBig(blo, bhi)) === e;
+      } else if (!dbl) ok = Atomics.compareExchange(m, w, s[S.RESV_VAL], blo) === s[S.RESV_VAL];
       else if (m[w] === s[S.RESV_VAL] && m[w + 1] === s[S.RESV_VAL + 1]) { m[w] = blo; m[w + 1] = bhi; }
       else ok = false;
     }
@@ -86,6 +115,7 @@ export function amo(h: Hart, insn: number): boolean {
     x[rd] = old; x[rd + 1] = old >> 31;
     return true;
   }
+  if (sharedAmo) return amo64Atomic(h, f5, o >> 3, blo, bhi, rd);
   const alo = m[w], ahi = m[w + 1];
   let nlo = blo, nhi = bhi;
   switch (f5) {
@@ -104,6 +134,35 @@ export function amo(h: Hart, insn: number): boolean {
   }
   m[w] = nlo; m[w + 1] = nhi;
   x[rd] = alo; x[rd + 1] = ahi;
+  return true;
+}
+
+/**
+ * A .D AMO as one atomic operation on the 64-bit word `i` of machine memory (threaded harts).
+ * Spec: riscv-unpriv-20240411 §14.4 "Atomic Memory Operations": the read-modify-write is atomic
+ * with respect to every other hart's accesses to that doubleword.
+ */
+function amo64Atomic(h: Hart, f5: number, i: number, blo: number, bhi: number, rd: number): boolean {
+  const v = big64(h), b = toBig(blo, bhi);
+  let old: bigint;
+  switch (f5) {
+    case 0x01: old = Atomics.exchange(v, i, b); break;
+    case 0x00: old = Atomics.add(v, i, b); break;
+    case 0x04: old = Atomics.xor(v, i, b); break;
+    case 0x0c: old = Atomics.and(v, i, b); break;
+    case 0x08: old = Atomics.or(v, i, b); break;
+    default: {
+      const unsigned = f5 >= 0x18, bu = BigInt.asUintN(64, b);
+      for (;;) {
+        old = Atomics.load(v, i);
+        const less = unsigned ? BigInt.asUintN(64, old) < bu : old < b;
+        const takeOld = (f5 === 0x10 || f5 === 0x18) ? less : !less && old !== b;
+        if (takeOld || old === b) break;
+        if (Atomics.compareExchange(v, i, old, b) === old) break;
+      }
+    }
+  }
+  h.x[rd] = Number(old & M32) | 0; h.x[rd + 1] = Number((old >> 32n) & M32) | 0;
   return true;
 }
 

@@ -4,6 +4,7 @@
 // misaligned / MMIO exceptions.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setSharedAmo } from './amo.ts';
 import { CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS, MCAUSE, MTVAL } from './hart-state.ts';
 import { A, makeHart, RAM_BASE, setx, xr } from './test-support.ts';
 
@@ -25,7 +26,12 @@ const OPS: [string, number, (a: bigint, b: bigint, w: boolean) => bigint][] = [
 ];
 const VALS = [0n, 1n, u(-1n), 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x8000000000000000n, 0x123456789abcdef0n, u(-5n)];
 
-test('every AMO.D and AMO.W returns the old value and stores op(old, rs2)', () => {
+for (const shared of [false, true]) test(`every AMO.D and AMO.W returns the old value and stores op(old, rs2)${shared ? ' (threaded harts: 64-bit Atomics)' : ''}`, () => {
+  setSharedAmo(shared);
+  try { everyAmo(); } finally { setSharedAmo(false); }
+});
+
+function everyAmo(): void {
   for (const [name, f5, f] of OPS) for (const w of [false, true]) for (const a of VALS) for (const b of VALS) {
     const { hart, phys } = makeHart();
     phys.write64(D, a);
@@ -38,16 +44,19 @@ test('every AMO.D and AMO.W returns the old value and stores op(old, rs2)', () =
     const expect = w ? (a & ~0xffffffffn) | (res & 0xffffffffn) : res;
     assert.equal(phys.read64(D), expect, `${name}.${w ? 'w' : 'd'} ${a.toString(16)} ${b.toString(16)}`);
   }
-});
+}
 
-test('lr/sc succeeds on an untouched reservation and writes 0 to rd', () => {
-  const { hart, phys } = makeHart();
-  phys.write64(D, 41n);
-  phys.put(RAM_BASE, A.amo(LR, 3, 7, 5, 0), A.addi(7, 7, 1), A.amo(SC, 3, 8, 5, 7));
-  setx(hart, 5, BigInt(D));
-  hart.step(3);
-  assert.equal(xr(hart, 8), 0n);
-  assert.equal(phys.read64(D), 42n);
+for (const shared of [false, true]) test(`lr/sc succeeds on an untouched reservation and writes 0 to rd${shared ? ' (64-bit Atomics)' : ''}`, () => {
+  setSharedAmo(shared);
+  try {
+    const { hart, phys } = makeHart();
+    phys.write64(D, 0xffffffffn);
+    phys.put(RAM_BASE, A.amo(LR, 3, 7, 5, 0), A.addi(7, 7, 1), A.amo(SC, 3, 8, 5, 7));
+    setx(hart, 5, BigInt(D));
+    hart.step(3);
+    assert.equal(xr(hart, 8), 0n);
+    assert.equal(phys.read64(D), 0x100000000n);
+  } finally { setSharedAmo(false); }
 });
 
 test('sc fails (rd = 1, no store) when another store changed the word, or with no reservation', () => {
