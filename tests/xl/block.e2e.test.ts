@@ -42,7 +42,7 @@ function image(name: string, marker: string): string {
 }
 
 test('the PV kernel reads, writes and watches through the host\'s xenstored (ring relay)', async () => {
-  const r = h.xl('create', g.cfg('xs-guest', 'test=xenstore'));
+  const r = h.xl('create', g.cfg('xs-guest', 'test=xenstore', 'on_poweroff = "preserve"\n'));
   assert.equal(r.code, 0, r.err);
   const d = g.domid('xs-guest');
   await g.wait('xs-guest', new RegExp(`^xenstore: domid ${d} ok$`, 'm'), 60_000);
