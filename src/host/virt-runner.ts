@@ -35,7 +35,7 @@ import { VirtioRng } from '../hardware/devices/virtio/virtio-rng.ts';
 import type { EthernetSwitch, SwitchPort } from '../hardware/net/switch.ts';
 import { EXIT_ECALL, EXIT_PHYS_FAULT, EXIT_REQUESTED, EXIT_TRAP_M, EXIT_WFI } from '../hardware/riscv/hart-api.ts';
 import { EXIT_CAUSE as EXIT_CAUSE_W, MIE } from '../hardware/riscv/hart-state.ts';
-import { Hart } from '../hardware/riscv/hart.ts';
+import { Hart, hartBlockCache } from '../hardware/riscv/hart.ts';
 import { enterKernel, loadBootPlan, planLinuxBoot, type BootFile } from '../hypervisor/boot/boot-plan.ts';
 import {
   createVsbi, hartPlatform, VSBI_SYSTEM_RESET, VSBI_SYSTEM_SUSPENDED, type Vsbi, type VsbiPlatform,
@@ -162,12 +162,14 @@ export class VirtMachine {
     const wallAtBoot = BigInt(Date.now()) * 1_000_000n;
     this.finish = null;
     this.srst = null;
+    let blocks: ReturnType<typeof hartBlockCache> | undefined;
     const board = new VirtBoard<Hart>({
       hartCount: cfg.smp, ramSize: cfg.memBytes, mode: firmware ? 'firmware' : 'vsbi', timebase,
       wallclockNs: cfg.wallclockNs ?? (() => wallAtBoot + BigInt(timebase.now()) * 100n),
       uartTx: cfg.output,
       onFinish: (e) => { this.finish ??= e; for (const h of this.board.harts) h.requestExit(); },
-      createHart: (p) => new Hart({ ...p, resetPc: RAM_BASE }),
+      // One translation cache for all harts: each block is compiled once, not once per hart.
+      createHart: (p) => new Hart({ ...p, resetPc: RAM_BASE, blockCache: blocks ??= hartBlockCache(p.phys.memory) }),
       onInterrupt: () => this.kick(),
     });
     this.board = board;
