@@ -43,7 +43,7 @@ import { EXIT_CAUSE as EXIT_CAUSE_W, MIE } from '../hardware/riscv/hart-state.ts
 import { ECALL_STOP } from '../hardware/boards/pcpu-shared.ts';
 import { HartStates } from '../hypervisor/vsbi/hart-states.ts';
 import { PcpuHost, ShadowHart } from './pcpu-host.ts';
-import { Hart } from '../hardware/riscv/hart.ts';
+import { Hart, hartBlockCache } from '../hardware/riscv/hart.ts';
 import { enterKernel, loadBootPlan, planLinuxBoot, type BootFile } from '../hypervisor/boot/boot-plan.ts';
 import {
   createVsbi, hartPlatform, VSBI_SYSTEM_RESET, VSBI_SYSTEM_SUSPENDED, type Vsbi, type VsbiPlatform,
@@ -201,12 +201,16 @@ export class VirtMachine {
     const wallAtBoot = BigInt(Date.now()) * 1_000_000n;
     this.finish = null;
     this.srst = null;
+    let blocks: ReturnType<typeof hartBlockCache> | undefined;
     const board = new VirtBoard<Hart>({
       hartCount: cfg.smp, ramSize: cfg.memBytes, mode: firmware ? 'firmware' : 'vsbi', timebase,
       wallclockNs: cfg.wallclockNs ?? (() => wallAtBoot + BigInt(timebase.now()) * 100n),
       uartTx: cfg.output,
       onFinish: (e) => { this.finish ??= e; for (const h of this.board.harts) h.requestExit(); },
-      createHart: (p) => (threaded ? new ShadowHart({ ...p, resetPc: RAM_BASE }) : new Hart({ ...p, resetPc: RAM_BASE })),
+      // One translation cache for all harts of this thread: each block is compiled once, not
+      // once per hart (threaded: the pCPU workers run the harts; the main thread keeps shadows).
+      createHart: (p) => (threaded ? new ShadowHart({ ...p, resetPc: RAM_BASE })
+        : new Hart({ ...p, resetPc: RAM_BASE, blockCache: blocks ??= hartBlockCache(p.phys.memory) })),
       onInterrupt: (h) => { this.kick(); this.pcpu?.wake(h); },
     });
     this.board = board;

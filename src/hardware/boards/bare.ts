@@ -19,7 +19,7 @@ import { SifiveTest, type FinisherEvent } from '../devices/sifive-test.ts';
 import { LoadError, isElf, loadElf, loadRaw, parseElf, type ElfImage } from '../loader/elf.ts';
 import { EXIT_WFI } from '../riscv/hart-api.ts';
 import { MIE } from '../riscv/hart-state.ts';
-import { Hart } from '../riscv/hart.ts';
+import { Hart, hartBlockCache } from '../riscv/hart.ts';
 import { Htif } from './bare-htif.ts';
 
 export const BARE_RAM_BASE = 0x8000_0000;
@@ -114,8 +114,9 @@ export class BareBoard {
       },
     });
     this.bus.addMmio(BARE_UART_BASE, BARE_UART_SIZE, this.uart);
+    const blockCache = hartBlockCache(this.bus.memory); // (the harts share their translations)
     for (let h = 0; h < n; h++) {
-      const hart = new Hart({ hartId: h, phys: this.bus, clock: this.aclint.clock, resetPc: BARE_RAM_BASE });
+      const hart = new Hart({ hartId: h, phys: this.bus, clock: this.aclint.clock, resetPc: BARE_RAM_BASE, blockCache });
       this.aclint.connect(h, hart.irqLine(IRQ_MSI), hart.irqLine(IRQ_MTI));
       this.harts.push(hart);
     }

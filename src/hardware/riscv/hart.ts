@@ -20,7 +20,7 @@ import { divOp, divuOp, mul64, mulh64, mulhsu64, mulhu64, r64 } from './int64.ts
 import { fetchSlow, fpLoad, fpStore, loadSlow, storeValue } from './mem-access.ts';
 import { CTX_M, CTX_S, CTX_SUM, CTX_U, TLB_ENTRIES, TLB_MASK, TLB_N } from './mmu.ts';
 import { Pmp } from './pmp.ts';
-import { type Block, blockValid, compileBlock, type JitRuntime } from './jit.ts';
+import { BlockCache, blockValid, type JitRuntime } from './jit.ts';
 import { RVC_TABLE } from './rvc.ts';
 import { effectiveMip, pendingInterrupt, takeTrap, toPc, pcFits, trapReturn } from './trap.ts';
 
@@ -44,8 +44,13 @@ export interface HartOptions {
   maxVaBits?: 39 | 48 | 57;
   /** Translate hot basic blocks to JavaScript functions (default true; see docs/design/hart.md). */
   jit?: boolean;
-  /** Executions of a branch target before its block is translated (default 4096). */
+  /** Executions of a branch target before its block is translated (default 16384). */
   jitThreshold?: number;
+  /**
+   * Translations to share with other harts running code from the same memory (a board's
+   * harts, a domain's vCPUs; see hartBlockCache()); default: the hart's own.
+   */
+  blockCache?: BlockCache;
 }
 
 const TWO32 = 4294967296;
@@ -57,7 +62,7 @@ const R64 = r64, RVC = RVC_TABLE;
 const mul64_ = mul64, mulh64_ = mulh64, mulhsu64_ = mulhsu64, mulhu64_ = mulhu64, divOp_ = divOp, divuOp_ = divuOp;
 const loadSlow_ = loadSlow, storeValue_ = storeValue, fetchSlow_ = fetchSlow, amo_ = amo, bitmanip_ = execBitmanip;
 /** Executions of a branch target before its block is translated; and "not translatable". */
-const JIT_THRESHOLD = 4096;
+const JIT_THRESHOLD = 16384;
 const JIT_NEVER = -0x40000000;
 /** M-extension operation k (funct3) into r64: a switch of direct calls, no function table. */
 function mulOp(k: number, al: number, ah: number, bl: number, bh: number): void {
@@ -79,7 +84,11 @@ const JIT_RT: JitRuntime = {
   mul: mulOp,
   r64,
 };
-const DUMMY_BLOCK: Block = { n: 0, run: () => NaN, off: 0, src: new Uint16Array(0), epoch: -1 };
+
+/** A block cache for harts that run code from `memory` (pass it as HartOptions.blockCache). */
+export function hartBlockCache(memory: ArrayBufferLike): BlockCache {
+  return new BlockCache(memory, JIT_RT);
+}
 /** Instructions between checks of interrupts, the exit request and the Sstc timer. */
 const CHUNK = 1024;
 
@@ -148,15 +157,12 @@ export class Hart {
   private instretBase = 0;
   ctrLo = 0;
   ctrHi = 0;
-  /** Block translation on? Translated blocks, by id (0 unused), and per-frame id tables. */
+  /** Block translation on? Translated blocks (null when off; maybe shared with other harts). */
   readonly jit: boolean;
   private readonly jitThreshold: number;
-  private jitBlocks: Block[] = [DUMMY_BLOCK];
-  private jitPages: (Int32Array | undefined)[] = [];
-  /** Instructions a block executed before it left through a trap (set by the block). */
+  readonly blocks: BlockCache | null;
+  /** Instructions the last translated block executed (set by the block). */
   jitN = 0;
-  /** FENCE.I epoch: blocks from an older one are checked against memory before use. */
-  private jitEpoch = 0;
 
   constructor(o: HartOptions) {
     this.hartId = o.hartId;
@@ -180,6 +186,7 @@ export class Hart {
     this.m16 = new Int16Array(mem, 0, mem.byteLength >> 1);
     this.mu16 = new Uint16Array(mem, 0, mem.byteLength >> 1);
     this.m32 = new Int32Array(mem, 0, mem.byteLength >> 2);
+    this.blocks = !this.jit ? null : o.blockCache ?? hartBlockCache(mem);
     if (o.state === undefined) this.reset();
     else this.adoptState();
   }
@@ -201,7 +208,7 @@ export class Hart {
     }
     fixSd(s);
     this.pmp?.rebuild();
-    this.dropTranslations();
+    this.flushICache(); // (translations may be shared: revalidate rather than drop them)
     this.setPc(this.resetPc);
     this.setPriv(this.guestMode ? S.PRV_S : S.PRV_M);
     this.cycleBase = this.icountNow;
@@ -223,26 +230,13 @@ export class Hart {
   }
 
   /**
-   * Drop every translated block. FENCE.I does this; an owner must call it after writing
-   * code into memory the hart may already have run (e.g. loading a new image, or remote
-   * FENCE.I requests from SBI).
+   * Start a new FENCE.I epoch: translated blocks (of every hart sharing them) are checked
+   * against memory before their next use and dropped if the code changed. FENCE.I does this;
+   * an owner must call it after writing code into memory the hart may already have run (e.g.
+   * loading a new image, or remote FENCE.I requests from SBI).
    */
   flushICache(): void {
-    this.jitEpoch++;
-  }
-
-  /** Drop every translation (reset). */
-  private dropTranslations(): void {
-    this.jitBlocks.length = 1;
-    this.jitPages = [];
-  }
-
-  /** The block-id table of the code frame at machine offset `off` (created on first use). */
-  private jitTable(off: number): Int32Array {
-    const f = off >>> 12;
-    let t = this.jitPages[f];
-    if (t === undefined) { t = new Int32Array(2048); this.jitPages[f] = t; }
-    return t;
+    if (this.blocks !== null) this.blocks.epoch++;
   }
 
   /** Ask a running step() to return EXIT_REQUESTED soon (safe from any thread). */
@@ -436,8 +430,8 @@ export class Hart {
     const m8 = this.m8, mu8 = this.mu8, m16 = this.m16, mu16 = this.mu16, m32 = this.m32;
     const tag = this.tlbTag, toff = this.tlbOff;
     const rvc = RVC;
-    const jitOn = this.jit, jitThreshold = this.jitThreshold;
-    const blocks = this.jitBlocks;
+    const bc = this.blocks, jitThreshold = this.jitThreshold;
+    const blocks = bc === null ? [] : bc.blocks;
     this.exitCode = -1;
     this.jumpTo(s[S.PC], s[S.PC + 1]);
     let pc = this.pcCur;
@@ -460,7 +454,7 @@ export class Hart {
       const lB = this.lBase, sB = this.sBase, fB = this.fBase;
       let fPage = this.fPage, fOff = this.fOff; // fetch page cache (VA of the page, its frame offset)
       // Translated blocks of the current code page (null: translation off or no page).
-      let jt = jitOn && fPage === fPage ? this.jitTable(fOff) : null;
+      let jt = bc !== null && fPage === fPage ? bc.table(fOff) : null;
       let jumped = true; // at a branch target: look for a translated block
       const icBase = this.icountNow;
       inner: while (left > 0) {
@@ -474,26 +468,23 @@ export class Hart {
             jumped = false;
             const e = jt[hw & 2047];
             if (e > 0) {
-              const b = blocks[e];
-              if (b.epoch !== this.jitEpoch) {
-                if (blockValid(b, mu16)) b.epoch = this.jitEpoch;
-                else { jt[hw & 2047] = 0; blocks[e] = DUMMY_BLOCK; }
+              const b = blocks[e], epoch = bc!.epoch;
+              if (b.epoch !== epoch) {
+                if (blockValid(b, mu16)) b.epoch = epoch;
+                else { jt[hw & 2047] = 0; bc!.drop(e); }
               }
-              if (b.n <= left + 1 && b.epoch === this.jitEpoch) {
-                const npc = b.run(this, x, m8, mu8, m16, mu16, m32, tag, toff, lB, sB, pc, JIT_RT);
-                if (npc === npc) { left -= b.n - 1; pc = npc; jumped = true; continue; }
-                // a trap (or a jump beyond 2^53) inside the block
+              if (b.n <= left + 1 && b.epoch === epoch) {
+                // The block runs at most left + 1 instructions (this one is counted already).
+                const npc = b.run(this, pc, left + 1);
                 left -= this.jitN - 1;
+                if (npc === npc) { pc = npc; jumped = true; continue; }
+                // a trap (or a jump beyond 2^53) inside the block
                 pc = this.pcCur;
                 break inner;
               }
             } else if (e > JIT_NEVER) {
               if (e > -jitThreshold) jt[hw & 2047] = e - 1;
-              else {
-                const blk = compileBlock(mu16, hw << 1, fOff + 4096, this.jitEpoch);
-                if (blk === null) jt[hw & 2047] = JIT_NEVER;
-                else { jt[hw & 2047] = blocks.length; blocks.push(blk); }
-              }
+              else jt[hw & 2047] = bc!.add(hw << 1, fOff + 4096) || JIT_NEVER;
             }
           }
           raw = mu16[hw];
@@ -506,7 +497,7 @@ export class Hart {
           if (pgo < 4094 && pc === pc && tag[ti] === vhi * 1048576 + (vlo >>> 12)) { // (NaN: a far pc)
             fPage = pc - pgo; fOff = toff[ti];
             this.fPage = fPage; this.fOff = fOff;
-            jt = jitOn ? this.jitTable(fOff) : null;
+            jt = bc !== null ? bc.table(fOff) : null;
             jumped = true;
             left++;
             continue;
@@ -516,7 +507,7 @@ export class Hart {
           raw = fetchSlow_(this, pc);
           if (this.fetchFault) { pc = this.pcCur; break inner; }
           fPage = this.fPage; fOff = this.fOff;
-          jt = jitOn && fPage === fPage ? this.jitTable(fOff) : null;
+          jt = bc !== null && fPage === fPage ? bc.table(fOff) : null;
         }
         // raw keeps the fetched bits for mtval; 16-bit instructions run as their expansion.
         if ((raw & 3) !== 3) { insn = rvc[raw]; len = 2; } else insn = raw;
@@ -684,6 +675,8 @@ export class Hart {
               else if (sh < 32) { x[rd] = (al >>> sh) | (ah << (32 - sh)); x[rd + 1] = ah >> sh; }
               else { x[rd] = ah >> (sh - 32); x[rd + 1] = ah >> 31; }
             } else if (f7 === 1) {
+              // The same switch as mulOp(), inline on purpose: calling mulOp from here made a
+              // multiply-heavy loop ~30% slower in the interpreter (docs/design/hart.md).
               switch (f3) {
                 case 0: mul64_(al, ah, bl, bh); break;
                 case 1: mulh64_(al, ah, bl, bh); break;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as S from './hart-state.ts';
 import { A, makeHart, RAM_BASE, setx, xr, type TestPhys } from './test-support.ts';
+import { hartBlockCache } from './hart.ts';
 import type { Hart } from './hart.ts';
 
 function rng(seed: number): () => number {
@@ -85,6 +86,27 @@ test('translated blocks and the interpreter agree on random programs', () => {
   }
 });
 
+test('small budgets end inside blocks and loops at exactly the same instruction as the interpreter', () => {
+  // Each step() may end before a block or in the middle of a loop running inside a block:
+  // a block runs only when the budget covers a pass, and loops only for the passes it covers,
+  // so pc, registers and the count agree with the interpreter after every step.
+  for (let p = 0; p < 60; p++) {
+    const words = program(rng(7000 + p));
+    const a = setup(true, words, rng(9000 + p));
+    const b = setup(false, words, rng(9000 + p));
+    const r = rng(11000 + p);
+    for (let k = 0; k < 400; k++) {
+      const budget = 1 + (r() % 90);
+      a.hart.step(budget);
+      b.hart.step(budget);
+      assert.equal(a.hart.instructions, b.hart.instructions, `program ${p} step ${k}: count`);
+      assert.equal(a.hart.getPc(), b.hart.getPc(), `program ${p} step ${k}: pc`);
+    }
+    for (let i = 0; i < 32; i++) assert.equal(xr(a.hart, i), xr(b.hart, i), `program ${p}: x${i}`);
+    assert.equal(a.hart.s[S.MINSTRET], b.hart.s[S.MINSTRET], `program ${p}: minstret`);
+  }
+});
+
 test('FENCE.I drops a stale translation; without it the old code may still run', () => {
   const { hart, phys } = makeHart({ jit: true, jitThreshold: 1 });
   // loop: addi x5, x5, 1 ; addi x6, x6, -1 ; bne x6, x0, loop ; then patch and fence.i
@@ -136,4 +158,31 @@ test('guest mode: a refused store inside a translated block exits with the exact
   assert.equal(hart.s[S.EXIT_INSN] >>> 0, st);
   assert.equal(xr(hart, 5), 4n, 'three passes completed, the fourth faulted at its store');
   assert.equal(hart.instructions, 3 * 5 + 2);
+});
+
+test('harts sharing a block cache compile each block once and keep their own registers', () => {
+  // loop: x5 += x7 ; x6 -= 1 ; bne x6, x0, loop ; j .
+  const words = [A.add(5, 5, 7), A.addi(6, 6, -1), A.bne(6, 0, -8), A.jal(0, 0)];
+  const one = makeHart({ jitThreshold: 1 });
+  one.phys.put(RAM_BASE, ...words);
+  const phys = one.phys;
+  const blockCache = hartBlockCache(phys.memory);
+  const a = makeHart({ phys, jitThreshold: 1, blockCache }).hart;
+  const b = makeHart({ phys, jitThreshold: 1, blockCache, hartId: 1 }).hart;
+  setx(a, 6, 100n); setx(a, 7, 3n);
+  setx(b, 6, 50n); setx(b, 7, 1000n);
+  a.step(1000);
+  b.step(1000);
+  assert.equal(b.blocks, blockCache);
+  const loops = blockCache.blocks.filter((k) => k.off === 0 && k.n === 3);
+  assert.equal(loops.length, 1, 'the loop was translated once, for both harts');
+  assert.equal(xr(a, 5), 300n);
+  assert.equal(xr(b, 5), 50000n);
+  assert.equal(a.instructions, 1000);
+  // FENCE.I on one hart revalidates the shared blocks for all: patched code runs on the other.
+  phys.put(RAM_BASE, A.sub(5, 5, 7));
+  a.flushICache();
+  setx(b, 6, 2n); b.setPc(RAM_BASE);
+  b.step(6);
+  assert.equal(xr(b, 5), 48000n);
 });

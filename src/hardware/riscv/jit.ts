@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Basic-block translation: a hot run of straight-line integer instructions (ending at a
-// branch or jump, or before anything the translator leaves to the interpreter) becomes one
-// JavaScript function with register numbers and immediates as constants. Blocks are keyed
-// by machine-memory offset, so one translation serves every virtual mapping of the code.
+// branch or jump, at the end of its page, or before anything the translator leaves to the
+// interpreter) becomes one JavaScript function with register numbers and immediates as
+// constants. A branch or jump back to the block's own start loops inside the function while
+// the caller's instruction budget covers one more pass, so tight loops never return to the
+// dispatcher. (Following fall-through paths across branches, "superblocks", halved the
+// dispatches of a Linux boot but cost more in V8's compilation of the larger functions than
+// it saved: docs/design/hart.md.) Blocks are keyed by machine-memory offset, so one
+// translation serves every virtual mapping of the code and, through a shared BlockCache,
+// every hart of a machine: the hart is an argument, memory views are captured at compile time.
 // Spec: riscv-unpriv-20240411 §6 "Zifencei": instruction fetches may see stale code until
 // FENCE.I. FENCE.I (and the owner's flushICache()) starts a new epoch: a block from an older
 // epoch is compared with memory on its next entry and dropped if the code changed, which is
@@ -13,8 +19,13 @@
 import { bitmanipSource } from './bitmanip.ts';
 import { RVC_TABLE } from './rvc.ts';
 
-/** A translated block: run(...) returns the next pc, or NaN after a trap / far jump. */
+/**
+ * A translated block: run(h, pc, budget) executes at most `budget` instructions (the caller
+ * guarantees budget >= n), sets h.jitN to the number executed (including a trapping one) and
+ * returns the next pc, or NaN after a trap or a jump beyond 2^53 (then h.pcCur is the pc).
+ */
 export interface Block {
+  /** The instructions one pass through the block executes (the budget it needs). */
   readonly n: number;
   readonly run: BlockFn;
   /** Machine offset of the first instruction and a copy of the code it was made from. */
@@ -24,21 +35,77 @@ export interface Block {
   epoch: number;
 }
 
+/** What a block reads and writes of the hart that runs it. */
+export interface JitHart {
+  readonly x: Int32Array;
+  readonly tlbTag: Float64Array;
+  readonly tlbOff: Int32Array;
+  lBase: number;
+  sBase: number;
+  jitN: number;
+  pcCur: number;
+  curInsn: number;
+  curLen: number;
+  jumpTo(lo: number, hi: number): void;
+}
+
 /** Is the code a block was translated from still in memory unchanged? */
 export function blockValid(b: Block, mu16: Uint16Array): boolean {
   const src = b.src, base = b.off >> 1;
   for (let i = 0; i < src.length; i++) if (mu16[base + i] !== src[i]) return false;
   return true;
 }
-export type BlockFn = (h: unknown, x: Int32Array, m8: Int8Array, mu8: Uint8Array, m16: Int16Array, mu16: Uint16Array,
-  m32: Int32Array, tag: Float64Array, toff: Int32Array, lB: number, sB: number, pc: number, rt: JitRuntime) => number;
+export type BlockFn = (h: JitHart, pc: number, budget: number) => number;
 
 /** Out-of-line helpers the generated code calls. */
 export interface JitRuntime {
-  loadSlow(h: unknown, vlo: number, vhi: number, f3: number, rd: number): boolean;
-  storeValue(h: unknown, vlo: number, vhi: number, size: number, lo: number, hi: number): boolean;
+  loadSlow(h: JitHart, vlo: number, vhi: number, f3: number, rd: number): boolean;
+  storeValue(h: JitHart, vlo: number, vhi: number, size: number, lo: number, hi: number): boolean;
   mul(kind: number, al: number, ah: number, bl: number, bh: number): void;
   r64: Int32Array;
+}
+
+const DUMMY_BLOCK: Block = { n: 0, run: () => NaN, off: 0, src: new Uint16Array(0), epoch: -1 };
+
+/**
+ * The translations of one machine memory, shared by the harts that run code from it (a
+ * board's harts, a domain's vCPUs). Block ids index `blocks` (0 unused); `table(off)` is the
+ * per-frame id table: > 0 a block id, <= 0 minus the executions counted so far, JIT_NEVER
+ * for an instruction that starts no block.
+ */
+export class BlockCache {
+  readonly blocks: Block[] = [DUMMY_BLOCK];
+  private readonly pages: (Int32Array | undefined)[] = [];
+  /** FENCE.I epoch (see Block.epoch). */
+  epoch = 0;
+  readonly mu16: Uint16Array;
+  /** The factory arguments every block function closes over. */
+  private readonly env: unknown[];
+
+  constructor(memory: ArrayBufferLike, rt: JitRuntime) {
+    this.mu16 = new Uint16Array(memory, 0, memory.byteLength >> 1);
+    this.env = [new Int8Array(memory), new Uint8Array(memory), new Int16Array(memory, 0, memory.byteLength >> 1),
+      this.mu16, new Int32Array(memory, 0, memory.byteLength >> 2), rt];
+  }
+
+  /** The block-id table of the code frame at machine offset `off` (created on first use). */
+  table(off: number): Int32Array {
+    const f = off >>> 12;
+    let t = this.pages[f];
+    if (t === undefined) { t = new Int32Array(2048); this.pages[f] = t; }
+    return t;
+  }
+
+  /** Translate the block at machine offset o (its page ends at pageEnd); its id, or 0. */
+  add(o: number, pageEnd: number): number {
+    const b = compileBlock(this.mu16, o, pageEnd, this.epoch, this.env);
+    if (b === null) return 0;
+    this.blocks.push(b);
+    return this.blocks.length - 1;
+  }
+
+  /** Block `id` was found stale: forget it (its table entry is cleared by the caller). */
+  drop(id: number): void { this.blocks[id] = DUMMY_BLOCK; }
 }
 
 const MAX_BLOCK = 64;
@@ -56,12 +123,32 @@ function fetchAt(mu16: Uint16Array, o: number, pageEnd: number, lenOut: Int32Arr
 /** Sign-extension word (0 or -1) of a 32-bit immediate, as source text. */
 const hiOf = (imm: number) => (imm < 0 ? '-1' : '0');
 
+/** What gen() learns about the block and how it leaves it. */
+interface GenState {
+  /** Set by an instruction that always transfers control (the block ends after it). */
+  ends: boolean;
+  /** Set when some exit loops back to the block's start. */
+  loops: boolean;
+}
+
+/**
+ * Source of a direct transfer to block offset `t` (bytes from the block's pc) after `k`
+ * instructions of the current pass. A transfer to the start runs another pass inside the
+ * function when the budget covers a whole one (`c` counts the finished passes' instructions,
+ * `lim` is the budget minus one pass); anything else returns to the dispatcher.
+ */
+function goTo(t: number, k: number, st: GenState): string {
+  // (lim = budget minus the block's first stretch, whose end is known only at the end.)
+  if (t === 0) { st.loops = true; return `{if(c+${k}<=lim){c+=${k};continue;}h.jitN=c+${k};return pc;}`; }
+  return `{h.jitN=c+${k};return pc+${t};}`;
+}
+
 /**
  * Source for one instruction at block offset `off` (bytes from the block's pc), or null if
  * it is not translated. `idx` is its position in the block (for the executed count on exit).
- * Sets `ends` when the instruction transfers control (the block ends after it).
+ * Sets `st.ends` when the instruction transfers control (the block ends after it).
  */
-function gen(insn: number, len: number, off: number, idx: number, st: { ends: boolean }): string | null {
+function gen(insn: number, len: number, off: number, idx: number, st: GenState): string | null {
   const bm = bitmanipSource(insn); // Zba/Zbb/Zbc/Zbs: encodings disjoint from the ones below
   if (bm !== null) return bm;
   const rd = (insn >> 6) & 62, rs1 = (insn >> 14) & 62, rs2 = (insn >> 19) & 62;
@@ -70,7 +157,7 @@ function gen(insn: number, len: number, off: number, idx: number, st: { ends: bo
   const W = (lo: string, hi: string) => rd === 0 ? '' : `{const l=${lo},hh=${hi};x[${rd}]=l;x[${rd + 1}]=hh;}`;
   const W32 = (v: string) => rd === 0 ? '' : `{const v=${v};x[${rd}]=v;x[${rd + 1}]=v>>31;}`;
   const D32 = (A: string, B: string, e: string) => rd === 0 ? '' : `{const a=${A},b=${B};const v=${e};x[${rd}]=v;x[${rd + 1}]=v>>31;}`;
-  const exitTrap = `{h.jitN=${idx + 1};return NaN;}`;
+  const exitTrap = `{h.jitN=c+${idx + 1};return NaN;}`;
   switch ((insn >>> 2) & 31) {
     case 0x0d: return W(`${insn & 0xfffff000}`, `${insn >> 31}`);
     case 0x05: { const k = off + (insn & 0xfffff000); return rd === 0 ? '' : `{const v=pc+${k};x[${rd}]=v|0;x[${rd + 1}]=Math.floor(v/4294967296)|0;}`; }
@@ -78,7 +165,7 @@ function gen(insn: number, len: number, off: number, idx: number, st: { ends: bo
       const imm = ((insn >> 31) << 20) | (insn & 0xff000) | (((insn >> 20) & 1) << 11) | (((insn >> 21) & 0x3ff) << 1);
       st.ends = true;
       const link = rd === 0 ? '' : `{const l=pc+${off + len};x[${rd}]=l|0;x[${rd + 1}]=Math.floor(l/4294967296)|0;}`;
-      return `${link}return pc+${off + imm};`;
+      return `${link}${goTo(off + imm, idx + 1, st)}`;
     }
     case 0x19: { // JALR
       if (f3 !== 0) return null;
@@ -86,7 +173,7 @@ function gen(insn: number, len: number, off: number, idx: number, st: { ends: bo
       st.ends = true;
       const link = rd === 0 ? '' : `{const l=pc+${off + len};x[${rd}]=l|0;x[${rd + 1}]=Math.floor(l/4294967296)|0;}`;
       return `{const a=x[${rs1}];const s=(a+${imm})|0;const lo=s&-2;const hi=(x[${rs1 + 1}]+${hiOf(imm)}+((s>>>0)<(a>>>0)?1:0))|0;` +
-        `${link}if(hi>=-2097152&&hi<2097152)return hi*4294967296+(lo>>>0);h.jumpTo(lo,hi);h.jitN=${idx + 1};return NaN;}`;
+        `${link}h.jitN=c+${idx + 1};if(hi>=-2097152&&hi<2097152)return hi*4294967296+(lo>>>0);h.jumpTo(lo,hi);return NaN;}`;
     }
     case 0x18: { // BRANCH
       const imm = ((insn >> 31) << 12) | (((insn >> 7) & 1) << 11) | (((insn >> 25) & 63) << 5) | (((insn >> 8) & 15) << 1);
@@ -102,7 +189,7 @@ function gen(insn: number, len: number, off: number, idx: number, st: { ends: bo
         default: return null;
       }
       st.ends = true;
-      return `if(${c})return pc+${off + imm};return pc+${off + len};`;
+      return `if(${c})${goTo(off + imm, idx + 1, st)}${goTo(off + len, idx + 1, st)}`;
     }
     case 0x00: { // LOAD
       if (f3 === 7) return null;
@@ -232,13 +319,14 @@ function shr(a: string, ah: string, sh: number, arith: boolean): [string, string
 const lenBuf = new Int32Array(1);
 
 /**
- * Translate the block at machine offset `o` (its page ends at pageEnd). Returns null when
- * the first instruction is not translatable (the interpreter runs it).
+ * Translate the block at machine offset `o` (its page ends at pageEnd) into a function
+ * closing over `env` (BlockCache's memory views and runtime). Returns null when the first
+ * instruction is not translatable (the interpreter runs it).
  */
-export function compileBlock(mu16: Uint16Array, o: number, pageEnd: number, epoch: number): Block | null {
+export function compileBlock(mu16: Uint16Array, o: number, pageEnd: number, epoch: number, env: unknown[]): Block | null {
   const parts: string[] = [];
   let off = 0, n = 0;
-  const st = { ends: false };
+  const st: GenState = { ends: false, loops: false };
   while (n < MAX_BLOCK) {
     const insn = fetchAt(mu16, o + off, pageEnd, lenBuf);
     if (insn === 0) break;
@@ -251,10 +339,14 @@ export function compileBlock(mu16: Uint16Array, o: number, pageEnd: number, epoc
     if (st.ends) break;
   }
   if (n === 0) return null;
-  if (!st.ends) parts.push(`return pc+${off};`);
+  if (!st.ends) parts.push(`h.jitN=c+${n};return pc+${off};`);
   // Each ALU result is written before the next instruction reads registers, so the
   // statements run in program order exactly as the interpreter would.
-  const body = `"use strict";${parts.join('\n')}`;
-  const run = new Function('h', 'x', 'm8', 'mu8', 'm16', 'mu16', 'm32', 'tag', 'toff', 'lB', 'sB', 'pc', 'rt', body) as BlockFn;
-  return { n, run, off: o, src: mu16.slice(o >> 1, (o + off) >> 1), epoch };
+  const body = parts.join('\n');
+  const uses = (v: string) => body.includes(v);
+  const head = 'const x=h.x' + (uses('tag[') ? ',tag=h.tlbTag,toff=h.tlbOff' : '') + (uses('lB+') ? ',lB=h.lBase' : '') +
+    (uses('sB+') ? ',sB=h.sBase' : '') + ';let c=0;' + (st.loops ? `const lim=budget-${n};` : '');
+  const src = `"use strict";return function(h,pc,budget){${head}${st.loops ? `for(;;){${body}}` : body}};`;
+  const factory = new Function('m8', 'mu8', 'm16', 'mu16', 'm32', 'rt', src) as (...a: unknown[]) => BlockFn;
+  return { n, run: factory(...env), off: o, src: mu16.slice(o >> 1, (o + off) >> 1), epoch };
 }
