@@ -4,13 +4,25 @@
 // timer, the poll set and the blocked reason. The scheduler (sched/) decides when it runs.
 // Xen: xen/include/xen/sched.h (struct vcpu), xen/common/schedule.c (vcpu_runstate_change),
 // xen/include/public/vcpu.h (runstates)
-import { Hart } from '../../hardware/riscv/hart.ts';
+import { Hart, hartBlockCache } from '../../hardware/riscv/hart.ts';
 import { MIE, UPCALL_BYTE } from '../../hardware/riscv/hart-state.ts';
 import { GuestAccess } from '../hypercall/guest-access.ts';
 import { HcArgs } from '../hypercall/table.ts';
 import { RUNSTATE_blocked, RUNSTATE_offline, RUNSTATE_runnable, RUNSTATE_running } from '../public/vcpu.ts';
 import { SI_VCPU_INFO, VCPU_INFO_SIZE, VI_EVTCHN_UPCALL_PENDING } from '../public/shared-info.ts';
 import type { Domain } from './domain.ts';
+
+/**
+ * One translation cache per domain, shared by its vCPUs: each block of the guest's code is
+ * compiled once, not once per vCPU (a 512-vCPU guest would otherwise compile its kernel 512
+ * times). A FENCE.I on any of them makes the others recheck (jit.ts BlockCache).
+ */
+const blockCaches = new WeakMap<Domain, ReturnType<typeof hartBlockCache>>();
+function domainBlockCache(d: Domain): ReturnType<typeof hartBlockCache> {
+  let c = blockCaches.get(d);
+  if (c === undefined) blockCaches.set(d, (c = hartBlockCache(d.p2m.memory)));
+  return c;
+}
 
 /** Why a vCPU is blocked (none: it is not). */
 export const BLOCK_NONE = 0;
@@ -64,7 +76,7 @@ export class Vcpu {
 
   constructor(readonly domain: Domain, readonly id: number) {
     const hv = domain.hv;
-    this.hart = new Hart({ hartId: id, phys: domain.p2m, clock: hv.clock.timebase, guestMode: true, resetPc: 0 });
+    this.hart = new Hart({ hartId: id, phys: domain.p2m, clock: hv.clock.timebase, guestMode: true, resetPc: 0, blockCache: domainBlockCache(domain) });
     this.guest = new GuestAccess(this);
     if (id < 1 /* XEN_LEGACY_MAX_VCPUS */ && domain.sharedInfoMfn >= 0) {
       this.vcpuInfoOff = domain.sharedInfoMfn * 4096 + SI_VCPU_INFO + id * VCPU_INFO_SIZE;
