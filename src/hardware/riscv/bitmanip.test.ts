@@ -155,7 +155,7 @@ for (const [name, c] of Object.entries(CASES)) {
       for (const jit of [false, true]) {
         const { hart, got } = runLoop(make, pairs, jit);
         if (jit) {
-          const blocks = (hart as unknown as { jitBlocks: Block[] }).jitBlocks;
+          const blocks = (hart as unknown as { blocks: { blocks: Block[] } }).blocks.blocks;
           assert.ok(blocks.some((b) => b.off === 0 && b.n === 12), 'the whole loop is one block, B instructions included');
         }
         pairs.forEach(([a, b], i) => {
