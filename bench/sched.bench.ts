@@ -79,4 +79,4 @@ function cost(): void {
 fairness();
 rtds();
 cost();
-console.log('(4) Debian boot 1 vs 2 pCPUs: not measured (see docs/design/schedulers.md §7)');
+console.log('(4) Debian boot 1 vs 2 pCPUs: through the host daemon, bench/host-boot.bench.ts (docs/design/schedulers.md §9)');

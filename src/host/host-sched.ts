@@ -91,7 +91,8 @@ export class HostSched {
         now = hv.clock.nowNs();
         if (!v.queued) this.decide(c, now); // it blocked: the pCPU picks again
       }
-      if (!ran) return 'idle';
+      // A pCPU tickled after its turn in this round (a vCPU re-pinned or requeued onto it) decides in the next.
+      if (!ran && this.ops.tickled.size === 0) return 'idle';
     }
     return 'budget';
   }

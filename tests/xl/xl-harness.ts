@@ -24,10 +24,11 @@ export interface XlHost {
   stop(): void;
 }
 
-export function startXlHost(): XlHost {
+/** `tsxen host` in a fresh run directory; `args` are more host arguments (`--cpus 2`, `sched=...`). */
+export function startXlHost(args: readonly string[] = []): XlHost {
   const runDir = mkdtempSync(join(tmpdir(), 'tsxen-xl-'));
   const env = { TSXEN_RUNDIR: runDir };
-  const r = run(TSXEN, ['host', '--rundir', runDir], env, 120_000);
+  const r = run(TSXEN, ['host', '--rundir', runDir, ...args], env, 120_000);
   if (r.code !== 0) {
     rmSync(runDir, { recursive: true, force: true });
     throw new Error(`tsxen host failed (${r.code}): ${r.err}${r.out}`);

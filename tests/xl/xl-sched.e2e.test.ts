@@ -72,3 +72,37 @@ test('xl cpupool-* and sched-rtds/-credit2 drive the host\'s schedulers', async 
   assert.match(state, /s/, 'the guest never finished on the rtds pool');
   assert.doesNotMatch(state, /c/, 'crashed');
 });
+
+test('xl vcpu-list: a CPU-bound PV guest pinned to pCPU 1 is only ever seen on pCPU 1; re-pinned to 0 it moves', async () => {
+  assert.match(xl('cpupool-list', '-c').out, /^Pool-0 +0,1$/m, 'the first test left Pool-0 with pCPUs 0 and 1');
+  // hcbench's hypercall loop keeps the vCPU busy far longer than the test samples it.
+  let r = xl('create', '-p', 'examples/pv-guest.cfg', 'name="spin"', 'extra="test=hcbench calls=2000000000"');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(xl('vcpu-pin', 'spin', '0', '1').code, 0);
+  assert.equal(xl('unpause', 'spin').code, 0);
+  const sample = async (n: number): Promise<{ cpus: Set<string>; running: number; rows: string[] }> => {
+    const cpus = new Set<string>(), rows: string[] = [];
+    let running = 0;
+    for (let i = 0; i < n; i++) {
+      const out = xl('vcpu-list', 'spin').out.split('\n')[1] ?? '';
+      // "%-32s %5u %5u" then "%5u %3c%c- " (print_vcpuinfo): name, domid, vcpu, CPU, state.
+      const m = /^spin +\d+ +0 +(\d+|-) +([-r][-b][-p]) +\d+\.\d  (\S+) \/ all$/.exec(out);
+      assert.ok(m, `vcpu-list row: ${JSON.stringify(out)}`);
+      cpus.add(m[1]!);
+      if (m[2] === 'r--') running++;
+      rows.push(out);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    return { cpus, running, rows };
+  };
+  let s = await sample(30);
+  assert.deepEqual([...s.cpus], ['1'], s.rows.join('\n'));
+  assert.ok(s.running >= 25, `a CPU-bound vCPU alone on its pCPU is running: ${s.running}/30`);
+  assert.match(s.rows[0]!, /  1 \/ all$/);
+  assert.equal(xl('vcpu-pin', 'spin', '0', '0').code, 0);
+  s = await sample(30);
+  assert.deepEqual([...s.cpus], ['0'], s.rows.join('\n'));
+  assert.ok(s.running >= 25, `running on pCPU 0: ${s.running}/30`);
+  r = xl('destroy', 'spin');
+  assert.equal(r.code, 0, r.err);
+});

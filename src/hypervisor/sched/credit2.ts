@@ -324,11 +324,18 @@ export class Credit2 implements Scheduler {
       break;
     }
     if (prevOk && (snext === null || (!prev.yielded && prev.credit >= snext.credit))) snext = prev;
+    let requeued: C2Vcpu | null = null;
     if (prev !== null) {
       prev.yielded = false;
-      if (prev !== snext && prev.u.runnable && prev.rq !== null) this.runqInsert(prev);
+      if (prev !== snext && prev.u.runnable && prev.rq !== null) {
+        this.runqInsert(prev);
+        requeued = prev;
+      }
     }
-    if (snext === null) return { unit: null, sliceNs: this.nextReplenishment(now) };
+    if (snext === null) {
+      if (requeued !== null) this.tickle(requeued, now);
+      return { unit: null, sliceNs: this.nextReplenishment(now) };
+    }
     this.runqRemove(snext);
     const continuing = snext === prev;
     if (snext.credit <= 0) this.resetCredit(rq, now);
@@ -338,7 +345,12 @@ export class Credit2 implements Scheduler {
     const diff = next === null ? CSCHED2_MAX_TIMER : snext.credit - next.credit;
     let slice = Math.min(CSCHED2_MAX_TIMER, Math.max(CSCHED2_MIN_TIMER, (diff * snext.dom.weight) / Math.max(1, rq.maxWeight)));
     if (this.ratelimitUs > 0) slice = Math.max(slice, this.ratelimitUs * US);
-    return this.run(snext, cpu, now, slice, continuing);
+    const d = this.run(snext, cpu, now, slice, continuing);
+    // csched2_context_saved: a descheduled vCPU that is still runnable goes back on the runqueue
+    // and runq_tickle() looks for a pCPU for it (an idle one, or one running less credit). Without
+    // it, a vCPU re-pinned away from the pCPU it ran on waited for a pCPU that slept until tickled.
+    if (requeued !== null) this.tickle(requeued, now);
+    return d;
   }
 
   private run(s: C2Vcpu, cpu: number, now: number, slice: number, continuing = false): Decision {

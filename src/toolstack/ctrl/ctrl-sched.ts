@@ -65,6 +65,23 @@ export class VcpuAffinity {
     return out;
   }
 
+  /**
+   * Where each vCPU of the domain is (XEN_DOMCTL_getvcpuinfo's cpu = v->processor and running =
+   * v->is_running): the pCPU the host's scheduler runs it on now, else the one it last ran on or
+   * is assigned to. null without the host's scheduler (Ctrl's own pools schedule nothing).
+   */
+  placement(domid: number): Array<{ cpu: number; running: boolean }> | null {
+    if (this.own) return null;
+    let rows;
+    try {
+      rows = this.sched.vcpuList(domid);
+    } catch {
+      return null;
+    }
+    const units = this.pools.unitsOf(domid);
+    return rows.map((r, i) => ({ cpu: r.cpu >= 0 ? r.cpu : Math.max(0, units[i]!.processor), running: r.cpu >= 0 }));
+  }
+
   /** vCPU `vcpu` (-1: all of the domain's `n`) gets hard/soft (pCPU lists, null = unchanged). */
   pin(domid: number, n: number, vcpu: unknown, hard: unknown, soft: unknown): void {
     if (typeof vcpu !== 'number' || !Number.isInteger(vcpu) || vcpu < -1 || vcpu >= n)

@@ -17,6 +17,7 @@ import {
   SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot, SHUTDOWN_soft_reset, SHUTDOWN_suspend, SHUTDOWN_watchdog,
 } from '../../hypervisor/public/xen.ts';
 import { Hypervisor } from '../../hypervisor/xen.ts';
+import { SBI_HSM_STATE_STOPPED } from '../../hypervisor/vsbi/sbi-defs.ts';
 import type { SchedulerOps } from '../../hypervisor/sched/ops.ts';
 import { MAXMEM_SLACK_PAGES } from '../../hypervisor/domain/config.ts';
 import type { SchedControl } from '../../hypervisor/sched/control.ts';
@@ -345,12 +346,17 @@ export class Ctrl {
     for (const d of doms) {
       if (d.domid === 0) continue; // dom0 is the host process: no vCPUs of its own
       const aff = this.affinity.strings(d.domid);
+      const at = this.affinity.placement(d.domid);
       d.vcpus.forEach((v, i) => {
-        const online = v.runstate !== RUNSTATE_offline;
-        const running = online && v.runstate !== RUNSTATE_blocked && d.pauseCount === 0 && d.state === 'running';
+        // online = not _VPF_down: the hart is not HSM-stopped (a paused domain's vCPUs stay online).
+        const online = d.vsbi?.harts.status(i) !== SBI_HSM_STATE_STOPPED;
         const blocked = v.runstate === RUNSTATE_blocked;
+        // With the host's scheduler, running is "on a pCPU now" (v->is_running) and cpu is that pCPU
+        // or the last one (v->processor); Ctrl alone runs every vCPU on pCPU 0.
+        const p = at?.[i];
+        const running = online && !blocked && d.pauseCount === 0 && d.state === 'running' && (p === undefined || p.running);
         out.push({
-          domid: d.domid, name: d.name, vcpu: i, cpu: online ? 0 : -1, online, running, blocked,
+          domid: d.domid, name: d.name, vcpu: i, cpu: online ? (p?.cpu ?? 0) : -1, online, running, blocked,
           state: (running ? 'r' : '-') + (blocked ? 'b' : '-') + (online ? '-' : 'p'),
           cpuTimeSec: this.vcpuTimeNs(d, i) / 1e9, affinityHard: aff[i]?.hard ?? 'all', affinitySoft: aff[i]?.soft ?? 'all',
         });
