@@ -236,7 +236,10 @@ export class HostDaemon {
       case 'domain.pause': c.pause(p.domid); return {};
       case 'domain.unpause': c.unpause(p.domid); this.poke(); return {};
       case 'domain.shutdown': c.shutdown(p.domid, p.reason); return {};
-      case 'domain.list': return c.list(p.domid);
+      case 'domain.list': return c.list(p.domid).map((d) => {
+        const actions = this.monitor.actionsOf(d.domid);
+        return actions === undefined ? d : { ...d, actions };
+      });
       case 'domain.lookup': return { domid: c.lookup(p.name) };
       case 'domain.rename': return this.rename(p.domid, p.name).then(() => ({}));
       case 'domain.set-maxmem': c.setMaxMem(p.domid, p.maxMemKiB); return {};

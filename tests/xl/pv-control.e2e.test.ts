@@ -102,3 +102,21 @@ test('a PV guest that does not answer: xl shutdown still writes the request (4.7
   assert.equal(await xsRead(`/local/domain/${id}/control/shutdown`), 'poweroff');
   assert.equal(h.xl('destroy', 'ctl-deaf').code, 0);
 });
+
+test('xl list -l prints the on_* actions the domain was created with (also under create -e), in libxl JSON names', () => {
+  const cfg = g.cfg('ctl-acts', 'test=idle', 'on_poweroff = "preserve"\non_reboot = "rename-restart"\non_crash = "coredump-destroy"\non_watchdog = "restart"\n');
+  for (const [name, extra] of [['ctl-acts', []], ['ctl-acts-e', ['-e']]] as const) {
+    const r = h.xl('create', ...extra, cfg, `name="${name}"`);
+    assert.equal(r.code, 0, r.err);
+    const l = h.xl('list', '-l', name);
+    assert.equal(l.code, 0, l.err);
+    const c = (JSON.parse(l.out) as Array<{ config: Record<string, unknown> }>)[0]!.config;
+    assert.deepEqual([c.on_poweroff, c.on_reboot, c.on_watchdog, c.on_crash, c.on_soft_reset],
+      ['preserve', 'restart_rename', 'restart', 'coredump_destroy', 'soft_reset'], name);
+  }
+  // Defaults when the config names none (xl.cfg(5)).
+  assert.equal(h.xl('create', g.cfg('ctl-dflt', 'test=idle')).code, 0);
+  const c = (JSON.parse(h.xl('list', '-l', 'ctl-dflt').out) as Array<{ config: Record<string, unknown> }>)[0]!.config;
+  assert.deepEqual([c.on_poweroff, c.on_reboot, c.on_watchdog, c.on_crash], ['destroy', 'restart', 'destroy', 'destroy']);
+  for (const n of ['ctl-acts', 'ctl-acts-e', 'ctl-dflt']) assert.equal(h.xl('destroy', n).code, 0);
+});
