@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { VirtioNet } from '../hardware/devices/virtio/virtio-net.ts';
+import type { SwitchPort } from '../hardware/net/switch.ts';
 import type { ResolvedBuild } from '../toolstack/ctrl/build-desc.ts';
 import { HostDaemon } from './host-daemon.ts';
 
@@ -36,9 +37,10 @@ test('an HVM NIC and a PV vif on xenbr0 reach each other; another bridge stays a
     // PV → HVM: the reply is unicast to the learned HVM MAC and reaches the virtio-net NIC.
     const f2 = new Uint8Array(60);
     f2.set([0x00, 0x16, 0x3e, 0x00, 0x00, 0x01, 0x00, 0x16, 0x3e, 0x00, 0x00, 0x02, 0x08, 0x00]);
-    const before = nic.link!.stats.txFrames;
+    const hvmPort = nic.link as SwitchPort; // HvmBackends cables the NIC to a switch port
+    const before = hvmPort.stats.txFrames;
     pv.send(f2);
-    assert.equal(nic.link!.stats.txFrames, before + 1, 'the switch delivered it to the HVM NIC\'s port');
+    assert.equal(hvmPort.stats.txFrames, before + 1, 'the switch delivered it to the HVM NIC\'s port');
     assert.equal(other.length, 0, 'lan1 is another switch');
     hvm.dispose();
   } finally {
