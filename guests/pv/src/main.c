@@ -3,7 +3,8 @@
  * Start of day (docs/abi.md §4): a0 = vCPU id, a1 = start_info's guest-physical address, MMU off.
  * Check the magic, keep pointers to start_info and shared_info, bring up the console, event
  * channels (upcall), timers, the xenstore ring handler, then run the test program the command
- * line names (guests/pv/README.md) and power off with its status.
+ * line names (guests/pv/README.md) and power off with its status (with control=1, a status 0
+ * instead waits for the toolstack's control/shutdown request: control.c).
  */
 #include "hypercall.h"
 #include "kernel.h"
