@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ctrl } from '../toolstack/ctrl/ctrl.ts';
-import { CtrlError, type Action, type BuildDescription } from '../toolstack/ctrl/protocol.ts';
+import { CtrlError, type Action, type BuildDescription, type ShutdownActions } from '../toolstack/ctrl/protocol.ts';
 import {
   SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot, SHUTDOWN_soft_reset, SHUTDOWN_suspend, SHUTDOWN_watchdog,
 } from '../hypervisor/public/xen.ts';
@@ -31,6 +31,8 @@ export class DomainMonitor {
   /** Domains under watch: their build description (for restarts) by domid. */
   private readonly watched = new Map<number, BuildDescription>();
   private readonly waiters = new Map<number, Array<(e: DeathEvent) => void>>();
+  /** The on_* actions each domain was created with, until it is destroyed (xl list -l). */
+  private readonly configured = new Map<number, ShutdownActions>();
 
   constructor(private readonly d: MonitorDeps) {
     d.ctrl.domainListeners.push((e) => {
@@ -41,13 +43,21 @@ export class DomainMonitor {
       } else if (e.kind === 'destroyed') {
         this.wake(e.domid, { event: 'death' });
         this.watched.delete(e.domid);
+        this.configured.delete(e.domid);
       }
     });
   }
 
-  /** Watch a domain created with on_* actions. */
+  /** Watch a domain created with on_* actions (monitor: false: only remember them). */
   watch(domid: number, desc: BuildDescription): void {
-    if (desc.actions !== undefined) this.watched.set(domid, desc);
+    if (desc.actions === undefined) return;
+    this.configured.set(domid, { ...desc.actions });
+    if (desc.monitor !== false) this.watched.set(domid, desc);
+  }
+
+  /** The on_* actions the domain was created with, if any. */
+  actionsOf(domid: number): ShutdownActions | undefined {
+    return this.configured.get(domid);
   }
 
   /** Resolves at the domain's shutdown (now, if it is shut down already) or its destruction. */

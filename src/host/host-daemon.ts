@@ -14,6 +14,7 @@ import { HostSched } from './host-sched.ts';
 import { DomainMonitor } from './host-actions.ts';
 import { HostDomctl } from './host-domctl.ts';
 import { HvmBackends } from './hvm-backends.ts';
+import { BridgeRegistry } from '../hardware/net/bridges.ts';
 import { startXenstored, type XenstoredProcess } from './host-xenstore.ts';
 import { Xenconsoled } from './xenconsoled.ts';
 
@@ -61,7 +62,8 @@ export class HostDaemon {
   constructor(private readonly o: HostOptions) {
     const boot: string[] = [];
     this.sched = new HostSched({ sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 }, o.commandLine ?? '', (s) => boot.push(s));
-    this.backends = new HvmBackends((n) => new Uint8Array(randomBytes(n)), () => this.poke());
+    // One set of bridges for HVM NICs and PV vifs: a guest of either kind on xenbr0 reaches the other.
+    this.backends = new HvmBackends((n) => new Uint8Array(randomBytes(n)), () => this.poke(), new BridgeRegistry());
     this.ctrl = new Ctrl({ scheduler: this.sched.ops, schedControl: this.sched.control,
       hvmDevices: (b) => this.backends.build(b),
       memoryMiB: o.memoryMiB, nrCpus: o.nrCpus, timebase: new HostClock(), wall: () => Date.now() * 1e6,
@@ -71,7 +73,7 @@ export class HostDaemon {
     this.sched.attach(this.ctrl.hv);
     for (const s of boot) this.ctrl.xenLog(s);
     this.consoled = new Xenconsoled(this.ctrl, join(o.runDir, 'console'));
-    this.devices = new HostDevices(this.ctrl, o.log, () => this.poke());
+    this.devices = new HostDevices(this.ctrl, o.log, () => this.poke(), this.backends.bridges);
     this.server = new CtrlServer(ctrlSocketPath(o.runDir), (r, c) => this.dispatch(r, c), o.log);
     this.stopped = new Promise((r) => (this.markStopped = r));
     this.domctl = new HostDomctl(this.ctrl, () => this.xs?.client);
@@ -236,7 +238,10 @@ export class HostDaemon {
       case 'domain.pause': c.pause(p.domid); return {};
       case 'domain.unpause': c.unpause(p.domid); this.poke(); return {};
       case 'domain.shutdown': c.shutdown(p.domid, p.reason); return {};
-      case 'domain.list': return c.list(p.domid);
+      case 'domain.list': return c.list(p.domid).map((d) => {
+        const actions = this.monitor.actionsOf(d.domid);
+        return actions === undefined ? d : { ...d, actions };
+      });
       case 'domain.lookup': return { domid: c.lookup(p.name) };
       case 'domain.rename': return this.rename(p.domid, p.name).then(() => ({}));
       case 'domain.set-maxmem': c.setMaxMem(p.domid, p.maxMemKiB); return {};

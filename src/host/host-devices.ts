@@ -8,7 +8,7 @@
 // (src/toolstack/backends/netback.ts) on the host's software switch, one learning switch per
 // bridge name (xenbr0 by default). Control methods: docs/design/dom0.md §3, docs/design/pv-backends.md.
 import { randomBytes } from 'node:crypto';
-import { EthernetSwitch } from '../hardware/net/switch.ts';
+import { BridgeRegistry } from '../hardware/net/bridges.ts';
 import type { Ctrl } from '../toolstack/ctrl/ctrl.ts';
 import { Dom0Dev } from '../toolstack/ctrl/dom0-dev.ts';
 import { CtrlError, type NicInfo, type VbdInfo } from '../toolstack/ctrl/protocol.ts';
@@ -34,10 +34,10 @@ export class HostDevices {
   private xsSocket = '';
   readonly relays = new Map<number, StoreRelay>();
   private readonly devices = new Map<string, PvDevice>();
-  /** The host's software switches, by bridge name. */
-  readonly bridges = new Map<string, EthernetSwitch>();
 
-  constructor(private readonly ctrl: Ctrl, private readonly log: (s: string) => void, private readonly wake: () => void) {
+  /** @param bridges  the host's software bridges by name, shared with the HVM NICs (hvm-backends.ts) */
+  constructor(private readonly ctrl: Ctrl, private readonly log: (s: string) => void, private readonly wake: () => void,
+    readonly bridges: BridgeRegistry = new BridgeRegistry()) {
     this.dev = new Dom0Dev(ctrl);
     this.dev.onError = (e) => log(`PV backend error (ignored): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     ctrl.domainListeners.push((e) => { if (e.kind === 'destroyed') this.domainGone(e.domid); });
@@ -217,9 +217,7 @@ export class HostDevices {
     if (vif.type === 'ioemu') throw new CtrlError('EINVAL', 'vif: type=ioemu is an HVM emulated NIC; PV domains get type=vif', 'spec');
     const mac = vif.mac ?? defaultMac((n) => new Uint8Array(randomBytes(n)));
     const dev = vifNodes(d.domid, vif, mac);
-    let sw = this.bridges.get(vif.bridge);
-    if (sw === undefined) this.bridges.set(vif.bridge, (sw = new EthernetSwitch()));
-    const bridge = sw;
+    const bridge = this.bridges.get(vif.bridge);
     const name = vif.vifname ?? `vif${d.domid}.${devid}`;
     const bb = new Netback({
       domid: d.domid, devid, backendPath: dev.backend, frontendPath: dev.frontend, mac, dev: this.dev, log: this.log,

@@ -2,7 +2,8 @@
 // The host's backends for HVM domains' disk= and vif= entries (the device model's half of
 // QEMU on Xen: `-drive file=...,format=raw` and `-netdev bridge,br=...`): a raw image file
 // behind virtio-blk per disk, a virtio-net NIC per vif cabled to an in-process Ethernet switch
-// per bridge name (xenbr0 ...), shared by every domain on that bridge. Disks fill the virtio-mmio
+// per bridge name (xenbr0 ...), shared by every domain on that bridge, HVM or PV (the host's
+// one BridgeRegistry, which netback's vifs join too). Disks fill the virtio-mmio
 // slots first, in disk= order (the first is the guest's vda), then the vifs (eth0 ...).
 // Xen: tools/libxl/libxl_dm.c (libxl__build_device_model_args_new: -drive, -netdev/-device)
 import type { ResolvedBuild } from '../toolstack/ctrl/build-desc.ts';
@@ -10,23 +11,21 @@ import type { HvmDevices } from '../toolstack/ctrl/ctrl.ts';
 import type { VirtioDevice } from '../hardware/devices/virtio/virtio-device.ts';
 import { VirtioBlk } from '../hardware/devices/virtio/virtio-blk.ts';
 import { VirtioNet } from '../hardware/devices/virtio/virtio-net.ts';
-import { EthernetSwitch, type SwitchPort } from '../hardware/net/switch.ts';
+import { BridgeRegistry } from '../hardware/net/bridges.ts';
+import type { EthernetSwitch, SwitchPort } from '../hardware/net/switch.ts';
 import { BlockFile } from './block-file.ts';
 
 export class HvmBackends {
-  /** The host's software bridges by name (xl's bridge=), created on first use. */
-  readonly bridges = new Map<string, EthernetSwitch>();
-
   /**
-   * @param random  bytes for libxl's default MACs (00:16:3e + 3 random bytes)
-   * @param kick    a NIC received a frame (the guest may have been idle: run the loop)
+   * @param random   bytes for libxl's default MACs (00:16:3e + 3 random bytes)
+   * @param kick     a NIC received a frame (the guest may have been idle: run the loop)
+   * @param bridges  the host's software bridges by name (xl's bridge=), shared with netback
    */
-  constructor(private readonly random: (n: number) => Uint8Array, private readonly kick: () => void) {}
+  constructor(private readonly random: (n: number) => Uint8Array, private readonly kick: () => void,
+    readonly bridges: BridgeRegistry = new BridgeRegistry()) {}
 
   bridge(name: string): EthernetSwitch {
-    let s = this.bridges.get(name);
-    if (s === undefined) this.bridges.set(name, (s = new EthernetSwitch()));
-    return s;
+    return this.bridges.get(name);
   }
 
   /** Open every disk and cable every NIC; on any failure release what was taken and throw. */

@@ -56,6 +56,7 @@ const char *cmdline_get(const char *key);          /* value of key=value, NULL i
 long cmdline_int(const char *key, long dflt);
 void poweroff(int code) __attribute__((noreturn));
 void crash(const char *why) __attribute__((noreturn));
+void shutdown_with(unsigned int reason, const char *why) __attribute__((noreturn)); /* SCHEDOP_shutdown(reason) */
 
 /* console.c */
 void console_init(void);
@@ -116,6 +117,15 @@ int xs_wait_watch(char *path, size_t size, u64 deadline_ns);   /* next WATCH_EVE
 int xs_read_int(const char *path, long *v);
 int xs_wait_int(const char *path, long *v, u64 deadline_ns);    /* watch path until it exists */
 int xs_set_perms_reader(const char *path, unsigned int owner, unsigned int reader);
+/* Watch events whose token is XS_CONTROL_TOKEN are counted, not queued (control.c serves them). */
+#define XS_CONTROL_TOKEN "pv-control"
+u64 xs_control_events(void);
+int xs_wait_control(u64 seen, u64 deadline_ns);   /* until the count moves past seen; -ETIME */
+
+/* control.c: the ~/control requests of xl shutdown / reboot / sysrq (Linux drivers/xen/manage.c) */
+int control_init(void);                 /* advertise feature-poweroff/-reboot, watch shutdown, sysrq */
+int control_serve(u64 deadline_ns);     /* act on requests; returns -ETIME at the deadline */
+int test_idle(void);                    /* control_init + control_serve forever */
 
 /* xenbus.c: frontend helpers; XenbusState values (public/io/xenbus.h) */
 enum { XB_INITIALISING = 1, XB_INITWAIT, XB_INITIALISED, XB_CONNECTED, XB_CLOSING, XB_CLOSED };

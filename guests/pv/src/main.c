@@ -3,7 +3,8 @@
  * Start of day (docs/abi.md §4): a0 = vCPU id, a1 = start_info's guest-physical address, MMU off.
  * Check the magic, keep pointers to start_info and shared_info, bring up the console, event
  * channels (upcall), timers, the xenstore ring handler, then run the test program the command
- * line names (guests/pv/README.md) and power off with its status.
+ * line names (guests/pv/README.md) and power off with its status (with control=1, a status 0
+ * instead waits for the toolstack's control/shutdown request: control.c).
  */
 #include "hypercall.h"
 #include "kernel.h"
@@ -53,6 +54,15 @@ void poweroff(int code)
 	__builtin_unreachable();
 }
 
+void shutdown_with(unsigned int reason, const char *why)
+{
+	irq_disable();
+	printk("pv: %s\n", why);
+	console_flush();
+	shutdown(reason);
+	__builtin_unreachable();
+}
+
 void crash(const char *why)
 {
 	irq_disable();
@@ -72,6 +82,7 @@ static int run_test(const char *t)
 		{ "pingpong", test_pingpong }, { "grant", test_grant }, { "time", test_time },
 		{ "hostile", test_hostile }, { "xenstore", test_xenstore }, { "crash", test_crash },
 		{ "hcbench", test_hcbench }, { "smp", test_smp }, { "blk", test_blk }, { "net", test_net },
+		{ "idle", test_idle },
 	};
 	for (unsigned int i = 0; i < ARRAY_SIZE(tests); i++) {
 		size_t n = strlen(tests[i].name);
@@ -106,6 +117,15 @@ void kernel_main(unsigned long vcpu, unsigned long si_gpa)
 	xs_init();
 	irq_enable();
 	printk("pv: tsxen PV kernel on vcpu %u, %lu pages, cmdline '%s'\n", vcpu_id, start_info->nr_pages, cmdline);
+	/* control=1: advertise at boot; answer xl shutdown / reboot / sysrq (control.c) once the test
+	 * returns 0 (a request made meanwhile is still there: the node keeps it). */
+	bool control = cmdline_int("control", 0) != 0;
+	if (control)
+		control_init();
 	int r = run_test(cmdline_get("test"));
+	if (control && r == 0) {
+		printk("pv: test done; serving control requests\n");
+		control_serve(~0UL);
+	}
 	poweroff(r);
 }

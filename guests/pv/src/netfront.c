@@ -12,6 +12,8 @@
  *   is lost: resent after 200 ms). net_role=pong: answer every PING to its sender until
  *   PING <net_count - 1> was answered. Then wait for the detach (backend Closing): Closing, Closed,
  *   revoke the rings and buffers once the backend is Closed, and stay alive.
+ * Frames of other stacks (an HVM guest's ARP on the same bridge) are counted and the first four
+ * printed (`netfront: other frame from <mac> type 0xTTTT, N bytes`).
  * Frames are sent one at a time (the tx response is awaited); rx buffers are re-posted at once.
  */
 #include "hypercall.h"
@@ -180,6 +182,16 @@ static bool is_ours(const u8 *f, int len, const char *prefix)
 	       strncmp((const char *)f + 14, prefix, strlen(prefix)) == 0;
 }
 
+/* A frame that is not ours (another stack's ARP, IPv6 ...): the first few are printed. */
+static void note_other(const u8 *f, int len)
+{
+	static unsigned int others;
+	if (len < 14 || others++ >= 4)
+		return;
+	printk("netfront: other frame from %02x:%02x:%02x:%02x:%02x:%02x type 0x%02x%02x, %d bytes\n",
+	       f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], len);
+}
+
 /* net_fuzz=N: N tx requests with random grant refs, offsets, flags and sizes; each answer must be OKAY or ERROR. */
 static int net_fuzz(long n)
 {
@@ -231,6 +243,8 @@ static int run_ping(long count)
 			bool hit = is_ours(f, len, want) && memcmp(f, mac, 6) == 0;
 			if (hit)
 				memcpy(peer, f + 6, 6);
+			else if (!is_ours(f, len, ""))
+				note_other(f, len);
 			post_rx(id);
 			if (hit) {
 				got++;
@@ -266,6 +280,8 @@ static int run_pong(long count)
 				last = n;
 			}
 		} else {
+			if (!is_ours(f, len, ""))
+				note_other(f, len);
 			post_rx(id);
 		}
 	}

@@ -28,6 +28,7 @@ static u64 timeout_ns = XS_TIMEOUT_NS_DEFAULT;
 static char payload[XENSTORE_PAYLOAD_MAX + 1];
 static char watch_q[WATCH_QUEUE][WATCH_PATH_MAX];
 static unsigned int wq_head, wq_tail;
+static volatile u64 control_events;
 
 static void xs_event(evtchn_port_t port, void *data)
 {
@@ -140,6 +141,11 @@ static int read_msg(struct xsd_sockmsg *h, u64 deadline)
 static void queue_watch(u32 len)
 {
 	/* payload: <path>\0<token>\0 */
+	size_t pl = strlen(payload);
+	if (pl + 1 < len && strcmp(payload + pl + 1, XS_CONTROL_TOKEN) == 0) {
+		control_events++;
+		return;
+	}
 	if (wq_tail - wq_head >= WATCH_QUEUE)
 		wq_head++; /* drop the oldest: spurious or lost events are allowed (§1.7) */
 	char *slot = watch_q[wq_tail % WATCH_QUEUE];
@@ -297,4 +303,22 @@ int xs_set_perms_reader(const char *path, unsigned int owner, unsigned int reade
 	at += n + 1;
 	int r = xs_talk(14 /* XS_SET_PERMS */, body, at, NULL, 0);
 	return r < 0 ? r : 0;
+}
+
+u64 xs_control_events(void) { return control_events; }
+
+/* Read the ring (queueing other watches' events) until a control watch fires after `seen`. */
+int xs_wait_control(u64 seen, u64 deadline_ns)
+{
+	if (xs == NULL || state < 0)
+		return -XEN_ENOENT;
+	while (control_events == seen) {
+		struct xsd_sockmsg h;
+		int r = read_msg(&h, deadline_ns);
+		if (r)
+			return r;
+		if (h.type == XS_WATCH_EVENT)
+			queue_watch(h.len);
+	}
+	return 0;
 }

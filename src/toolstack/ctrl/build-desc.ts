@@ -154,7 +154,7 @@ export function formatUuid(b: Uint8Array): string {
 export function resolveBuild(d: unknown, load: FileLoader, random: (n: number) => Uint8Array): ResolvedBuild {
   if (d === null || typeof d !== 'object' || Array.isArray(d)) throw bad('description', 'need a JSON object');
   const o = d as Record<string, unknown> & Partial<BuildDescription>;
-  const known = new Set(['name', 'type', 'memory', 'maxmem', 'vcpus', 'maxvcpus', 'kernel', 'ramdisk', 'cmdline', 'uuid', 'paused', 'disks', 'vifs', 'actions', 'vcpuAffinity']);
+  const known = new Set(['name', 'type', 'memory', 'maxmem', 'vcpus', 'maxvcpus', 'kernel', 'ramdisk', 'cmdline', 'uuid', 'paused', 'disks', 'vifs', 'actions', 'monitor', 'vcpuAffinity']);
   for (const k of Object.keys(o)) if (!known.has(k)) throw bad(k, 'unknown field');
   if (typeof o.name !== 'string' || !NAME_RE.test(o.name) || /^\d+$/.test(o.name))
     throw bad('name', `${JSON.stringify(o.name)}: need 1-64 characters [A-Za-z0-9_.:+-], not all digits`);
@@ -169,6 +169,7 @@ export function resolveBuild(d: unknown, load: FileLoader, random: (n: number) =
   if (typeof o.cmdline === 'string' && o.cmdline.length > 1023) throw bad('cmdline', `${o.cmdline.length} characters: at most 1023`);
   if (o.uuid !== undefined && (typeof o.uuid !== 'string' || !UUID_RE.test(o.uuid))) throw bad('uuid', `${JSON.stringify(o.uuid)}: need xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`);
   if (o.paused !== undefined && typeof o.paused !== 'boolean') throw bad('paused', 'need true or false');
+  if (o.monitor !== undefined && typeof o.monitor !== 'boolean') throw bad('monitor', 'need true or false');
   if (o.kernel === undefined || o.kernel === null) throw bad('kernel', 'missing');
   const kernel = file(o, 'kernel', load)!;
   if (kernel.length === 0) throw bad('kernel', 'empty file');

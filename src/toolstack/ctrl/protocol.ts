@@ -32,6 +32,11 @@ export interface BuildDescription {
    */
   actions?: ShutdownActions;
   /**
+   * false: the actions are the domain's configuration (`xl list -l` prints them) but nothing
+   * carries them out (xl create -e). Default true.
+   */
+  monitor?: boolean;
+  /**
    * Per-vCPU hard and soft affinity set at build (xl.cfg cpus= / cpus_soft=; libxl's b_info
    * vcpu_hard_affinity/vcpu_soft_affinity): pCPU lists, null = all. vCPUs past the list are unpinned.
    */
@@ -95,6 +100,8 @@ export interface DomainInfo {
   crashWhy?: string;
   /** Seconds since the domain was created (xl uptime; Domain-0: since the host started). */
   uptimeSec: number;
+  /** The on_* actions it was created with (BuildDescription.actions), when it had any. */
+  actions?: ShutdownActions;
 }
 
 /** One row of `xl vcpu-list`. */

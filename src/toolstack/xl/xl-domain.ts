@@ -2,7 +2,7 @@
 // xl's domain lifecycle commands (Xen 4.7 tools/libxl/xl_cmdimpl.c main_create, main_list,
 // main_destroy, main_shutdown/main_reboot, main_pause/unpause, main_domid, main_domname,
 // main_console): options, messages and exit codes as xl has them, over the host's control socket.
-import type { BuildDescription, DomainInfo } from '../ctrl/protocol.ts';
+import type { Action, BuildDescription, DomainInfo, ShutdownActions } from '../ctrl/protocol.ts';
 import { resolveCpuList } from './cpulist.ts';
 import { parseDomainConfig, XlCfgError, type DomainConfig } from './domain-config.ts';
 import { formatList, type ListRow } from './format.ts';
@@ -20,14 +20,23 @@ export function toListRow(d: DomainInfo): ListRow {
   };
 }
 
-/** The libxl_domain_config-shaped JSON `xl list -l` prints for a domain (4.7: {domid, config}). */
+/** libxl_action_on_shutdown's JSON names (libxl_types.idl: DESTROY ... RESTART_RENAME ... SOFT_RESET). */
+const actionJson = (a: Action): string => (a === 'rename-restart' ? 'restart_rename' : a.replace('-', '_'));
+
+/**
+ * The libxl_domain_config-shaped JSON `xl list -l` prints for a domain (4.7: {domid, config}):
+ * the on_* actions it was created with (libxl keeps the domain's config), libxl's defaults for
+ * one created without them (not through xl).
+ */
 export function domainJson(d: DomainInfo): unknown {
+  const a: ShutdownActions = d.actions ?? { onPoweroff: 'destroy', onReboot: 'restart', onWatchdog: 'destroy', onCrash: 'destroy', onSoftReset: 'soft-reset' };
   return {
     domid: d.domid,
     config: {
       c_info: { type: d.type === 'hvm' ? 'hvm' : 'pv', name: d.name, uuid: d.uuid },
       b_info: { max_vcpus: d.vcpus, max_memkb: d.maxMemKiB, target_memkb: d.memKiB },
-      on_poweroff: 'destroy', on_reboot: 'restart', on_watchdog: 'destroy', on_crash: 'destroy', on_soft_reset: 'soft_reset',
+      on_poweroff: actionJson(a.onPoweroff), on_reboot: actionJson(a.onReboot), on_watchdog: actionJson(a.onWatchdog),
+      on_crash: actionJson(a.onCrash), on_soft_reset: actionJson(a.onSoftReset),
     },
   };
 }
@@ -202,9 +211,9 @@ export function buildDescription(cfg: DomainConfig, env: Pick<XlEnv, 'resolvePat
     desc.vifs = cfg.vifs.map((v) => (v.mac !== undefined ? { mac: v.mac, bridge: v.bridge } : { bridge: v.bridge }));
   }
   // A PV domain's disk= and vif= go to blkback/netback once it is built (below).
-  if (monitor) {
-    desc.actions = { onPoweroff: cfg.onPoweroff, onReboot: cfg.onReboot, onWatchdog: cfg.onWatchdog, onCrash: cfg.onCrash, onSoftReset: cfg.onSoftReset };
-  }
+  // create -e: the actions are still the domain's configuration (list -l), but no monitor runs them.
+  desc.actions = { onPoweroff: cfg.onPoweroff, onReboot: cfg.onReboot, onWatchdog: cfg.onWatchdog, onCrash: cfg.onCrash, onSoftReset: cfg.onSoftReset };
+  if (!monitor) desc.monitor = false;
   return desc;
 }
 
