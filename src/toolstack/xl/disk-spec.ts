@@ -124,7 +124,10 @@ export function parseDiskSpec(spec: string): DiskSpec {
     const m = /^([a-z0-9]+):(.*)$/.exec(out.target);
     if (m && !m[2].startsWith('//')) {
       if (FORMATS.has(m[1])) { out.format ??= m[1] as DiskFormat; out.target = m[2]; }
-      else if (IGNORED_PREFIXES.has(m[1])) out.target = m[2];
+      else if (IGNORED_PREFIXES.has(m[1])) {
+        // xend's "phy:sda1" named a device without /dev; a file path given plainly stays as is.
+        out.target = m[1] === 'phy' && !m[2].startsWith('/') ? `/dev/${m[2]}` : m[2];
+      }
       else if (SCRIPT_PREFIXES.has(m[1])) { out.script ??= `block-${m[1]}`; out.target = m[2]; }
     }
   }
@@ -136,9 +139,11 @@ export function parseDiskSpec(spec: string): DiskSpec {
   if (out.target === undefined || out.target === '') {
     if (out.devtype !== 'cdrom') err('no target given');
     out.target = '';
-  } else if (!out.target.startsWith('/') && !out.script) {
-    out.target = `/dev/${out.target}`;
   }
+  // A relative target stays relative: libxl stat()s pdev_path in xl's own process
+  // (libxl_device.c, libxl__device_disk_set_backend, R47), so it names a file relative to
+  // xl's working directory. (docs/misc/xl-disk-configuration.txt says "/dev will be
+  // prepended", but 4.7's parser and libxl do not do that.)
   if (!accessGiven) out.access = out.devtype === 'cdrom' ? 'ro' : 'rw';
   return {
     target: out.target!, format: out.format ?? 'raw', vdev: out.vdev!, devid, access: out.access!,

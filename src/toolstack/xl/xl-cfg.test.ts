@@ -162,3 +162,8 @@ test('CPU lists', () => {
   assert.throws(() => parseCpuList('3-1'), /backwards/);
   assert.throws(() => parseCpuList(''), /empty/);
 });
+
+test('a relative disk target stays relative (libxl stats it from xl\'s directory; no /dev/ prefix, as 4.7 libxl)', () => {
+  assert.equal(parseDiskSpec('../img/a.raw,raw,xvdb,rw').target, '../img/a.raw');
+  assert.equal(parseDiskSpec('format=raw,vdev=xvdc,target=b.img').target, 'b.img');
+});
