@@ -7,31 +7,21 @@
 // (backend InitWait, Connected, Closing, Closed) and the guest lives on; a guest that corrupts
 // its ring index only halts its own ring.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { sprintf } from '../../src/toolstack/xl/printf.ts';
 import { SockClient } from '../xenstored/harness.ts';
-import { PvGuests } from './pv-guest-harness.ts';
-import { ROOT, startXlHost, type XlHost } from './xl-harness.ts';
+import { startPvGuests, stopPvGuests, type PvGuests } from './pv-guest-harness.ts';
+import { ROOT, type XlHost } from './xl-harness.ts';
 
 const BLOCK_HEADER = 'Vdev  BE  handle state evt-ch ring-ref BE-path                       \n';
 let h: XlHost;
 let dir: string;
 let g: PvGuests;
 
-before(() => {
-  const kernel = buildPvKernel();
-  h = startXlHost();
-  dir = mkdtempSync(join(tmpdir(), 'tsxen-blk-'));
-  g = new PvGuests(h, dir, kernel);
-});
-after(() => {
-  h?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+before(() => ({ h, dir, g } = startPvGuests('blk')));
+after(() => stopPvGuests(h, dir));
 
 function image(name: string, marker: string): string {
   const p = join(dir, name);

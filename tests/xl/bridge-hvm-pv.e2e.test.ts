@@ -5,49 +5,19 @@
 // console prints them as other frames) and the PV guest's PING broadcasts reach Debian (eth0's
 // rx_packets grow).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { ensureGuestAssets } from '../../src/host/assets/index.ts';
-import { PvGuests } from './pv-guest-harness.ts';
-import { ROOT, startXlHost, type XlHost } from './xl-harness.ts';
+import { startPvGuests, stopPvGuests, type PvGuests } from './pv-guest-harness.ts';
+import { xlConsole, type XlHost } from './xl-harness.ts';
 
 let h: XlHost;
 let dir: string;
 let g: PvGuests;
 
-before(() => {
-  const kernel = buildPvKernel();
-  dir = mkdtempSync(join(tmpdir(), 'tsxen-br-e2e-'));
-  h = startXlHost();
-  g = new PvGuests(h, dir, kernel);
-});
-after(() => {
-  h?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function xlConsole(dom: string) {
-  const p = spawn(process.execPath, [join(ROOT, 'bin', 'xl'), 'console', dom], { cwd: ROOT, env: { ...process.env, TSXEN_RUNDIR: h.runDir } });
-  let out = '';
-  p.stdout.on('data', (b: Buffer) => (out += b.toString('latin1')));
-  p.stderr.on('data', (b: Buffer) => (out += b.toString('latin1')));
-  const exited = new Promise<number>((r) => p.on('exit', (c) => r(c ?? -1)));
-  return {
-    get out() { return out; },
-    type: (s: string | Uint8Array) => void p.stdin.write(s),
-    exited,
-    async wait(re: RegExp, ms: number): Promise<string> {
-      const end = Date.now() + ms;
-      while (!re.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
-      assert.match(out, re, out.slice(-2000));
-      return out;
-    },
-  };
-}
+before(() => ({ h, dir, g } = startPvGuests('br-e2e')));
+after(() => stopPvGuests(h, dir));
 
 test('Debian HVM (virtio-net) and a PV guest (netfront/netback) on xenbr0 see each other\'s frames', { timeout: 20 * 60_000 }, async () => {
   const assets = await ensureGuestAssets({ progress: null });
@@ -56,10 +26,11 @@ test('Debian HVM (virtio-net) and a PV guest (netfront/netback) on xenbr0 see ea
   const c = h.xl('create', 'examples/debian-hvm.cfg', `kernel="${assets.kernel}"`, `ramdisk="${assets.initrd}"`,
     `disk=["format=raw, vdev=xvda, access=rw, target=${img}"]`);
   assert.equal(c.code, 0, c.err);
-  const con = xlConsole('debian-hvm');
-  await con.wait(/TSXEN-BOOT-OK[\s\S]*# /, 15 * 60_000);
+  const con = xlConsole(h, 'debian-hvm');
+  assert.ok(await con.wait(/TSXEN-BOOT-OK[\s\S]*# /, 15 * 60_000), con.out.slice(-2000));
   con.type('ip link set eth0 up; echo RX0=$(cat /sys/class/net/eth0/statistics/rx_packets)\n');
-  const rx0 = Number(/RX0=(\d+)/.exec(await con.wait(/RX0=\d+/, 120_000))![1]);
+  assert.ok(await con.wait(/RX0=\d+/, 120_000), con.out.slice(-2000));
+  const rx0 = Number(/RX0=(\d+)/.exec(con.out)![1]);
 
   // The PV guest broadcasts PINGs (ethertype 0x88b5) on xenbr0 until someone answers.
   const r = h.xl('create', g.cfg('pv-br', 'test=net net_role=ping net_count=1', 'vif = [ "mac=00:16:3e:00:00:0c, bridge=xenbr0" ]\n'));
@@ -67,7 +38,8 @@ test('Debian HVM (virtio-net) and a PV guest (netfront/netback) on xenbr0 see ea
   await g.wait('pv-br', /netfront: vif 0 connected: mac 00:16:3e:00:00:0c/);
   // HVM → PV: Debian's ARP requests for a neighbour (broadcast, ethertype 0x0806).
   con.type('ip addr add 10.9.0.1/24 dev eth0; ping -c 2 -W 1 10.9.0.2 >/dev/null 2>&1; echo RX1=$(cat /sys/class/net/eth0/statistics/rx_packets)\n');
-  const rx1 = Number(/RX1=(\d+)/.exec(await con.wait(/RX1=\d+/, 120_000))![1]);
+  assert.ok(await con.wait(/RX1=\d+/, 120_000), con.out.slice(-2000));
+  const rx1 = Number(/RX1=(\d+)/.exec(con.out)![1]);
   await g.wait('pv-br', /netfront: other frame from 00:16:3e:00:00:01 type 0x0806/, 60_000);
   // PV → HVM: the PINGs reached eth0.
   assert.ok(rx1 > rx0, `eth0 rx_packets ${rx0} → ${rx1}`);

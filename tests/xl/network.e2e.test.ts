@@ -6,30 +6,18 @@
 // shows both in xl's layout; `xl network-detach` (by devid and by MAC) closes them through the
 // xenbus states and both guests live on.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { sprintf } from '../../src/toolstack/xl/printf.ts';
-import { PvGuests } from './pv-guest-harness.ts';
-import { startXlHost, type XlHost } from './xl-harness.ts';
+import { startPvGuests, stopPvGuests, type PvGuests } from './pv-guest-harness.ts';
+import type { XlHost } from './xl-harness.ts';
 
 const NET_HEADER = 'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path                       \n';
 let h: XlHost;
 let dir: string;
 let g: PvGuests;
 
-before(() => {
-  const kernel = buildPvKernel();
-  h = startXlHost();
-  dir = mkdtempSync(join(tmpdir(), 'tsxen-net-'));
-  g = new PvGuests(h, dir, kernel);
-});
-after(() => {
-  h?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+before(() => ({ h, dir, g } = startPvGuests('net')));
+after(() => stopPvGuests(h, dir));
 
 test('network-attach two PV guests to one bridge, frames both ways, network-list, network-detach; both survive', async () => {
   assert.equal(h.xl('create', g.cfg('net-ping', 'test=net net_role=ping net_count=10 net_fuzz=1000')).code, 0);

@@ -5,29 +5,18 @@
 // drivers/xen/manage.c does; xl writes the request as libxl__domain_pvcontrol does (for a PV
 // guest always, without looking at the feature nodes) and `-w` waits for the shutdown.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { XenstoreClient } from '../../src/host/host-xenstore.ts';
-import { PvGuests } from './pv-guest-harness.ts';
-import { startXlHost, type XlHost } from './xl-harness.ts';
+import { startPvGuests, stopPvGuests, type PvGuests } from './pv-guest-harness.ts';
+import type { XlHost } from './xl-harness.ts';
 
 let h: XlHost;
 let dir: string;
 let g: PvGuests;
 
-before(() => {
-  const kernel = buildPvKernel();
-  h = startXlHost();
-  dir = mkdtempSync(join(tmpdir(), 'tsxen-pvctl-'));
-  g = new PvGuests(h, dir, kernel);
-});
-after(() => {
-  h?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+before(() => ({ h, dir, g } = startPvGuests('pvctl')));
+after(() => stopPvGuests(h, dir));
 
 async function xsRead(path: string): Promise<string | null> {
   const xs = await XenstoreClient.connect(join(h.runDir, 'xenstored', 'socket'));

@@ -1,10 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Test support for PV guests under xl (tests/xl/{block,network}.e2e.test.ts): xl.cfg files for
-// our PV kernel with a test= program, waiting on a guest's console log, and domid lookup.
+// Test support for PV guests under xl (tests/xl/{block,network,pv-control,bridge-hvm-pv}.e2e):
+// a file's set-up (the PV kernel built, a host started, a temp dir), xl.cfg files for our PV
+// kernel with a test= program, waiting on a guest's console log, and domid lookup.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { XlHost } from './xl-harness.ts';
+import { buildPvKernel } from '../../guests/pv/build.mjs';
+import { startXlHost, type XlHost } from './xl-harness.ts';
+
+/** A test file's `before`: build the PV kernel, start a host, make a temp dir `tsxen-<tag>-*`. */
+export function startPvGuests(tag: string): { h: XlHost; dir: string; g: PvGuests } {
+  const kernel = buildPvKernel();
+  const h = startXlHost();
+  const dir = mkdtempSync(join(tmpdir(), `tsxen-${tag}-`));
+  return { h, dir, g: new PvGuests(h, dir, kernel) };
+}
+
+/** Its `after`: stop the host and remove the temp dir (either may be missing if `before` failed). */
+export function stopPvGuests(h: XlHost | undefined, dir: string | undefined): void {
+  h?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
 
 export class PvGuests {
   constructor(private readonly h: XlHost, private readonly dir: string, private readonly kernel: string) {}

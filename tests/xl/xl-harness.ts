@@ -2,7 +2,7 @@
 // Test support for xl: run bin/xl (the real bundle, a real process) against a real host daemon
 // (`bin/tsxen host`) started in a fresh temp run dir, and always stop the host (SIGKILL to the
 // daemon and its xenstored if `--stop` fails) and remove the run dir.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,29 @@ export function startXlHost(args: readonly string[] = []): XlHost {
         }
       }
       rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * `xl console DOM` against host `h` as a real process on pipes: collects its output, `type`
+ * sends keystrokes, `wait` polls the output for `re` (false after `ms`).
+ */
+export function xlConsole(h: XlHost, dom: string) {
+  const p = spawn(process.execPath, [XL, 'console', dom], { cwd: ROOT, env: { ...process.env, TSXEN_RUNDIR: h.runDir } });
+  let out = '';
+  p.stdout.on('data', (b: Buffer) => (out += b.toString('latin1')));
+  p.stderr.on('data', (b: Buffer) => (out += b.toString('latin1')));
+  const exited = new Promise<number>((r) => p.on('exit', (c) => r(c ?? -1)));
+  return {
+    get out() { return out; },
+    type: (s: string | Uint8Array) => void p.stdin.write(s),
+    exited,
+    kill: () => p.kill(),
+    async wait(re: RegExp, ms: number): Promise<boolean> {
+      const end = Date.now() + ms;
+      while (!re.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
+      return re.test(out);
     },
   };
 }

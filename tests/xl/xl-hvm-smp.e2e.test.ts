@@ -5,11 +5,9 @@
 // shows its 4 vCPUs on pCPUs 0 and 1 while four busy loops run, then it powers itself off and
 // on_poweroff = "destroy" removes it. The boot time is printed (a diagnostic; slow under load).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ensureGuestAssets } from '../../src/host/assets/index.ts';
-import { ROOT, startXlHost, type XlHost } from './xl-harness.ts';
+import { startXlHost, xlConsole, type XlHost } from './xl-harness.ts';
 
 let h: XlHost;
 
@@ -17,26 +15,6 @@ before(() => {
   h = startXlHost(['--cpus', '2']);
 });
 after(() => h?.stop());
-
-/** `xl console` as a real process on pipes: collects output, `type` sends keystrokes. */
-function xlConsole(dom: string) {
-  const p = spawn(process.execPath, [join(ROOT, 'bin', 'xl'), 'console', dom], { cwd: ROOT, env: { ...process.env, TSXEN_RUNDIR: h.runDir } });
-  let out = '';
-  p.stdout.on('data', (b: Buffer) => (out += b.toString('latin1')));
-  p.stderr.on('data', (b: Buffer) => (out += b.toString('latin1')));
-  const exited = new Promise<number>((r) => p.on('exit', (c) => r(c ?? -1)));
-  return {
-    get out() { return out; },
-    type: (s: string) => void p.stdin.write(s),
-    exited,
-    kill: () => p.kill(),
-    async wait(re: RegExp, ms: number): Promise<boolean> {
-      const end = Date.now() + ms;
-      while (!re.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
-      return re.test(out);
-    },
-  };
-}
 
 /** `xl vcpu-list NAME` rows (print_vcpuinfo at 4.7): vcpu, cpu ('-' → -1), state. */
 function vcpuList(name: string): Array<{ vcpu: number; cpu: number; state: string; time: number }> {
@@ -56,7 +34,7 @@ test('a Debian HVM guest with 4 vCPUs boots on a 2-pCPU host: 4 harts, nproc 4, 
   const c = h.xl('create', 'examples/debian-hvm.cfg', `kernel="${assets.kernel}"`, `ramdisk="${assets.initrd}"`,
     'name="deb-smp"', 'vcpus=4', 'disk=[]', 'vif=[]');
   assert.equal(c.code, 0, c.err);
-  const con = xlConsole('deb-smp');
+  const con = xlConsole(h, 'deb-smp');
   try {
     assert.ok(await con.wait(/TSXEN-BOOT-OK[\s\S]*# /, 35 * 60_000), con.out.slice(-3000));
     const bootSec = (Date.now() - t0) / 1000;

@@ -6,7 +6,6 @@
 // vcpu-pin and vcpu-list, pause/unpause, the xenstore-driven commands, shutdown without and with
 // -F -w, destroy; a config error names its line.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { ensureGuestAssets } from '../../src/host/assets/index.ts';
 import { XenstoreClient } from '../../src/host/host-xenstore.ts';
 import { sprintf } from '../../src/toolstack/xl/printf.ts';
-import { ROOT, startXlHost, type XlHost } from './xl-harness.ts';
+import { startXlHost, xlConsole, type XlHost } from './xl-harness.ts';
 
 const LIST_HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n';
 const VCPU_HEADER = 'Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)\n';
@@ -56,25 +55,6 @@ async function xsRead(path: string): Promise<string | null> {
   }
 }
 
-/** `xl console` as a real process on pipes: collects output, `type` sends keystrokes. */
-function xlConsole(dom: string) {
-  const p = spawn(process.execPath, [join(ROOT, 'bin', 'xl'), 'console', dom], { cwd: ROOT, env: { ...process.env, TSXEN_RUNDIR: h.runDir } });
-  let out = '';
-  p.stdout.on('data', (b: Buffer) => (out += b.toString('latin1')));
-  p.stderr.on('data', (b: Buffer) => (out += b.toString('latin1')));
-  const exited = new Promise<number>((r) => p.on('exit', (c) => r(c ?? -1)));
-  return {
-    get out() { return out; },
-    type: (s: string | Uint8Array) => void p.stdin.write(s),
-    exited,
-    async wait(re: RegExp, ms: number): Promise<boolean> {
-      const end = Date.now() + ms;
-      while (!re.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
-      return re.test(out);
-    },
-  };
-}
-
 test('xl create examples/debian-hvm.cfg boots Debian with its disk and vif; xl console reaches the shell', { timeout: 20 * 60_000 }, async () => {
   const assets = await ensureGuestAssets({ progress: null });
   const img = join(dir, 'disk.img');
@@ -89,7 +69,7 @@ test('xl create examples/debian-hvm.cfg boots Debian with its disk and vif; xl c
   assert.ok(deb, 'debian-hvm listed');
   assert.equal(deb.mem, 256);
 
-  const con = xlConsole('debian-hvm');
+  const con = xlConsole(h, 'debian-hvm');
   // The shell prompt comes after init's boot marker; the history replays what came before.
   assert.ok(await con.wait(/TSXEN-BOOT-OK[\s\S]*# /, 15 * 60_000), con.out.slice(-3000));
   assert.match(con.out, /virtio_blk virtio\d+: \[vda\] 16384 512-byte logical blocks/, 'the 8 MiB image is the guest\'s vda');
