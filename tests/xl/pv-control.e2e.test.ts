@@ -5,9 +5,7 @@
 // drivers/xen/manage.c does; xl writes the request as libxl__domain_pvcontrol does (for a PV
 // guest always, without looking at the feature nodes) and `-w` waits for the shutdown.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { XenstoreClient } from '../../src/host/host-xenstore.ts';
 import { startPvGuests, stopPvGuests, type PvGuests } from './pv-guest-harness.ts';
 import type { XlHost } from './xl-harness.ts';
 
@@ -18,14 +16,6 @@ let g: PvGuests;
 before(() => ({ h, dir, g } = startPvGuests('pvctl')));
 after(() => stopPvGuests(h, dir));
 
-async function xsRead(path: string): Promise<string | null> {
-  const xs = await XenstoreClient.connect(join(h.runDir, 'xenstored', 'socket'));
-  try {
-    return await xs.read(path);
-  } finally {
-    xs.close();
-  }
-}
 const exists = (name: string): boolean => h.xl('domid', name).code === 0;
 async function until(f: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -40,8 +30,8 @@ test('xl shutdown -w: the guest sees control/shutdown, clears it and powers off 
   assert.equal(r.code, 0, r.err);
   const id = g.domid('ctl-off');
   await g.wait('ctl-off', /idle: waiting for control requests/);
-  assert.equal(await xsRead(`/local/domain/${id}/control/feature-poweroff`), '1');
-  assert.equal(await xsRead(`/local/domain/${id}/control/feature-reboot`), '1');
+  assert.equal(await h.xsRead(`/local/domain/${id}/control/feature-poweroff`), '1');
+  assert.equal(await h.xsRead(`/local/domain/${id}/control/feature-reboot`), '1');
   const s = h.xl('shutdown', '-w', 'ctl-off');
   assert.deepEqual([s.code, s.err], [0, `Shutting down domain ${id}\nWaiting for 1 domains\nDomain ${id} has been shut down, reason code 0\n`]);
   assert.match(g.console('ctl-off'), /control: shutdown request, powering off\n/);
@@ -59,11 +49,11 @@ test('xl reboot: SHUTDOWN_reboot, on_reboot=restart builds it again under a new 
   const fresh = g.domid('ctl-rb');
   assert.match(g.hostLog(), new RegExp(`Domain ${old} has shut down, reason code 1 0x1\n.*Action for shutdown reason code 1 is restart\n`));
   // The new domain's control node starts empty and it advertises again.
-  await until(async () => (await xsRead(`/local/domain/${fresh}/control/feature-poweroff`)) === '1', 'feature-poweroff of the new domain');
+  await until(async () => (await h.xsRead(`/local/domain/${fresh}/control/feature-poweroff`)) === '1', 'feature-poweroff of the new domain');
   const s = h.xl('shutdown', '-w', 'ctl-rb');
   assert.deepEqual([s.code, s.err], [0, `Shutting down domain ${fresh}\nWaiting for 1 domains\nDomain ${fresh} has been shut down, reason code 0\n`]);
   assert.equal(h.xl('list', 'ctl-rb').out.split('\n')[1]?.trim().split(/\s+/)[4], '---s--');
-  assert.equal(await xsRead(`/local/domain/${fresh}/control/shutdown`), '', 'the guest cleared the request');
+  assert.equal(await h.xsRead(`/local/domain/${fresh}/control/shutdown`), '', 'the guest cleared the request');
   assert.equal(h.xl('destroy', 'ctl-rb').code, 0);
 });
 
@@ -74,7 +64,7 @@ test('xl sysrq: the key is printed and cleared; o powers off; control=1 answers 
   await g.wait('ctl-rq', /pv: test done; serving control requests/);
   assert.equal(h.xl('sysrq', 'ctl-rq', 'h').code, 0);
   await g.wait('ctl-rq', /control: sysrq 'h'\n/);
-  assert.equal(await xsRead(`/local/domain/${id}/control/sysrq`), '');
+  assert.equal(await h.xsRead(`/local/domain/${id}/control/sysrq`), '');
   assert.equal(h.xl('sysrq', 'ctl-rq', 'o').code, 0);
   await g.wait('ctl-rq', /control: sysrq o, powering off\n/);
   await until(() => /---s--/.test(h.xl('list', 'ctl-rq').out), 'shut down');
@@ -85,10 +75,10 @@ test('a PV guest that does not answer: xl shutdown still writes the request (4.7
   const r = h.xl('create', g.cfg('ctl-deaf', 'test=pingpong role=ping peer=999 xs_timeout_ms=0'));
   assert.equal(r.code, 0, r.err);
   const id = g.domid('ctl-deaf');
-  assert.equal(await xsRead(`/local/domain/${id}/control/feature-poweroff`), null);
+  assert.equal(await h.xsRead(`/local/domain/${id}/control/feature-poweroff`), null);
   const s = h.xl('shutdown', 'ctl-deaf');
   assert.deepEqual([s.code, s.err], [0, `Shutting down domain ${id}\n`]);
-  assert.equal(await xsRead(`/local/domain/${id}/control/shutdown`), 'poweroff');
+  assert.equal(await h.xsRead(`/local/domain/${id}/control/shutdown`), 'poweroff');
   assert.equal(h.xl('destroy', 'ctl-deaf').code, 0);
 });
 

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { XenstoreClient } from '../../src/host/host-xenstore.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
@@ -21,6 +22,8 @@ export function run(bin: string, args: string[], env: Record<string, string>, ti
 export interface XlHost {
   runDir: string;
   xl(...args: string[]): Run;
+  /** One read from the host's xenstored as dom0 (null if the node does not exist). */
+  xsRead(path: string): Promise<string | null>;
   stop(): void;
 }
 
@@ -36,6 +39,14 @@ export function startXlHost(args: readonly string[] = []): XlHost {
   return {
     runDir,
     xl: (...args) => run(XL, args, env),
+    async xsRead(path) {
+      const xs = await XenstoreClient.connect(join(runDir, 'xenstored', 'socket'));
+      try {
+        return await xs.read(path);
+      } finally {
+        xs.close();
+      }
+    },
     stop() {
       const s = run(TSXEN, ['host', '--stop', '--rundir', runDir], env, 60_000);
       if (s.code !== 0) {

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { ensureGuestAssets } from '../../src/host/assets/index.ts';
-import { XenstoreClient } from '../../src/host/host-xenstore.ts';
 import { sprintf } from '../../src/toolstack/xl/printf.ts';
 import { startXlHost, xlConsole, type XlHost } from './xl-harness.ts';
 
@@ -44,15 +43,6 @@ function list(): Map<string, { domid: number; mem: number; vcpus: number; state:
     out.set(m[1]!, { domid: Number(m[2]), mem: Number(m[3]), vcpus: Number(m[4]), state: m[5]! });
   }
   return out;
-}
-
-async function xsRead(path: string): Promise<string | null> {
-  const xs = await XenstoreClient.connect(join(h.runDir, 'xenstored', 'socket'));
-  try {
-    return await xs.read(path);
-  } finally {
-    xs.close();
-  }
 }
 
 test('xl create examples/debian-hvm.cfg boots Debian with its disk and vif; xl console reaches the shell', { timeout: 20 * 60_000 }, async () => {
@@ -122,14 +112,14 @@ test('the PV and HVM guests side by side: list, pin, pause, xenstore commands, r
 
   // libxl's xenstore-driven operations.
   assert.equal(h.xl('sysrq', 'pv-guest', 's').code, 0);
-  assert.equal(await xsRead(`/local/domain/${pv.domid}/control/sysrq`), 's');
+  assert.equal(await h.xsRead(`/local/domain/${pv.domid}/control/sysrq`), 's');
   assert.equal(h.xl('mem-set', 'pv-guest', '12m').code, 0);
-  assert.equal(await xsRead(`/local/domain/${pv.domid}/memory/target`), '12288');
+  assert.equal(await h.xsRead(`/local/domain/${pv.domid}/memory/target`), '12288');
   const big = h.xl('mem-set', 'pv-guest', '1g');
   assert.equal(big.code, 1);
   assert.match(big.err, /memory_dynamic_max must be less than or equal to memory_static_max.*\ncannot set domid \d+ dynamic max memory to : 1g\n$/);
   assert.equal(h.xl('vcpu-set', 'debian-hvm', '1').code, 0);
-  assert.equal(await xsRead(`/local/domain/${deb.domid}/cpu/1/availability`), 'offline');
+  assert.equal(await h.xsRead(`/local/domain/${deb.domid}/cpu/1/availability`), 'offline');
   const nmi = h.xl('trigger', 'debian-hvm', 'nmi');
   assert.deepEqual([nmi.code, nmi.err], [0, "libxl: error: libxl_send_trigger: Send trigger 'nmi' failed: trigger nmi: not available on RISC-V guests\n"]);
   const up = h.xl('uptime');
@@ -150,7 +140,7 @@ test('the PV and HVM guests side by side: list, pin, pause, xenstore commands, r
   assert.ok(![...list().values()].some((x) => x.domid === deb.domid), 'the old domain is gone');
   deb.domid = again.domid;
   assert.equal(h.xl('reboot', 'pv-guest').code, 0);
-  assert.equal(await xsRead(`/local/domain/${pv.domid}/control/shutdown`), 'reboot');
+  assert.equal(await h.xsRead(`/local/domain/${pv.domid}/control/shutdown`), 'reboot');
 
   // No PV control in an unmodified HVM guest: xl says so and changes nothing; -F sends the power event.
   const s1 = h.xl('shutdown', '-w', 'debian-hvm');
@@ -166,7 +156,7 @@ test('the PV and HVM guests side by side: list, pin, pause, xenstore commands, r
   assert.equal(list().has('debian-hvm'), false);
 
   assert.equal(h.xl('shutdown', 'pv-guest').code, 0);
-  assert.equal(await xsRead(`/local/domain/${pv.domid}/control/shutdown`), 'poweroff');
+  assert.equal(await h.xsRead(`/local/domain/${pv.domid}/control/shutdown`), 'poweroff');
   assert.equal(h.xl('destroy', 'pv-guest').code, 0);
   assert.deepEqual([...list().keys()], ['Domain-0']);
 });

@@ -10,8 +10,7 @@ import { test } from 'node:test';
 import { HostSched } from '../../src/host/host-sched.ts';
 import { makeElf } from '../../src/hypervisor/hypercall/test-support.ts';
 import { Ctrl } from '../../src/toolstack/ctrl/ctrl.ts';
-import { xlMain } from '../../src/toolstack/xl/xl-cmdtable.ts';
-import type { XlEnv } from '../../src/toolstack/xl/xl-env.ts';
+import { inProcessXl } from './xl-inproc.ts';
 
 const KERNEL = { base64: Buffer.from(makeElf([0x0000006f])).toString('base64') }; // jal x0, 0: CPU-bound spin
 
@@ -34,16 +33,7 @@ function host(cpus: number) {
     else throw new Error(`test host: ${m}`);
     return JSON.parse(JSON.stringify(r));
   };
-  const xl = async (...argv: string[]) => {
-    const out: string[] = [], err: string[] = [];
-    const env = {
-      out: (s: string) => void out.push(s), err: (s: string) => void err.push(s), verbose: 0, dryRun: false, force: false,
-      call, readFile: () => { throw Object.assign(new Error('no file'), { code: 'ENOENT' }); }, resolvePath: (p: string) => p,
-      sleep: () => Promise.resolve(), console: () => Promise.resolve(),
-    } as unknown as XlEnv;
-    const code = await xlMain(argv, async () => env, env.out, env.err);
-    return { code, out: out.join(''), err: err.join('') };
-  };
+  const xl = inProcessXl(call);
   const create = (name: string) => ctrl.create({ name, type: 'pv', memory: 2, vcpus: 1, maxvcpus: 1, kernel: KERNEL }).domid;
   return { hs, ctrl, xl, create };
 }

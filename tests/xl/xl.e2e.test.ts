@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildPvKernel } from '../../guests/pv/build.mjs';
 import { sprintf } from '../../src/toolstack/xl/printf.ts';
-import { XenstoreClient } from '../../src/host/host-xenstore.ts';
 import { ROOT, run, startXlHost, type XlHost } from './xl-harness.ts';
 
 const LIST_HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n';
@@ -31,15 +30,6 @@ function list(): Map<string, ReturnType<typeof checkListRow>> {
   assert.ok(r.out.startsWith(LIST_HEADER), JSON.stringify(r.out));
   const rows = r.out.slice(LIST_HEADER.length).split('\n').filter((l) => l !== '').map(checkListRow);
   return new Map(rows.map((x) => [x.name, x]));
-}
-
-async function xsRead(path: string): Promise<string | null> {
-  const xs = await XenstoreClient.connect(join(h.runDir, 'xenstored', 'socket'));
-  try {
-    return await xs.read(path);
-  } finally {
-    xs.close();
-  }
 }
 
 before(() => {
@@ -100,7 +90,7 @@ test('pause, unpause, shutdown -w, destroy', async () => {
   // xl shutdown asks a PV guest through ~/control/shutdown (libxl__domain_pvcontrol).
   const s0 = h.xl('shutdown', 'pv-life');
   assert.deepEqual([s0.code, s0.err], [0, `Shutting down domain ${id}\n`]);
-  assert.equal(await xsRead(`/local/domain/${id}/control/shutdown`), 'poweroff');
+  assert.equal(await h.xsRead(`/local/domain/${id}/control/shutdown`), 'poweroff');
   assert.equal(h.xl('destroy', 'pv-life').code, 0);
   assert.equal(list().has('pv-life'), false);
   // -w waits for the shutdown event: test=time powers itself off; on_poweroff=preserve keeps it
