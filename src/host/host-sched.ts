@@ -5,6 +5,7 @@
 // time; docs/design/schedulers.md §9 has the pCPU worker design). Also the control methods of
 // sched-protocol.ts over SchedControl. Xen: common/schedule.c (scheduler_init, sched_adjust),
 // common/cpupool.c, common/domctl.c / sysctl.c (scheduler_op, cpupool_op).
+import type { Vcpu } from '../hypervisor/domain/vcpu.ts';
 import type { Hypervisor } from '../hypervisor/xen.ts';
 import { SCHEDULERS } from '../hypervisor/sched/cpupool.ts';
 import { SchedControl } from '../hypervisor/sched/control.ts';
@@ -70,6 +71,30 @@ export class HostSched {
     const p = this.pcpus[c]!;
     p.unit = d.unit;
     p.end = d.sliceNs === Infinity ? Infinity : now + d.sliceNs;
+  }
+
+  get nrCpus(): number {
+    return this.pcpus.length;
+  }
+
+  /** Must pCPU c decide again (tickled, slice over, its unit no longer runnable)? */
+  stale(c: number, now: number): boolean {
+    const p = this.pcpus[c]!;
+    return this.ops.tickled.has(c) || now >= p.end || (p.unit !== null && !p.unit.runnable);
+  }
+
+  /** The vCPU pCPU c runs now (its scheduler decides again if stale), or null: idle. For host-pcpus.ts. */
+  next(c: number, now: number): Vcpu | null {
+    if (this.stale(c, now)) this.decide(c, now);
+    const u = this.pcpus[c]!.unit;
+    if (u === null) return null;
+    const v = this.ops.vcpuOf(u);
+    return v !== undefined && v.queued ? v : null;
+  }
+
+  /** Host ns at which pCPU c's slice ends (Infinity: none). */
+  sliceEnd(c: number): number {
+    return this.pcpus[c]!.end;
   }
 
   /** Up to `rounds` turns over every pCPU; 'idle' when no pCPU had a vCPU to run. */

@@ -5,6 +5,7 @@
 // equivalents) are plain methods here; guests cannot reach them.
 // Xen: xen/common/domain.c, xen/common/domctl.c (domid rover), xen/common/schedule.c
 import type { HartClock } from '../hardware/riscv/hart-api.ts';
+import type { Hart, HartOptions } from '../hardware/riscv/hart.ts';
 import { EXIT_ECALL, EXIT_PHYS_FAULT, EXIT_TRAP_M, EXIT_WFI } from '../hardware/riscv/hart-api.ts';
 import { EXIT_CAUSE, EXIT_GPA } from '../hardware/riscv/hart-state.ts';
 import { buildPvDomain } from './build/pv-builder.ts';
@@ -76,6 +77,13 @@ export class Hypervisor {
   readonly createdHooks: Array<(d: Domain) => void> = [];
   readonly eventHooks: Array<(e: DomainEvent) => void> = [];
   onConsole: ((d: Domain, bytes: Uint8Array) => void) | null = null;
+  /** Builds each vCPU's hart (null: a plain Hart stepped on this thread). pCPU worker threads set it. */
+  vcpuHart: ((o: HartOptions) => Hart) | null = null;
+  /**
+   * Called before d's memory is torn down or its vCPUs reset (destroy, soft reset): a threaded
+   * run loop returns every vCPU of d from its pCPU first (Xen's vcpu_sleep_sync).
+   */
+  quiesce: ((d: Domain) => void) | null = null;
 
   constructor(o: HypervisorOptions) {
     this.pool = new FramePool(o.frames);
@@ -247,6 +255,7 @@ export class Hypervisor {
    * toolstack to load a new kernel and start vCPU 0.
    */
   softResetDomain(d: Domain): void {
+    this.quiesce?.(d);
     d.evtchn?.destroy?.();
     d.gnttab?.destroy?.();
     d.pauseCount++;
@@ -276,6 +285,7 @@ export class Hypervisor {
   destroyDomain(d: Domain): void {
     if (d.domid === 0 || d.state === 'destroyed') return;
     d.state = 'dying';
+    this.quiesce?.(d);
     this.teardown(d);
     d.emit({ kind: 'destroyed', domid: d.domid });
   }
@@ -313,7 +323,7 @@ export class Hypervisor {
   refresh(v: Vcpu): void {
     if (this.mayRun(v) && !v.isBlocked) {
       this.scheduler.wake(v);
-      if (v !== this.current) v.markRunnable();
+      if (v !== this.current && !v.onCpu) v.markRunnable();
     } else {
       this.scheduler.sleep(v);
       if (v.isBlocked && this.mayRun(v)) return; // stays blocked
@@ -407,11 +417,31 @@ export class Hypervisor {
 
   /** One slice of v: step the hart and handle exits (docs/design/hypervisor.md §2). */
   runVcpu(v: Vcpu, budget: number): void {
+    if (!this.enterVcpu(v)) return;
+    const start = v.hart.instructions;
+    let left = budget;
+    try {
+      while (left > 0 && this.mayContinue(v)) {
+        const why = v.hart.step(left);
+        left = budget - (v.hart.instructions - start);
+        if (why === EXIT_ECALL) left--; // an ecall is an instruction that the hart did not count
+        if (!this.handleExit(v, why)) break;
+      }
+    } finally {
+      this.current = null;
+    }
+    this.leaveVcpu(v);
+  }
+
+  /**
+   * Before v's hart runs (on this thread or a pCPU worker): HSM entry, the context a
+   * VCPUOP_initialise left, runstate and time. False: v may not run (it was re-evaluated).
+   */
+  enterVcpu(v: Vcpu): boolean {
     const d = v.domain;
-    const vsbi = d.vsbi!;
-    if (!vsbi.prepareToRun(v.id)) {
+    if (!d.vsbi!.prepareToRun(v.id)) {
       this.refresh(v);
-      return;
+      return false;
     }
     if (v.pendingSp !== null) {
       v.hart.setX(2, v.pendingSp[0], v.pendingSp[1]);
@@ -427,31 +457,40 @@ export class Hypervisor {
     v.markRunning();
     d.updateVcpuTime(v);
     v.syncUpcall();
-    const start = v.hart.instructions;
-    let left = budget;
-    try {
-      while (left > 0 && v.queued && d.state === 'running' && d.pauseCount === 0) {
-        const why = v.hart.step(left);
-        left = budget - (v.hart.instructions - start);
-        if (why === EXIT_ECALL) {
-          const out = vsbi.handleEcall(v.id);
-          if (out === VSBI_HART_STOPPED) this.refresh(v);
-          else if (out === VSBI_HART_SUSPENDED) v.block(BLOCK_WFI);
-          else if (out === VSBI_BLOCKED) { /* state already set by the hypercall */ }
-          left--; // an ecall is an instruction that the hart did not count
-        } else if (why === EXIT_WFI) {
-          v.syncUpcall();
-          if (!v.interruptPending()) v.block(BLOCK_WFI);
-        } else if (why === EXIT_PHYS_FAULT) {
-          const gpa = (v.hart.s[EXIT_GPA + 1]! >>> 0) * 4294967296 + (v.hart.s[EXIT_GPA]! >>> 0);
-          this.domainCrash(d, `vcpu ${v.id}: second-stage fault at gpa 0x${gpa.toString(16)} (pc 0x${v.hart.getPc().toString(16)})`);
-        } else if (why === EXIT_TRAP_M) {
-          this.domainCrash(d, `vcpu ${v.id}: trap cause ${v.hart.s[EXIT_CAUSE]} with nowhere to go (pc 0x${v.hart.getPc().toString(16)})`);
-        } else break; // EXIT_BUDGET, EXIT_REQUESTED
-      }
-    } finally {
-      this.current = null;
-    }
+    return true;
+  }
+
+  /** May v keep its pCPU (still queued, its domain running and unpaused)? */
+  mayContinue(v: Vcpu): boolean {
+    const d = v.domain;
+    return v.queued && d.state === 'running' && d.pauseCount === 0;
+  }
+
+  /**
+   * Handle why v's hart stopped (an EXIT_* code; `current` must be v). True: v may go on
+   * running its slice; false: the slice ends (budget, exit request, block, crash).
+   */
+  handleExit(v: Vcpu, why: number): boolean {
+    const d = v.domain;
+    if (why === EXIT_ECALL) {
+      const out = d.vsbi!.handleEcall(v.id);
+      if (out === VSBI_HART_STOPPED) this.refresh(v);
+      else if (out === VSBI_HART_SUSPENDED) v.block(BLOCK_WFI);
+      else if (out === VSBI_BLOCKED) { /* state already set by the hypercall */ }
+    } else if (why === EXIT_WFI) {
+      v.syncUpcall();
+      if (!v.interruptPending()) v.block(BLOCK_WFI);
+    } else if (why === EXIT_PHYS_FAULT) {
+      const gpa = (v.hart.s[EXIT_GPA + 1]! >>> 0) * 4294967296 + (v.hart.s[EXIT_GPA]! >>> 0);
+      this.domainCrash(d, `vcpu ${v.id}: second-stage fault at gpa 0x${gpa.toString(16)} (pc 0x${v.hart.getPc().toString(16)})`);
+    } else if (why === EXIT_TRAP_M) {
+      this.domainCrash(d, `vcpu ${v.id}: trap cause ${v.hart.s[EXIT_CAUSE]} with nowhere to go (pc 0x${v.hart.getPc().toString(16)})`);
+    } else return false; // EXIT_BUDGET, EXIT_REQUESTED
+    return this.mayContinue(v);
+  }
+
+  /** After v's slice: back on the run queue, or re-evaluated (blocked, stopped, paused). */
+  leaveVcpu(v: Vcpu): void {
     if (v.queued) v.markRunnable();
     else this.refresh(v);
   }

@@ -4,7 +4,7 @@
 // timer, the poll set and the blocked reason. The scheduler (sched/) decides when it runs.
 // Xen: xen/include/xen/sched.h (struct vcpu), xen/common/schedule.c (vcpu_runstate_change),
 // xen/include/public/vcpu.h (runstates)
-import { Hart, hartBlockCache } from '../../hardware/riscv/hart.ts';
+import { Hart, hartBlockCache, type HartOptions } from '../../hardware/riscv/hart.ts';
 import { MIE, UPCALL_BYTE } from '../../hardware/riscv/hart-state.ts';
 import { GuestAccess } from '../hypercall/guest-access.ts';
 import { HcArgs } from '../hypercall/table.ts';
@@ -73,10 +73,15 @@ export class Vcpu {
 
   /** Scheduler bookkeeping (sched/): on the run queue. */
   queued = false;
+  /** Being run by a pCPU worker thread right now (src/host/host-pcpus.ts). */
+  onCpu = false;
 
   constructor(readonly domain: Domain, readonly id: number) {
     const hv = domain.hv;
-    this.hart = new Hart({ hartId: id, phys: domain.p2m, clock: hv.clock.timebase, guestMode: true, resetPc: 0, blockCache: domainBlockCache(domain) });
+    const o: HartOptions = { hartId: id, phys: domain.p2m, clock: hv.clock.timebase, guestMode: true, resetPc: 0 };
+    // With pCPU worker threads (src/host/host-pcpus.ts) the hart here is only the owner's view of
+    // the shared state block; the workers step their own Hart objects over it.
+    this.hart = hv.vcpuHart !== null ? hv.vcpuHart(o) : new Hart({ ...o, blockCache: domainBlockCache(domain) });
     this.guest = new GuestAccess(this);
     if (id < 1 /* XEN_LEGACY_MAX_VCPUS */ && domain.sharedInfoMfn >= 0) {
       this.vcpuInfoOff = domain.sharedInfoMfn * 4096 + SI_VCPU_INFO + id * VCPU_INFO_SIZE;
