@@ -15,6 +15,7 @@ import { ACCESS_R as ACCESS_R_, ACCESS_W as ACCESS_W_ } from './hart-api.ts';
 import * as HS from './hart-state.ts';
 import type { Hart } from './hart.ts';
 import { xlate as xlate_ } from './mem-access.ts';
+import { F64_EXACT as F64_EXACT_, SCRATCH_F64, SCRATCH_I32 } from './mem64.ts';
 import { memFault as memFault_, XL_MMIO as XL_MMIO_, XL_TRAP as XL_TRAP_ } from './mmu.ts';
 import { takeTrap as takeTrap_ } from './trap.ts';
 // Module-local copies of imports: a loader (tsx) may turn imported bindings into getters.
@@ -26,6 +27,7 @@ const memFault = memFault_;
 const XL_MMIO = XL_MMIO_;
 const XL_TRAP = XL_TRAP_;
 const takeTrap = takeTrap_;
+const F64_EXACT = F64_EXACT_;
 
 /** This thread's harts share memory with harts on other threads: .D AMOs and SC.D go 64-bit atomic. */
 let sharedAmo = false;
@@ -71,7 +73,11 @@ export function amo(h: Hart, insn: number): boolean {
   if (o === XL_MMIO) { memFault(h, acc, false, vlo, vhi); return false; }
   const m = h.m32, w = o >> 2;
   if (isLr) {
-    const lo = Atomics.load(m, w), hi = dbl ? Atomics.load(m, w + 1) : lo >> 31;
+    let lo: number, hi: number;
+    if (!dbl) { lo = Atomics.load(m, w); hi = lo >> 31; }
+    else if (F64_EXACT) { SCRATCH_F64[0] = h.m64[o >> 3]; lo = SCRATCH_I32[0]; hi = SCRATCH_I32[1]; } // single-copy atomic
+    else if (sharedAmo) { const v = Atomics.load(big64(h), o >> 3); lo = Number(v & M32) | 0; hi = Number((v >> 32n) & M32) | 0; }
+    else { lo = m[w]; hi = m[w + 1]; }
     s[S.RESV_VALID] = 1; s[S.RESV_OFF] = o; s[S.RESV_OFF + 1] = dbl ? 1 : 0;
     s[S.RESV_VAL] = lo; s[S.RESV_VAL + 1] = dbl ? hi : 0;
     x[rd] = lo; x[rd + 1] = hi;

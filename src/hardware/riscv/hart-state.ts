@@ -15,7 +15,8 @@
 //   [132]        irq lines    [Atomics] level inputs from devices: MSIP, MTIP, MEIP, SEIP wires
 //   [133]        mip          [Atomics] software-writable pending bits (SSIP, STIP, SEIP) and
 //                             the owner's injections in guest mode
-//   [134]        exit request [Atomics] non-zero: step() returns EXIT_REQUESTED soon
+//   [134]        exit request [Atomics] bit 0: step() returns EXIT_REQUESTED soon; bit 1: a
+//                             flush request is pending in [343] (applied without exiting)
 //   [135]        run state    0 = running, 1 = stopped (HSM: the owner does not step it)
 //   [136..]      exit details and CSRs, named below
 //
@@ -89,9 +90,29 @@ export const PMPADDR = 214;
  */
 export const UPCALL_BYTE = 342;
 
+/**
+ * [Atomics] Cross-thread flush requests (FLUSH_TLB | FLUSH_ICACHE): any thread ORs bits in
+ * (Hart.requestFlush); the thread running the hart applies them at its next EXIT_REQ poll and
+ * clears exactly the bits it applied, which is the requester's acknowledgement.
+ */
+export const FLUSH_REQ = 343;
+/** Instructions executed by this hart over every Hart object that ran it (64-bit). */
+export const ICOUNT = 344;
+/** [Atomics] The Hart object that last ran (or changed through its owner API) this block. */
+export const RUNNER = 346;
+/** [Atomics] Hart objects created over this block so far (their numbers for RUNNER). */
+export const OBJ_SEQ = 347;
+
 /** Total Int32 words in a hart's state block. */
-export const HART_STATE_WORDS = 344;
+export const HART_STATE_WORDS = 348;
 export const HART_STATE_BYTES = HART_STATE_WORDS * 4;
+
+/** EXIT_REQ bits: exit now; a flush request is pending. */
+export const EXIT_REQ_EXIT = 1;
+export const EXIT_REQ_FLUSH = 2;
+/** FLUSH_REQ bits: drop cached translations (TLB, fetch page); revalidate translated code. */
+export const FLUSH_TLB = 1;
+export const FLUSH_ICACHE = 2;
 
 // ─── Privilege levels ──────────────────────────────────────────────────────────────────
 export const PRV_U = 0;

@@ -18,6 +18,7 @@ import {
 import * as S from './hart-state.ts';
 import { divOp, divuOp, mul64, mulh64, mulhsu64, mulhu64, r64 } from './int64.ts';
 import { fetchSlow, fpLoad, fpStore, loadSlow, storeValue } from './mem-access.ts';
+import { F64_EXACT } from './mem64.ts';
 import { CTX_M, CTX_S, CTX_SUM, CTX_U, TLB_ENTRIES, TLB_MASK, TLB_N } from './mmu.ts';
 import { Pmp } from './pmp.ts';
 import { BlockCache, blockValid, type JitRuntime } from './jit.ts';
@@ -61,6 +62,9 @@ const MSTATUS_ = S.MSTATUS, MSTATUS_FS_ = S.MSTATUS_FS, FCSR_ = S.FCSR;
 const R64 = r64, RVC = RVC_TABLE;
 const mul64_ = mul64, mulh64_ = mulh64, mulhsu64_ = mulhsu64, mulhu64_ = mulhu64, divOp_ = divOp, divuOp_ = divuOp;
 const loadSlow_ = loadSlow, storeValue_ = storeValue, fetchSlow_ = fetchSlow, amo_ = amo, bitmanip_ = execBitmanip;
+/** Aligned LD/SD as one 8-byte copy (single-copy atomic; see mem64.ts). */
+const LDSD64 = F64_EXACT;
+const EXIT_REQ_ = S.EXIT_REQ, EXIT_REQ_FLUSH_ = S.EXIT_REQ_FLUSH, RUNNER_ = S.RUNNER;
 /** Executions of a branch target before its block is translated; and "not translatable". */
 const JIT_THRESHOLD = 16384;
 const JIT_NEVER = -0x40000000;
@@ -114,6 +118,12 @@ export class Hart {
   readonly m16: Int16Array;
   readonly mu16: Uint16Array;
   readonly m32: Int32Array;
+  /** Machine memory as doubles: aligned 8-byte accesses in one load or store (raw bits only). */
+  readonly m64: Float64Array;
+  /** x0..x31 as doubles over the same words as `x`: 8-byte register <-> memory copies. */
+  readonly xd: Float64Array;
+  /** This object's number among the Hart objects over `state` (state[RUNNER] names the last user). */
+  private readonly objId: number;
   /** TLB: tag = virtual page number (NaN = empty); off = machine offset of the frame. */
   readonly tlbTag = new Float64Array(TLB_ENTRIES);
   readonly tlbOff = new Int32Array(TLB_ENTRIES);
@@ -176,6 +186,8 @@ export class Hart {
     this.state = o.state ?? S.newHartState();
     this.s = new Int32Array(this.state, 0, S.HART_STATE_WORDS);
     this.x = new Int32Array(this.state, S.X * 4, 64);
+    this.xd = new Float64Array(this.state, S.X * 4, 32);
+    this.objId = Atomics.add(this.s, S.OBJ_SEQ, 1) + 1;
     this.f = new Int32Array(this.state, S.F * 4, 64);
     this.fpu = new FpUnit(this.x, this.f);
     const n = o.pmpEntries ?? (this.guestMode ? 0 : 64);
@@ -186,9 +198,10 @@ export class Hart {
     this.m16 = new Int16Array(mem, 0, mem.byteLength >> 1);
     this.mu16 = new Uint16Array(mem, 0, mem.byteLength >> 1);
     this.m32 = new Int32Array(mem, 0, mem.byteLength >> 2);
+    this.m64 = new Float64Array(mem, 0, mem.byteLength >> 3);
     this.blocks = !this.jit ? null : o.blockCache ?? hartBlockCache(mem);
     if (o.state === undefined) this.reset();
-    else this.adoptState();
+    else this.resume();
   }
 
   // ─── Owner API ──────────────────────────────────────────────────────────────────────
@@ -196,7 +209,11 @@ export class Hart {
   /** Architectural reset: registers zero, pc = resetPc, M-mode (S-mode in guest mode). */
   reset(): void {
     const s = this.s;
+    // The instruction count survives a reset (it counts the hart's life, whoever runs it).
+    const seq = Atomics.load(s, S.OBJ_SEQ), icLo = s[S.ICOUNT], icHi = s[S.ICOUNT + 1];
     s.fill(0);
+    s[S.OBJ_SEQ] = seq;
+    this.icountNow = (icHi >>> 0) * TWO32 + (icLo >>> 0);
     s[S.MHARTID] = this.hartId;
     s[S.RESV_OFF] = -1;
     // menvcfg.ADUE = 1: hardware A/D updates (QEMU's default); guest mode also has STCE.
@@ -213,13 +230,77 @@ export class Hart {
     this.setPriv(this.guestMode ? S.PRV_S : S.PRV_M);
     this.cycleBase = this.icountNow;
     this.instretBase = this.icountNow - this.notRetired;
+    this.writeIcount();
     this.flushTlb();
   }
 
-  private adoptState(): void {
+  // ─── Hand-off between Hart objects over one state block (docs/design/hart.md) ──────
+
+  /**
+   * Make this object current for its state block, which another Hart object (on this or
+   * another thread) may have run or changed since this one last did: re-read the privilege
+   * and the PMP, take over the instruction count and the counters' bases, drop the TLB and
+   * fetch page, and start a new FENCE.I epoch of the translated code (the other object's
+   * FENCE.Is went to its own block cache). Also acknowledges pending flush requests (it has
+   * just flushed everything). step() calls it itself when state[RUNNER] names another
+   * object; an owner calls it after changing the block behind this object's back (CSRs or
+   * priv written as raw words).
+   */
+  resume(): void {
+    const s = this.s;
+    const bits = Atomics.load(s, S.FLUSH_REQ);
     this.pmp?.rebuild();
-    this.setPriv(this.s[S.PRIV]);
+    this.icountNow = (s[S.ICOUNT + 1] >>> 0) * TWO32 + (s[S.ICOUNT] >>> 0);
+    this.cycleBase = this.icountNow;
+    this.instretBase = this.icountNow - this.notRetired;
+    this.farPc = false;
+    this.setPriv(s[S.PRIV]);
     this.flushTlb();
+    this.flushICache();
+    if (bits !== 0) Atomics.and(s, S.FLUSH_REQ, ~bits);
+  }
+
+  /**
+   * Leave everything architectural in the state block, for another Hart object to continue:
+   * the cycle and instret counters and the instruction count (pc, priv, registers and CSRs are
+   * there already). step() ends with the same write, so this is cheap and idempotent; call it
+   * after step() returns, on the thread that ran it, before handing the vCPU over.
+   */
+  park(): void {
+    this.syncCounters();
+  }
+
+  private writeIcount(): void {
+    const n = this.icountNow;
+    this.s[S.ICOUNT] = n % TWO32 | 0;
+    this.s[S.ICOUNT + 1] = Math.floor(n / TWO32) | 0;
+    Atomics.store(this.s, S.RUNNER, this.objId);
+  }
+
+  /**
+   * Ask the thread running this hart to flush (FLUSH_TLB | FLUSH_ICACHE from hart-state.ts);
+   * safe from any thread. The hart applies the bits at its next check of the exit request
+   * (within 1024 instructions while it runs, at once at its next step() otherwise) without
+   * exiting; call requestExit() too to have step() return. flushPending() shows which bits
+   * are not applied yet.
+   */
+  requestFlush(bits: number): void {
+    Atomics.or(this.s, S.FLUSH_REQ, bits);
+    Atomics.or(this.s, S.EXIT_REQ, S.EXIT_REQ_FLUSH);
+  }
+
+  /** Flush-request bits not yet applied by the hart (0: every request acknowledged). */
+  flushPending(): number {
+    return Atomics.load(this.s, S.FLUSH_REQ);
+  }
+
+  /** Apply and acknowledge the pending flush requests (on the hart's own thread). */
+  private applyFlushRequests(): void {
+    const bits = Atomics.load(this.s, S.FLUSH_REQ);
+    if (bits === 0) return;
+    if ((bits & S.FLUSH_TLB) !== 0) this.flushTlb();
+    if ((bits & S.FLUSH_ICACHE) !== 0) this.flushICache();
+    Atomics.and(this.s, S.FLUSH_REQ, ~bits);
   }
 
   /** Invalidate every cached translation (call after changing what lookup() returns). */
@@ -241,7 +322,7 @@ export class Hart {
 
   /** Ask a running step() to return EXIT_REQUESTED soon (safe from any thread). */
   requestExit(): void {
-    Atomics.store(this.s, S.EXIT_REQ, 1);
+    Atomics.or(this.s, S.EXIT_REQ, S.EXIT_REQ_EXIT);
   }
 
   /**
@@ -291,6 +372,7 @@ export class Hart {
     if (this.guestMode && p === S.PRV_M) p = S.PRV_S;
     this.priv = p;
     this.s[S.PRIV] = p;
+    this.s[RUNNER_] = this.objId; // another Hart object over this block must re-read it
     this.updateContexts();
   }
 
@@ -406,6 +488,7 @@ export class Hart {
   syncCounters(): void {
     this.readCounter(S.MCYCLE); this.writeCounter(S.MCYCLE, this.ctrLo, this.ctrHi);
     this.readCounter(S.MINSTRET); this.writeCounter(S.MINSTRET, this.ctrLo, this.ctrHi);
+    this.writeIcount();
   }
 
   /** The one out-of-line landing for rare outcomes of an instruction; returns the next pc. */
@@ -426,7 +509,8 @@ export class Hart {
   step(budget: number): number {
     const s = this.s;
     if (Atomics.load(s, S.RUN_STATE) !== 0) return EXIT_REQUESTED;
-    const x = this.x;
+    if (s[RUNNER_] !== this.objId) this.resume();
+    const x = this.x, xd = this.xd, m64 = this.m64;
     const m8 = this.m8, mu8 = this.mu8, m16 = this.m16, mu16 = this.mu16, m32 = this.m32;
     const tag = this.tlbTag, toff = this.tlbOff;
     const rvc = RVC;
@@ -437,10 +521,10 @@ export class Hart {
     let pc = this.pcCur;
     let remaining = budget;
     outer: while (remaining > 0) {
-      if (Atomics.load(s, S.EXIT_REQ) !== 0) {
-        Atomics.store(s, S.EXIT_REQ, 0);
-        this.exitCode = EXIT_REQUESTED;
-        break;
+      if (Atomics.load(s, EXIT_REQ_) !== 0) {
+        const r = Atomics.exchange(s, EXIT_REQ_, 0);
+        if ((r & EXIT_REQ_FLUSH_) !== 0) this.applyFlushRequests();
+        if ((r & ~EXIT_REQ_FLUSH_) !== 0) { this.exitCode = EXIT_REQUESTED; break; }
       }
       const irq = pendingInterrupt(this);
       if (irq >= 0) {
@@ -573,7 +657,10 @@ export class Hart {
                 case 0: { const v = m8[o]; x[rd] = v; x[rd + 1] = v >> 31; break; }
                 case 1: { const v = m16[o >> 1]; x[rd] = v; x[rd + 1] = v >> 31; break; }
                 case 2: { const v = m32[o >> 2]; x[rd] = v; x[rd + 1] = v >> 31; break; }
-                case 3: x[rd] = m32[o >> 2]; x[rd + 1] = m32[(o >> 2) + 1]; break;
+                case 3: // Spec: riscv-unpriv-20240411 §2.6: an aligned LD is single-copy atomic.
+                  if (LDSD64) xd[rd >> 1] = m64[o >> 3];
+                  else { x[rd] = m32[o >> 2]; x[rd + 1] = m32[(o >> 2) + 1]; }
+                  break;
                 case 4: x[rd] = mu8[o]; x[rd + 1] = 0; break;
                 case 5: x[rd] = mu16[o >> 1]; x[rd + 1] = 0; break;
                 case 6: x[rd] = m32[o >> 2]; x[rd + 1] = 0; break;
@@ -599,7 +686,10 @@ export class Hart {
                 case 0: m8[o] = x[rs2]; break;
                 case 1: m16[o >> 1] = x[rs2]; break;
                 case 2: m32[o >> 2] = x[rs2]; break;
-                default: m32[o >> 2] = x[rs2]; m32[(o >> 2) + 1] = x[rs2 + 1]; break;
+                default: // aligned SD: single-copy atomic, as LD above
+                  if (LDSD64) m64[o >> 3] = xd[rs2 >> 1];
+                  else { m32[o >> 2] = x[rs2]; m32[(o >> 2) + 1] = x[rs2 + 1]; }
+                  break;
               }
             } else {
               this.pcCur = pc; this.curInsn = insn; this.curLen = len;

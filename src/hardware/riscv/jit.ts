@@ -17,6 +17,7 @@
 // their compressed forms; Zba/Zbb/Zbc/Zbs from bitmanip.ts. Left to the interpreter: SYSTEM,
 // AMO, FP, FENCE, anything illegal.
 import { bitmanipSource } from './bitmanip.ts';
+import { F64_EXACT } from './mem64.ts';
 import { RVC_TABLE } from './rvc.ts';
 
 /**
@@ -38,6 +39,8 @@ export interface Block {
 /** What a block reads and writes of the hart that runs it. */
 export interface JitHart {
   readonly x: Int32Array;
+  /** The same registers as doubles (8-byte copies for LD/SD, mem64.ts). */
+  readonly xd: Float64Array;
   readonly tlbTag: Float64Array;
   readonly tlbOff: Int32Array;
   lBase: number;
@@ -85,7 +88,7 @@ export class BlockCache {
   constructor(memory: ArrayBufferLike, rt: JitRuntime) {
     this.mu16 = new Uint16Array(memory, 0, memory.byteLength >> 1);
     this.env = [new Int8Array(memory), new Uint8Array(memory), new Int16Array(memory, 0, memory.byteLength >> 1),
-      this.mu16, new Int32Array(memory, 0, memory.byteLength >> 2), rt];
+      this.mu16, new Int32Array(memory, 0, memory.byteLength >> 2), new Float64Array(memory, 0, memory.byteLength >> 3), rt];
   }
 
   /** The block-id table of the code frame at machine offset `off` (created on first use). */
@@ -200,7 +203,8 @@ function gen(insn: number, len: number, off: number, idx: number, st: GenState):
         case 0: rdv = 'const v=m8[o];x[RD]=v;x[RD1]=v>>31;'; break;
         case 1: rdv = 'const v=m16[o>>1];x[RD]=v;x[RD1]=v>>31;'; break;
         case 2: rdv = 'const v=m32[o>>2];x[RD]=v;x[RD1]=v>>31;'; break;
-        case 3: rdv = 'x[RD]=m32[o>>2];x[RD1]=m32[(o>>2)+1];'; break;
+        // An aligned LD is single-copy atomic: one 8-byte copy (mem64.ts), or two halves without it.
+        case 3: rdv = F64_EXACT ? `xd[${rd >> 1}]=m64[o>>3];` : 'x[RD]=m32[o>>2];x[RD1]=m32[(o>>2)+1];'; break;
         case 4: rdv = 'x[RD]=mu8[o];x[RD1]=0;'; break;
         case 5: rdv = 'x[RD]=mu16[o>>1];x[RD1]=0;'; break;
         default: rdv = 'x[RD]=m32[o>>2];x[RD1]=0;'; break;
@@ -219,7 +223,7 @@ function gen(insn: number, len: number, off: number, idx: number, st: GenState):
         case 0: wr = `m8[o]=x[${rs2}];`; break;
         case 1: wr = `m16[o>>1]=x[${rs2}];`; break;
         case 2: wr = `m32[o>>2]=x[${rs2}];`; break;
-        default: wr = `m32[o>>2]=x[${rs2}];m32[(o>>2)+1]=x[${rs2 + 1}];`; break;
+        default: wr = F64_EXACT ? `m64[o>>3]=xd[${rs2 >> 1}];` : `m32[o>>2]=x[${rs2}];m32[(o>>2)+1]=x[${rs2 + 1}];`; break;
       }
       return `{const a=x[${rs1}];const vlo=(a+${imm})|0;const vhi=(x[${rs1 + 1}]+${hiOf(imm)}+((vlo>>>0)<(a>>>0)?1:0))|0;` +
         `const ti=sB+((vlo>>>12)&511);if(tag[ti]===vhi*1048576+(vlo>>>12)&&(vlo&${(1 << f3) - 1})===0){const o=toff[ti]+(vlo&4095);${wr}}` +
@@ -344,9 +348,9 @@ export function compileBlock(mu16: Uint16Array, o: number, pageEnd: number, epoc
   // statements run in program order exactly as the interpreter would.
   const body = parts.join('\n');
   const uses = (v: string) => body.includes(v);
-  const head = 'const x=h.x' + (uses('tag[') ? ',tag=h.tlbTag,toff=h.tlbOff' : '') + (uses('lB+') ? ',lB=h.lBase' : '') +
+  const head = 'const x=h.x' + (uses('xd[') ? ',xd=h.xd' : '') + (uses('tag[') ? ',tag=h.tlbTag,toff=h.tlbOff' : '') + (uses('lB+') ? ',lB=h.lBase' : '') +
     (uses('sB+') ? ',sB=h.sBase' : '') + ';let c=0;' + (st.loops ? `const lim=budget-${n};` : '');
   const src = `"use strict";return function(h,pc,budget){${head}${st.loops ? `for(;;){${body}}` : body}};`;
-  const factory = new Function('m8', 'mu8', 'm16', 'mu16', 'm32', 'rt', src) as (...a: unknown[]) => BlockFn;
+  const factory = new Function('m8', 'mu8', 'm16', 'mu16', 'm32', 'm64', 'rt', src) as (...a: unknown[]) => BlockFn;
   return { n, run: factory(...env), off: o, src: mu16.slice(o >> 1, (o + off) >> 1), epoch };
 }

@@ -6,10 +6,15 @@
 // Spec: riscv-unpriv-20240411 §2.6 "Load and Store Instructions" (misaligned accesses may be
 // handled by the execution environment); riscv-priv-20240411 §3.6 "Physical Memory Attributes".
 // Misaligned MMIO accesses raise an access fault (the spec allows it for I/O regions).
+// Aligned accesses to RAM are one typed-array access of their size, so they are single-copy
+// atomic (riscv-unpriv-20240411 §2.6 and the RVWMO "single-copy atomic" rule for aligned
+// accesses, which Linux relies on for PTEs, READ_ONCE of u64 and atomic64): 8-byte ones move
+// the raw bits through a Float64Array (F64_EXACT below) instead of two 32-bit halves.
 import { ACCESS_R as ACCESS_R_, ACCESS_W as ACCESS_W_, ACCESS_X as ACCESS_X_ } from './hart-api.ts';
 import * as HS from './hart-state.ts';
 import type { Hart } from './hart.ts';
 import { memFault as memFault_, T_FETCH as T_FETCH_, T_LOAD as T_LOAD_, T_STORE as T_STORE_, TLB_MASK as TLB_MASK_, TLB_N as TLB_N_, translate as translate_, XL_MMIO as XL_MMIO_, XL_TRAP as XL_TRAP_ } from './mmu.ts';
+import { F64_EXACT as F64_EXACT_, SCRATCH_F64, SCRATCH_I32 } from './mem64.ts';
 import { takeTrap as takeTrap_ } from './trap.ts';
 // Module-local copies of imports: a loader (tsx) may turn imported bindings into getters.
 const ACCESS_R = ACCESS_R_;
@@ -26,8 +31,10 @@ const translate = translate_;
 const XL_MMIO = XL_MMIO_;
 const XL_TRAP = XL_TRAP_;
 const takeTrap = takeTrap_;
+const F64_EXACT = F64_EXACT_;
 
 const TWO32 = 4294967296;
+
 
 /** Translate through the TLB first. Same results as translate(). */
 export function xlate(h: Hart, vlo: number, vhi: number, acc: number, ctx: number, size: number): number {
@@ -72,6 +79,16 @@ export function loadValue(h: Hart, vlo: number, vhi: number, size: number): bool
       else h.ldLo = h.phys.mmioRead(pa, size) | 0;
       return true;
     }
+    if ((vlo & (size - 1)) === 0) {
+      // Aligned: one access of its size (single-copy atomic).
+      if (size === 8) {
+        if (F64_EXACT) { SCRATCH_F64[0] = h.m64[o >> 3]; h.ldLo = SCRATCH_I32[0]; h.ldHi = SCRATCH_I32[1]; }
+        else { h.ldLo = h.m32[o >> 2]; h.ldHi = h.m32[(o >> 2) + 1]; }
+      } else if (size === 4) h.ldLo = h.m32[o >> 2];
+      else if (size === 2) h.ldLo = h.mu16[o >> 1];
+      else h.ldLo = h.mu8[o];
+      return true;
+    }
     readBytes(h, o, size, 0);
     return true;
   }
@@ -102,6 +119,15 @@ export function storeValue(h: Hart, vlo: number, vhi: number, size: number, lo: 
       if ((vlo & (size - 1)) !== 0) { memFault(h, ACCESS_W, false, vlo, vhi); return false; }
       if (size === 8) { h.phys.mmioWrite(pa, 4, lo >>> 0); h.phys.mmioWrite(pa + 4, 4, hi >>> 0); }
       else h.phys.mmioWrite(pa, size, size === 4 ? lo >>> 0 : lo & (size === 1 ? 0xff : 0xffff));
+      return true;
+    }
+    if ((vlo & (size - 1)) === 0) {
+      if (size === 8) {
+        if (F64_EXACT) { SCRATCH_I32[0] = lo; SCRATCH_I32[1] = hi; h.m64[o >> 3] = SCRATCH_F64[0]; }
+        else { h.m32[o >> 2] = lo; h.m32[(o >> 2) + 1] = hi; }
+      } else if (size === 4) h.m32[o >> 2] = lo;
+      else if (size === 2) h.m16[o >> 1] = lo;
+      else h.mu8[o] = lo;
       return true;
     }
     writeBytes(h, o, size, 0, lo, hi);

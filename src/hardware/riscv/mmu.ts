@@ -8,6 +8,7 @@
 import { ACCESS_R as ACCESS_R_, ACCESS_W as ACCESS_W_, ACCESS_X as ACCESS_X_, EXIT_PHYS_FAULT as EXIT_PHYS_FAULT_, PHYS_FAULT as PHYS_FAULT_, PHYS_MMIO as PHYS_MMIO_ } from './hart-api.ts';
 import * as HS from './hart-state.ts';
 import type { Hart } from './hart.ts';
+import { F64_EXACT as F64_EXACT_, SCRATCH_F64, SCRATCH_I32 } from './mem64.ts';
 import { pcHi as pcHi_, pcLo as pcLo_, takeTrap as takeTrap_ } from './trap.ts';
 // Module-local copies of imports: a loader (tsx) may turn imported bindings into getters.
 const ACCESS_R = ACCESS_R_;
@@ -20,6 +21,7 @@ const S = { ...HS };
 const pcHi = pcHi_;
 const pcLo = pcLo_;
 const takeTrap = takeTrap_;
+const F64_EXACT = F64_EXACT_;
 
 const TWO32 = 4294967296;
 /** Direct-mapped TLB entries per (context, access type). */
@@ -112,8 +114,9 @@ export function translate(h: Hart, vlo: number, vhi: number, acc: number, ctx: n
         pteAddr = a + vpn * 8;
         off = pteOffset(h, pteAddr, acc, vlo, vhi, false);
         if (off < 0) return XL_TRAP;
-        pteLo = Atomics.load(h.m32, off >> 2);
-        pteHi = Atomics.load(h.m32, (off >> 2) + 1);
+        // One single-copy atomic read of the PTE (mem64.ts): another hart may be rewriting it.
+        if (F64_EXACT) { SCRATCH_F64[0] = h.m64[off >> 3]; pteLo = SCRATCH_I32[0]; pteHi = SCRATCH_I32[1]; }
+        else { pteLo = Atomics.load(h.m32, off >> 2); pteHi = Atomics.load(h.m32, (off >> 2) + 1); }
         // Spec: step 3: V = 0, or R = 0 with W = 1, or reserved bits set: page fault.
         // Bits 63..54 (N, PBMT, reserved) must be zero: Svnapot and Svpbmt are absent.
         if ((pteLo & PTE_V) === 0 || (pteLo & (PTE_R | PTE_W)) === PTE_W || (pteHi & ~0x3fffff) !== 0)

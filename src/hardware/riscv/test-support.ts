@@ -158,6 +158,30 @@ export class TestPhys implements PhysTranslation {
   read32(pa: number): number { return this.view.getUint32(pa - RAM_BASE, true); }
 }
 
+/**
+ * RAM at RAM_BASE whose page map is shared words: map[gppn - RAM_BASE / 4096] is the frame
+ * offset in `memory` (or PHYS_FAULT), read with Atomics so another thread may remap a page
+ * (tests of cross-thread TLB flushes). Build it on each thread from the same two buffers.
+ */
+export class SharedMapPhys implements PhysTranslation {
+  readonly map: Int32Array;
+  constructor(readonly memory: SharedArrayBuffer, mapBuffer: SharedArrayBuffer) {
+    this.map = new Int32Array(mapBuffer);
+  }
+  /** A map for `memory` with every page at its own frame (identity). */
+  static identityMap(memory: SharedArrayBuffer): SharedArrayBuffer {
+    const pages = memory.byteLength / 4096, b = new SharedArrayBuffer(pages * 4), m = new Int32Array(b);
+    for (let i = 0; i < pages; i++) m[i] = i * 4096;
+    return b;
+  }
+  lookup(gppn: number, _access: number): number {
+    const i = gppn - RAM_BASE / 4096;
+    return i >= 0 && i < this.map.length ? Atomics.load(this.map, i) : PHYS_FAULT;
+  }
+  mmioRead(): number { return 0; }
+  mmioWrite(): void {}
+}
+
 /** A bare hart with RAM at RAM_BASE, starting there. */
 export function makeHart(opts: Partial<HartOptions> = {}): { hart: Hart; phys: TestPhys; clock: ManualClock } {
   const phys = (opts.phys as TestPhys | undefined) ?? new TestPhys();
