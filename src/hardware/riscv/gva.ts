@@ -10,6 +10,13 @@ import { ACCESS_R, ACCESS_W, ACCESS_X } from './hart-api.ts';
 import * as S from './hart-state.ts';
 import type { Hart } from './hart.ts';
 
+/**
+ * What the walk reads: the hart state (satp), machine memory as int32 words and a lookup for
+ * the page-table pages. A Hart is one; a pCPU worker's view of a vCPU (satp copy plus a shared
+ * p2m view) is another.
+ */
+export type GvaWalker = Pick<Hart, 's' | 'm32'> & { readonly phys: { lookup(gppn: number, access: number): number } };
+
 /** translateGva() result when the address does not translate. */
 export const GVA_FAULT = -1;
 
@@ -21,7 +28,7 @@ const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16;
  * (ACCESS_R, ACCESS_W or ACCESS_X), or GVA_FAULT. Page-table pages must be RAM that the
  * PhysTranslation lets the guest read.
  */
-export function translateGva(h: Hart, vlo: number, vhi: number, access: number): number {
+export function translateGva(h: GvaWalker, vlo: number, vhi: number, access: number): number {
   const s = h.s;
   const mode = s[S.SATP + 1]! >>> 28;
   if (mode === 0) {

@@ -15,6 +15,8 @@ export interface EvtchnOps {
   allocUnbound?(remoteDomid: number): number;
   /** True when port `port` is pending in this domain (SCHEDOP_poll); the core reads shared_info otherwise. */
   isPending?(port: number): boolean;
+  /** A vCPU's vcpu_info moved (VCPUOP_register_vcpu_info): republish it for pCPU workers' deliveries. */
+  vcpuInfoMoved?(vcpuId: number): void;
   /** Soft reset / destroy: close every port. */
   destroy?(): void;
 }

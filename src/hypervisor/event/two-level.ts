@@ -18,10 +18,18 @@ const UPCALL = VCPUINFO_UPCALL_PENDING >> 2;
  * kicks the vCPU (vcpu_mark_events_pending).
  */
 export function setPending2l(m: Int32Array, si: number, vi: number, port: number): boolean {
+  return setPending2lHow(m, si, vi, port) === 2;
+}
+
+/**
+ * setPending2l telling what happened: 0 the port was already pending, 1 it turned pending (Xen
+ * checks pollers then), 2 and evtchn_upcall_pending went 0 → 1 (kick the vCPU).
+ */
+export function setPending2lHow(m: Int32Array, si: number, vi: number, port: number): 0 | 1 | 2 {
   const w = port >>> 5, bit = 1 << (port & 31);
-  if ((Atomics.or(m, si + PENDING + w, bit) & bit) !== 0) return false;
-  if ((Atomics.load(m, si + MASK + w) & bit) !== 0 || vi < 0) return false;
-  return raiseSelector(m, vi, port);
+  if ((Atomics.or(m, si + PENDING + w, bit) & bit) !== 0) return 0;
+  if ((Atomics.load(m, si + MASK + w) & bit) !== 0 || vi < 0) return 1;
+  return raiseSelector(m, vi, port) ? 2 : 1;
 }
 
 /** Selector bit of the port's word, then the upcall byte; true if the upcall was newly raised. */

@@ -96,6 +96,7 @@ export function doVcpuOp(cur: Vcpu, a: HcArgs): number {
       else mem.fill(0, newOff, newOff + VCPU_INFO_SIZE);
       v.vcpuInfoOff = newOff;
       v.vcpuInfoRegistered = true;
+      d.evtchn?.vcpuInfoMoved?.(v.id); // before the rescan request below: pCPU workers deliver to the new place
       mem.fill(0xff, newOff + VI_EVTCHN_PENDING_SEL, newOff + VI_EVTCHN_PENDING_SEL + 8);
       mem[newOff + VI_EVTCHN_UPCALL_PENDING] = 1;
       d.updateVcpuTime(v);

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Hypercall fast paths on a pCPU worker (issue 7; docs/design/evtchn-gnttab.md "Fast paths on
+// pCPU workers"). A pCPU that traps a guest's hypercall (docs/abi.md §2: a7 = XEN_SBI_EID,
+// a6 = number, a0-a5 = arguments, result in a0) runs it here when it is one of:
+//
+//   hypercall              sub-op               here      why
+//   event_channel_op (32)  EVTCHNOP_send        yes       port words + 2-level bits, the port lock (shared.ts)
+//   event_channel_op (32)  EVTCHNOP_unmask     yes       2-level bits only (no lock in Xen 4.7)
+//   grant_table_op (20)    GNTTABOP_copy        yes       grant tables over shared memory (grant/smp-view.ts)
+//   event_channel_op       any other            main      bind/close/status change port tables, per-domain state
+//   grant_table_op         any other            main      map/unmap need the maptrack and p2m writers
+//   anything else          (sched_op, ...)      main      the scheduler, domains, memory are main-thread state
+//
+// and answers NOT_FAST otherwise, having changed nothing: the caller forwards the call to the
+// main thread. The answer is the main thread's (same code: shared.ts, grant/hypercall.ts). A
+// vCPU whose event was raised is woken by the main thread through the kick queue
+// (kick-queue.ts, drained by fast-path-host.ts). Guest handles are translated through the
+// calling vCPU's satp and any p2m view with lookup(gfn, access) (a shared P2mView later); a
+// handle that does not translate here is NOT_FAST too, so the main thread gives the
+// authoritative -EFAULT (a copy batch that faults after some elements continues from there).
+import { ACCESS_R, ACCESS_W } from '../../hardware/riscv/hart-api.ts';
+import { GVA_FAULT, translateGva, type GvaWalker } from '../../hardware/riscv/gva.ts';
+import { evtchnSend, evtchnUnmask, HOW_AGAIN, HOW_NONE, I_INSTANCE, NOT_HERE, OUT_DOMID, OUT_HOW, OUT_PORT, OUT_VCPU, type EvtchnShared } from '../event/shared.ts';
+import { gvaAdd, type GuestCopy } from '../event/types.ts';
+import type { GrantHost } from '../grant/grant-table.ts';
+import { grantElementSize, grantTableOp } from '../grant/hypercall.ts';
+import { attachGrantView, type GrantSmpDesc } from '../grant/smp-view.ts';
+import { PREEMPT_BATCH, type HcArgs } from '../hypercall/table.ts';
+import { EFAULT } from '../public/errno.ts';
+import { EVTCHNOP_send, EVTCHNOP_unmask } from '../public/event-channel.ts';
+import { GNTTABOP_copy } from '../public/grant-table.ts';
+import { HYPERVISOR_event_channel_op, HYPERVISOR_grant_table_op } from '../public/xen.ts';
+import { KickQueue } from './kick-queue.ts';
+
+/** fastHypercall: not run here, nothing changed; forward the call to the main thread. */
+export const NOT_FAST = -Infinity;
+/** fastHypercall: did part of a batch and rewrote the arguments; re-execute the ecall (Xen's continuation). */
+export const CONTINUE = Infinity;
+
+/** What a worker needs (structured-clonable; every array shares its buffer with the host). */
+export interface FastPathDesc {
+  /** Machine memory (the frame pool). */
+  memory: SharedArrayBuffer;
+  /** EventHost.directory: the live instance per domid. */
+  directory: Int32Array;
+  /** KickQueue.desc */
+  kicks: Int32Array;
+  /** Every domain's event-channel words at describe time (later ones: FastPath.addDomain). */
+  domains: EvtchnShared[];
+  /** The grant tables (grant/smp-view.ts), when the worker runs grant copy. */
+  grants?: GrantSmpDesc;
+}
+
+/** A vCPU as its pCPU sees it: the hart state (satp), machine memory, and the domain's p2m lookup. */
+export interface FastVcpu extends GvaWalker {
+  readonly domid: number;
+  readonly id: number;
+}
+
+const PAGE = 4096;
+
+/** Guest handles of a FastVcpu (GuestCopy for grant/hypercall.ts); counts writes so a fault mid-batch can continue. */
+class FastGuest implements GuestCopy<FastVcpu> {
+  writes = 0;
+  private readonly offs: number[] = [];
+  constructor(private readonly bytes: Uint8Array) {}
+
+  private walk(v: FastVcpu, vlo: number, vhi: number, len: number, access: number): boolean {
+    const offs = this.offs;
+    offs.length = 0;
+    let lo = vlo, hi = vhi, left = len;
+    while (left > 0) {
+      const gpa = translateGva(v, lo, hi, access);
+      if (gpa === GVA_FAULT) return false;
+      const off = v.phys.lookup(Math.floor(gpa / PAGE), access);
+      if (!(off >= 0 && off + PAGE <= this.bytes.length)) return false;
+      offs.push(off + (gpa % PAGE));
+      const n = Math.min(left, PAGE - (gpa % PAGE));
+      left -= n;
+      [lo, hi] = gvaAdd(lo, hi, n);
+    }
+    return true;
+  }
+  copyFromGuest(v: FastVcpu, lo: number, hi: number, len: number): Uint8Array | null {
+    if (!this.walk(v, lo, hi, len, ACCESS_R)) return null;
+    const out = new Uint8Array(len);
+    let done = 0;
+    for (const off of this.offs) {
+      const n = Math.min(len - done, PAGE - (off % PAGE));
+      out.set(this.bytes.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+  copyToGuest(v: FastVcpu, lo: number, hi: number, b: Uint8Array): boolean {
+    if (!this.walk(v, lo, hi, b.length, ACCESS_W)) return false;
+    let done = 0;
+    for (const off of this.offs) {
+      const n = Math.min(b.length - done, PAGE - (off % PAGE));
+      this.bytes.set(b.subarray(done, done + n), off);
+      done += n;
+    }
+    this.writes++;
+    return true;
+  }
+  /** The u32 at a guest handle (the port of send/unmask) without allocating; -1 if it does not translate. */
+  readU32(v: FastVcpu, lo: number, hi: number): number {
+    const gpa = translateGva(v, lo, hi, ACCESS_R);
+    if (gpa === GVA_FAULT) return -1;
+    const off = v.phys.lookup(Math.floor(gpa / PAGE), ACCESS_R);
+    if (!(off >= 0 && off + PAGE <= this.bytes.length)) return -1;
+    const at = off + (gpa % PAGE), b = this.bytes;
+    if (gpa % PAGE <= PAGE - 4) return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+    const r = this.copyFromGuest(v, lo, hi, 4); // straddles a page
+    return r === null ? -1 : (r[0]! | (r[1]! << 8) | (r[2]! << 16) | (r[3]! << 24)) >>> 0;
+  }
+}
+
+/** One pCPU worker's fast-path state over the host's shared memory. */
+export class FastPath {
+  readonly pool: Int32Array;
+  readonly bytes: Uint8Array;
+  readonly kicks: KickQueue;
+  readonly grants: GrantHost | null;
+  private readonly directory: Int32Array;
+  private readonly doms = new Map<number, EvtchnShared>();
+  private readonly out = new Int32Array(4);
+  private readonly guest: FastGuest;
+  /** The peer lookup of evtchnSend: only the live instance of a domid. */
+  private readonly peer = (domid: number): EvtchnShared | undefined => this.evtchn(domid);
+
+  constructor(desc: FastPathDesc) {
+    this.pool = new Int32Array(desc.memory);
+    this.bytes = new Uint8Array(desc.memory);
+    this.kicks = new KickQueue(desc.kicks);
+    this.directory = desc.directory;
+    for (const d of desc.domains) this.addDomain(d);
+    this.grants = desc.grants !== undefined ? attachGrantView(desc.grants) : null;
+    this.guest = new FastGuest(this.bytes);
+  }
+
+  /** A domain created after the worker started (or re-created with a reused domid). */
+  addDomain(s: EvtchnShared): void {
+    this.doms.set(s.domid, s);
+  }
+  /** This thread's view of `domid`'s channels, if it is the live instance. */
+  evtchn(domid: number): EvtchnShared | undefined {
+    const s = this.doms.get(domid);
+    return s !== undefined && domid >= 0 && domid < this.directory.length && Atomics.load(this.directory, domid) === s.info[I_INSTANCE] ? s : undefined;
+  }
+
+  /** EVTCHNOP_send by `domid` on its port: 0 / -errno as the main thread answers, or NOT_FAST. */
+  send(domid: number, port: number): number {
+    const d = this.evtchn(domid);
+    if (d === undefined) return NOT_FAST;
+    const rc = evtchnSend(d, port, this.peer, this.pool, true, this.out);
+    if (rc === NOT_HERE) return NOT_FAST;
+    this.kick();
+    return rc;
+  }
+  /** EVTCHNOP_unmask by `domid`: 0 / -EINVAL, or NOT_FAST. */
+  unmask(domid: number, port: number): number {
+    const d = this.evtchn(domid);
+    if (d === undefined) return NOT_FAST;
+    const rc = evtchnUnmask(d, port, this.pool, true, this.out);
+    if (rc === NOT_HERE) return NOT_FAST;
+    this.kick();
+    return rc;
+  }
+
+  /**
+   * Hand what the delivery in `out` needs to the main thread: a newly pending port (pollers) and
+   * a raised upcall (wake a blocked vCPU; a running one samples the byte itself). An already
+   * pending port matters only to dom0, the host process, whose backends hear every notification.
+   */
+  private kick(): void {
+    const out = this.out, how = out[OUT_HOW]!;
+    if (how === HOW_NONE || (how === HOW_AGAIN && out[OUT_DOMID] !== 0)) return;
+    this.kicks.push(out[OUT_DOMID]!, out[OUT_VCPU]!, out[OUT_PORT]! | (how << 16));
+  }
+
+  /** GNTTABOP_copy batch of `v` at handle (lo, hi), `count` elements. */
+  private grantCopy(v: FastVcpu, a: HcArgs): number {
+    const host = this.grants, caller = host?.lookup.domain(v.domid);
+    if (host === null || caller === undefined || host.get(v.domid) === undefined) return NOT_FAST;
+    const g = this.guest;
+    g.writes = 0;
+    const count = a.u32(2);
+    const rc = grantTableOp(host, g, caller, v, GNTTABOP_copy, a.lo(1), a.hi(1), count, PREEMPT_BATCH);
+    let done: number;
+    if (rc === -EFAULT) {
+      if (g.writes === 0) return NOT_FAST; // nothing done: the main thread answers
+      done = g.writes;
+    } else if (rc > 0) done = rc;
+    else return rc;
+    const [lo, hi] = gvaAdd(a.lo(1), a.hi(1), done * grantElementSize(GNTTABOP_copy));
+    a.set(1, lo, hi);
+    a.setNum(2, count - done);
+    return CONTINUE;
+  }
+
+  /**
+   * The pCPU's hypercall entry: number (nrLo, nrHi) from a6, arguments in `a` (a0-a5). Returns
+   * the value for a0, NOT_FAST (forward to the main thread; nothing changed), or CONTINUE (`a`
+   * rewritten: re-execute the ecall).
+   */
+  hypercall(v: FastVcpu, nrLo: number, nrHi: number, a: HcArgs): number {
+    if (nrHi !== 0) return NOT_FAST;
+    if (nrLo === HYPERVISOR_event_channel_op) {
+      const cmd = a.u32(0);
+      if (cmd !== EVTCHNOP_send && cmd !== EVTCHNOP_unmask) return NOT_FAST;
+      const port = this.guest.readU32(v, a.lo(1), a.hi(1));
+      if (port < 0) return NOT_FAST;
+      return cmd === EVTCHNOP_send ? this.send(v.domid, port) : this.unmask(v.domid, port);
+    }
+    if (nrLo === HYPERVISOR_grant_table_op && a.u32(0) === GNTTABOP_copy) return this.grantCopy(v, a);
+    return NOT_FAST;
+  }
+}
+
+/** fastHypercall(ctx, vcpu, nr, args): see FastPath.hypercall. */
+export function fastHypercall(fp: FastPath, v: FastVcpu, nrLo: number, nrHi: number, a: HcArgs): number {
+  return fp.hypercall(v, nrLo, nrHi, a);
+}
