@@ -3,7 +3,8 @@
 // per CPU second of two small bare M-mode loops, with block translation on (the default) and off:
 //   alu   add/xor/shift/compare and a backward branch (the dispatcher and translated ALU code);
 //   mem   ld/sd/lw/sw over a 2 KiB array plus address arithmetic (the TLB-hit load/store paths,
-//         where aligned 64-bit accesses are single-copy atomic, docs/design/hart.md).
+//         where aligned 64-bit accesses are single-copy atomic, docs/design/hart.md);
+//   trap  ecall / mret round trips in M-mode (trap entry and return, privilege bookkeeping).
 // One hart per configuration, warmed up, then BENCH_HART_ROUNDS (default 9) runs of
 // BENCH_HART_INSNS instructions (default 5 M); prints min / median / max.
 // BENCH_HART_BASE=/path/to/another/checkout: paired A/B against that tree's hart in the same
@@ -32,6 +33,11 @@ const programs: Record<string, number[]> = {
     A.add(7, 5, 6), A.ld(8, 7, 0), A.addi(8, 8, 1), A.sd(8, 7, 0), A.lw(9, 7, 8), A.add(9, 9, 8),
     A.sw(9, 7, 8), A.ld(10, 7, 16), A.sd(10, 7, 24), A.addi(6, 6, 32), A.andi(6, 6, 2047), A.jal(0, -44),
   ],
+  // M-mode ecall round trips: mtvec = 16 (set by setUp); loop: ecall; j loop. Handler: mepc += 4; mret.
+  trap: [
+    A.ecall(), A.jal(0, -4), A.jal(0, 0), A.jal(0, 0),
+    A.csrrs(10, 0x341, 0), A.addi(10, 10, 4), A.csrrw(0, 0x341, 10), A.mret(),
+  ],
 };
 
 type H = ReturnType<Support['makeHart']>['hart'];
@@ -39,6 +45,7 @@ function setUp(S: Support, name: string, jit: boolean): H {
   const { hart, phys } = S.makeHart({ jit });
   phys.put(RAM_BASE, ...programs[name]!);
   hart.setXNum(5, DATA);
+  hart.s[158] = RAM_BASE + 16; hart.s[159] = 0; // mtvec (hart-state.ts MTVEC) for `trap`
   hart.step(3_000_000); // warm-up (and translation)
   return hart;
 }

@@ -150,6 +150,9 @@ export function translate(h: Hart, vlo: number, vhi: number, acc: number, ctx: n
         const w = pteOffset(h, pteAddr, acc, vlo, vhi, true);
         if (w < 0) return XL_TRAP;
         if (Atomics.compareExchange(h.m32, w >> 2, pteLo, pteLo | need) !== pteLo) continue; // raced: walk again
+        // The CAS covers the low word: if another hart rewrote the high word (PPN bits 53:22)
+        // meanwhile, the bits went onto the new PTE; walk again and use that one.
+        if (Atomics.load(h.m32, (w >> 2) + 1) !== pteHi) continue;
       }
       ppn = leafPpn + (vpnAll % span);
       superPage = i;
