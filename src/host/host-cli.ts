@@ -9,7 +9,7 @@ import { CtrlClient, ctrlCall, NoHostError } from './ctrl-client.ts';
 import { ctrlSocketPath, HostDaemon, pidFilePath } from './host-daemon.ts';
 import { defaultRunDir } from './run-dir.ts';
 
-const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N] [--memory MiB] [--no-xenstored] [sched=credit2|rtds|null] [credit2_runqueue=...]
+const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N] [--threads] [--memory MiB] [--no-xenstored] [sched=credit2|rtds|null] [credit2_runqueue=...]
        tsxen host --stop [--rundir DIR]
        tsxen host --status [--rundir DIR]
 
@@ -17,6 +17,8 @@ Starts the host daemon (hypervisor, xenstored, xenconsoled, control socket DIR/c
 background and returns when it is ready. Run dir: --rundir, $TSXEN_RUNDIR, /run/tsxen (root),
 $XDG_RUNTIME_DIR/tsxen, /tmp/tsxen-<uid>. Logs: DIR/host.log, DIR/xenstored.log, DIR/console/.
 key=value words are Xen boot parameters (xl info's xen_commandline): sched= picks Pool-0's scheduler.
+--threads runs each of the --cpus pCPUs on its own worker thread (guests execute in parallel);
+without it every pCPU takes turns on the daemon's thread.
 `;
 
 
@@ -25,6 +27,8 @@ interface Args {
   foreground: boolean;
   runDir: string;
   cpus: number;
+  /** Each pCPU on its own worker thread (host-pcpus.ts). */
+  threads: boolean;
   memoryMiB: number;
   xenstored: boolean;
   /** Xen boot parameters (key=value words). */
@@ -32,7 +36,7 @@ interface Args {
 }
 
 function parse(argv: string[]): Args | string {
-  const a: Args = { mode: 'start', foreground: false, runDir: defaultRunDir(), cpus: 2, memoryMiB: 1024, xenstored: true, commandLine: [] };
+  const a: Args = { mode: 'start', foreground: false, runDir: defaultRunDir(), cpus: 2, threads: false, memoryMiB: 1024, xenstored: true, commandLine: [] };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
     const val = (): string | undefined => argv[++i];
@@ -45,6 +49,7 @@ function parse(argv: string[]): Args | string {
     else if (f === '--stop') a.mode = 'stop';
     else if (f === '--status') a.mode = 'status';
     else if (f === '--no-xenstored') a.xenstored = false;
+    else if (f === '--threads') a.threads = true;
     else if (f === '--rundir') {
       const v = val();
       if (v === undefined || v === '') return '--rundir: need a directory';
@@ -150,7 +155,7 @@ function pidAlive(pid: number): boolean {
 async function runForeground(a: Args): Promise<number> {
   const log = (s: string): void => void process.stdout.write(`${new Date().toISOString()} ${s}\n`);
   const xsBin = process.env.TSXEN_XENSTORED ?? join(dirname(resolve(process.argv[1]!)), 'xenstored');
-  const host = new HostDaemon({ runDir: a.runDir, nrCpus: a.cpus, memoryMiB: a.memoryMiB, xenstoredBin: a.xenstored ? xsBin : null, log, commandLine: a.commandLine.join(' ') });
+  const host = new HostDaemon({ runDir: a.runDir, nrCpus: a.cpus, threads: a.threads, memoryMiB: a.memoryMiB, xenstoredBin: a.xenstored ? xsBin : null, log, commandLine: a.commandLine.join(' ') });
   const onSignal = (): void => void host.stop();
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -161,7 +166,7 @@ async function runForeground(a: Args): Promise<number> {
     await host.stop();
     process.exit(1); // the daemon is done: nothing it started may keep it alive
   }
-  log(`host ready: pid ${process.pid}, ${a.cpus} pCPU(s), ${a.memoryMiB} MiB, run dir ${a.runDir}`);
+  log(`host ready: pid ${process.pid}, ${a.cpus} pCPU(s)${a.threads ? ' on worker threads' : ''}, ${a.memoryMiB} MiB, run dir ${a.runDir}`);
   await host.stopped;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);

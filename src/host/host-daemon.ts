@@ -10,6 +10,7 @@ import { Ctrl } from '../toolstack/ctrl/ctrl.ts';
 import { CtrlError, type BuildDescription, type HostStatus, type Request } from '../toolstack/ctrl/protocol.ts';
 import { CtrlServer, type CtrlConn } from './ctrl-server.ts';
 import { HostDevices } from './host-devices.ts';
+import { HostPcpus } from './host-pcpus.ts';
 import { HostSched } from './host-sched.ts';
 import { DomainMonitor } from './host-actions.ts';
 import { HostDomctl } from './host-domctl.ts';
@@ -21,6 +22,8 @@ import { Xenconsoled } from './xenconsoled.ts';
 export interface HostOptions {
   runDir: string;
   nrCpus: number;
+  /** Each pCPU on its own worker thread (host-pcpus.ts); default: all pCPUs take turns on this thread. */
+  threads?: boolean;
   memoryMiB: number;
   /** Path of bin/xenstored, or null to run without xenstore. */
   xenstoredBin: string | null;
@@ -31,7 +34,8 @@ export interface HostOptions {
 /** The board timebase: the host's monotonic clock at 10 MHz (QEMU virt's timebase-frequency). */
 class HostClock {
   readonly frequency = 10_000_000;
-  private readonly t0 = process.hrtime.bigint();
+  /** process.hrtime.bigint() at tick 0 (pCPU worker threads build the same clock from it). */
+  readonly t0 = process.hrtime.bigint();
   now(): number {
     return Number((process.hrtime.bigint() - this.t0) / 100n);
   }
@@ -45,6 +49,8 @@ export class HostDaemon {
   readonly consoled: Xenconsoled;
   readonly devices: HostDevices;
   readonly sched: HostSched;
+  /** The pCPU worker threads (--threads), or null. */
+  readonly pcpus: HostPcpus | null = null;
   /** HVM domains' disk and vif backends (virtio-blk on raw files, virtio-net on host bridges). */
   readonly backends: HvmBackends;
   /** xl's monitor (the on_* actions) and domain.wait-death. */
@@ -61,16 +67,21 @@ export class HostDaemon {
 
   constructor(private readonly o: HostOptions) {
     const boot: string[] = [];
+    const clock = new HostClock();
     this.sched = new HostSched({ sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 }, o.commandLine ?? '', (s) => boot.push(s));
     // One set of bridges for HVM NICs and PV vifs: a guest of either kind on xenbr0 reaches the other.
     this.backends = new HvmBackends((n) => new Uint8Array(randomBytes(n)), () => this.poke(), new BridgeRegistry());
     this.ctrl = new Ctrl({ scheduler: this.sched.ops, schedControl: this.sched.control,
       hvmDevices: (b) => this.backends.build(b),
-      memoryMiB: o.memoryMiB, nrCpus: o.nrCpus, timebase: new HostClock(), wall: () => Date.now() * 1e6,
+      memoryMiB: o.memoryMiB, nrCpus: o.nrCpus, timebase: clock, wall: () => Date.now() * 1e6,
       commandLine: o.commandLine ?? '', loadFile: (p) => new Uint8Array(readFileSync(resolve(p))),
       random: (n) => new Uint8Array(randomBytes(n)), hostName: hostname(), pid: process.pid,
     });
     this.sched.attach(this.ctrl.hv);
+    if (o.threads === true) {
+      this.pcpus = new HostPcpus(this.ctrl.hv, this.sched, clock.t0);
+      boot.push(`pCPUs 0-${o.nrCpus - 1} on worker threads`);
+    }
     for (const s of boot) this.ctrl.xenLog(s);
     this.consoled = new Xenconsoled(this.ctrl, join(o.runDir, 'console'));
     this.devices = new HostDevices(this.ctrl, o.log, () => this.poke(), this.backends.bridges);
@@ -122,6 +133,7 @@ export class HostDaemon {
   }
 
   private loop(): void {
+    if (this.pcpus !== null) return this.loopThreaded(this.pcpus);
     this.timer = null;
     this.immediate = null;
     const hv = this.ctrl.hv;
@@ -138,6 +150,38 @@ export class HostDaemon {
     }
     this.consoled.poll();
     if (!idle) return this.schedule(0);
+    const next = hv.nextWakeNs();
+    const waitMs = next === Infinity ? 10 : Math.max(0, Math.min(10, (next - hv.clock.nowNs()) / 1e6));
+    this.schedule(waitMs < 0.05 ? 0 : waitMs);
+  }
+
+  /**
+   * With pCPU threads (host-pcpus.ts): this thread handles exits, MMIO calls, timers and the
+   * schedulers' decisions while the workers run guests; it sleeps on the doorbell (bounded by the
+   * next timer and slice end) and lets the sockets in every 10 ms.
+   */
+  private loopThreaded(t: HostPcpus): void {
+    this.timer = null;
+    this.immediate = null;
+    const hv = this.ctrl.hv;
+    const end = performance.now() + 10;
+    for (;;) {
+      if (t.failure !== null) {
+        this.o.log(`pCPU thread failed: ${t.failure}`);
+        void this.stop();
+        return;
+      }
+      const seen = t.doorbell();
+      const busy = t.service();
+      const backends = this.devices.poll();
+      this.consoled.poll();
+      if (!busy && !backends) break;
+      if (performance.now() >= end) return this.schedule(0);
+      if (backends) continue;
+      const next = hv.nextWakeNs();
+      const timerMs = next === Infinity ? 1 : (next - hv.clock.nowNs()) / 1e6;
+      t.waitDoorbell(seen, Math.max(0, Math.min(1, timerMs, t.nextSliceEndMs())));
+    }
     const next = hv.nextWakeNs();
     const waitMs = next === Infinity ? 10 : Math.max(0, Math.min(10, (next - hv.clock.nowNs()) / 1e6));
     this.schedule(waitMs < 0.05 ? 0 : waitMs);
@@ -283,6 +327,7 @@ export class HostDaemon {
       if (this.immediate !== null) clearImmediate(this.immediate);
       this.consoled.poll();
       for (const d of [...this.ctrl.hv.domains.values()]) if (d.domid !== 0) this.ctrl.hv.destroyDomain(d);
+      this.pcpus?.stop();
       this.consoled.close();
       this.devices.close();
       await this.server.close();

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The contract between the host daemon's main thread (the hypervisor: scheduler, hypercalls,
+// device models, toolstack) and its pCPU worker threads (host-pcpu-worker.ts) when
+// `tsxen host --threads` runs each physical CPU on its own thread (issue #7,
+// docs/design/schedulers.md §10). One Int32Array control block in a SharedArrayBuffer:
+//
+//   [0] DOORBELL  counter: a worker has something for the main thread (exit, MMIO request)
+//   [1] STOP      1 = every worker leaves its loop
+//   [16 + 32w ..] pCPU w's words (W_* below)
+//
+// A run, the way Xen's schedule() hands a vCPU to a pCPU and context_switch() back:
+//   main:   DOMID, VCPU, BUDGET, FLAGS; STATE = GUEST; Atomics.add(RUN_SEQ) + notify
+//   worker: steps the vCPU's hart (its own Hart object over the vCPU's shared state block and
+//           the domain's shared p2m) until the budget, an exit request or an exit it cannot
+//           handle; EXIT, INSNS; STATE = EXITED; DOORBELL++ + notify
+//   main:   handles the exit on its view of the hart (Hypervisor.handleExit), then either posts
+//           the same vCPU again or asks the scheduler; STATE = IDLE
+// Hypercalls with a fast path (EVTCHNOP_send / _unmask; src/hypervisor/smp/fast-path.ts) run on
+// the worker over the shared event-channel words and locks; an event that must wake a blocked
+// vCPU goes on the kick queue, which the main thread drains (the worker rings the DOORBELL).
+// An MMIO access inside a step (emulated device) is a synchronous call: the worker writes OP,
+// SIZE, PA, VALUE, sets STATE = CALL, rings, and waits on ANSWER_SEQ; the main thread runs the
+// domain's ioreq router and answers (RESULT, STATE = GUEST, ANSWER_SEQ++).
+// Flushes the main thread requests (p2m change, SBI remote fence, satp set by VCPUOP_initialise)
+// travel in the vCPU's own state block (Hart.requestFlush); the hart applies them itself.
+
+import type { MessagePort } from 'node:worker_threads';
+import type { EvtchnShared } from '../hypervisor/event/shared.ts';
+import type { FastPathDesc } from '../hypervisor/smp/fast-path.ts';
+
+export const DOORBELL = 0;
+export const STOP = 1;
+const BASE = 16;
+const STRIDE = 32;
+
+export const W_RUN_SEQ = 0;
+export const W_STATE = 1;
+export const W_DOMID = 2;
+export const W_VCPU = 3;
+export const W_BUDGET = 4;
+export const W_FLAGS = 5;
+export const W_EXIT = 6;
+export const W_INSNS = 7;
+export const W_OP = 8;
+export const W_SIZE = 9;
+export const W_PA_LO = 10;
+export const W_PA_HI = 11;
+export const W_VALUE = 12;
+export const W_RESULT = 13;
+export const W_ANSWER_SEQ = 14;
+/** Runs, MMIO calls and fast-path hypercalls of this pCPU (statistics, written by the worker). */
+export const W_RUNS = 15;
+export const W_CALLS = 16;
+export const W_FAST = 18;
+/** Set by the main thread (with the hart's requestExit) when the run must end: preemption. */
+export const W_PREEMPT = 17;
+
+/** STATE values. */
+export const ST_IDLE = 0;
+export const ST_GUEST = 1;
+export const ST_EXITED = 2;
+export const ST_CALL = 3;
+
+/** FLAGS of a run. */
+/** The vCPU ran elsewhere (or its state was changed) since this pCPU last ran it: re-read it. */
+export const RUN_RESUME = 1;
+/** The main thread handled an exit on its view of the hart: re-read what the hart caches (priv). */
+export const RUN_RESYNC = 2;
+
+/** MMIO ops. */
+export const OP_MMIO_READ = 1;
+export const OP_MMIO_WRITE = 2;
+
+export function controlWords(pcpus: number): number {
+  return BASE + STRIDE * pcpus;
+}
+/** Index of word `field` of pCPU w. */
+export function pw(w: number, field: number): number {
+  return BASE + STRIDE * w + field;
+}
+
+/** Messages the main thread posts on a pCPU's port (read with receiveMessageOnPort). */
+export type PcpuMessage =
+  | { kind: 'domain'; domid: number; p2m: unknown; evtchn: EvtchnShared | null }
+  | { kind: 'vcpu'; domid: number; vcpu: number; state: SharedArrayBuffer }
+  | { kind: 'drop'; domid: number };
+
+export interface HostPcpuInit {
+  readonly index: number;
+  readonly control: SharedArrayBuffer;
+  /** Machine memory (the frame pool). */
+  readonly memory: SharedArrayBuffer;
+  /** process.hrtime.bigint() at timebase tick 0 and the timebase frequency (the host clock). */
+  readonly t0: bigint;
+  readonly frequency: number;
+  readonly port: MessagePort;
+  /** The hypercall fast paths' shared state (event channels, kick queue), or null: every hypercall goes to the main thread. */
+  readonly fast: FastPathDesc | null;
+  readonly jit?: boolean;
+}
