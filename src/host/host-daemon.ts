@@ -11,6 +11,8 @@ import { CtrlError, type BuildDescription, type HostStatus, type Request } from 
 import { CtrlServer, type CtrlConn } from './ctrl-server.ts';
 import { HostDevices } from './host-devices.ts';
 import { HostSched } from './host-sched.ts';
+import { flatTopology } from './host-topology.ts';
+import { topologyCpus, type Topology } from '../hypervisor/sched/sched-if.ts';
 import { DomainMonitor } from './host-actions.ts';
 import { HostDomctl } from './host-domctl.ts';
 import { HvmBackends } from './hvm-backends.ts';
@@ -21,6 +23,8 @@ import { Xenconsoled } from './xenconsoled.ts';
 export interface HostOptions {
   runDir: string;
   nrCpus: number;
+  /** The pCPUs' shape (host-topology.ts); default: nrCpus in one socket. */
+  topology?: Topology;
   memoryMiB: number;
   /** Path of bin/xenstored, or null to run without xenstore. */
   xenstoredBin: string | null;
@@ -61,12 +65,13 @@ export class HostDaemon {
 
   constructor(private readonly o: HostOptions) {
     const boot: string[] = [];
-    this.sched = new HostSched({ sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 }, o.commandLine ?? '', (s) => boot.push(s));
+    const topology = o.topology ?? flatTopology(o.nrCpus);
+    this.sched = new HostSched(topology, o.commandLine ?? '', (s) => boot.push(s));
     // One set of bridges for HVM NICs and PV vifs: a guest of either kind on xenbr0 reaches the other.
     this.backends = new HvmBackends((n) => new Uint8Array(randomBytes(n)), () => this.poke(), new BridgeRegistry());
     this.ctrl = new Ctrl({ scheduler: this.sched.ops, schedControl: this.sched.control,
       hvmDevices: (b) => this.backends.build(b),
-      memoryMiB: o.memoryMiB, nrCpus: o.nrCpus, timebase: new HostClock(), wall: () => Date.now() * 1e6,
+      memoryMiB: o.memoryMiB, nrCpus: topologyCpus(topology), topology, timebase: new HostClock(), wall: () => Date.now() * 1e6,
       commandLine: o.commandLine ?? '', loadFile: (p) => new Uint8Array(readFileSync(resolve(p))),
       random: (n) => new Uint8Array(randomBytes(n)), hostName: hostname(), pid: process.pid,
     });

@@ -4,7 +4,7 @@
 // has them; commands whose control operation the host does not offer yet say so (exit 1).
 import type { VcpuInfo } from '../ctrl/protocol.ts';
 import { resolveCpuList } from './cpulist.ts';
-import { formatBitmap, formatInfo, formatVcpuList, type VcpuRow } from './format.ts';
+import { formatBitmap, formatInfo, formatNumaInfo, formatTopologyInfo, formatVcpuList, type VcpuRow } from './format.ts';
 import { sprintf } from './printf.ts';
 import { findDomain, getopt, helpText, parseMemSizeKb, type CmdSpec, type XlEnv } from './xl-env.ts';
 
@@ -18,13 +18,17 @@ export const infoCmd: CmdSpec = {
       env.out(JSON.stringify(i, null, 4) + '\n');
       return 0;
     }
+    // print_info(): nodeinfo, physinfo, with -n the topology and NUMA tables, then xeninfo.
     env.out(formatInfo([
       ['host', i.hostName], ['release', 'tsxen'], ['version', 'tsxen'], ['machine', 'riscv64'],
       ['nr_cpus', i.nrCpus], ['max_cpu_id', i.nrCpus - 1], ['nr_nodes', i.nrNodes], ['cores_per_socket', i.coresPerSocket],
       ['threads_per_core', i.threadsPerCore], ['cpu_mhz', i.cpuMhz],
-      ['hw_caps', '00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000'], ['virt_caps', ' hvm'],
+      ['hw_caps', '00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000'], ['virt_caps', 'hvm'],
       ['total_memory', i.totalMemoryMiB], ['free_memory', i.freeMemoryMiB], ['sharing_freed_memory', 0], ['sharing_used_memory', 0],
       ['outstanding_claims', 0], ['free_cpus', pools?.free.length ?? 0],
+    ]));
+    if (p.opts.some(([o]) => o === 'n')) env.out(formatTopologyInfo(i.cpuTopology) + formatNumaInfo(i.numaInfo));
+    env.out(formatInfo([
       ['xen_major', i.xenMajor], ['xen_minor', i.xenMinor], ['xen_extra', i.xenExtra], ['xen_version', `${i.xenMajor}.${i.xenMinor}${i.xenExtra}`],
       ['xen_caps', i.xenCaps], ['xen_scheduler', pools?.defaultSched ?? 'credit2'], ['xen_pagesize', 4096], ['platform_params', 'virt_start=0x0'],
       ['xen_changeset', ''], ['xen_commandline', i.xenCommandline], ['cc_compiler', 'esbuild (TypeScript)'], ['cc_compile_by', 'tsxen'],
