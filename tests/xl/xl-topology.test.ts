@@ -10,10 +10,12 @@ import { hostCommand } from '../../src/host/host-cli.ts';
 import { HostSched } from '../../src/host/host-sched.ts';
 import type { Credit2 } from '../../src/hypervisor/sched/credit2.ts';
 import { topologyCpus, type Topology } from '../../src/hypervisor/sched/sched-if.ts';
+import { makeElf } from '../../src/hypervisor/hypercall/test-support.ts';
 import { Ctrl } from '../../src/toolstack/ctrl/ctrl.ts';
 import { sprintf } from '../../src/toolstack/xl/printf.ts';
 import { inProcessXl } from './xl-inproc.ts';
 
+const KERNEL = { base64: Buffer.from(makeElf([0x0000006f])).toString('base64') }; // jal x0, 0: spin
 const SHAPE: Topology = { sockets: 2, coresPerSocket: 2, threadsPerCore: 2, nodes: 2 };
 
 function host(topo: Topology, cmdline = '') {
@@ -29,6 +31,10 @@ function host(topo: Topology, cmdline = '') {
     const r = hs.dispatch(m, q);
     if (r !== undefined) return JSON.parse(JSON.stringify(r));
     if (m === 'host.physinfo') return JSON.parse(JSON.stringify(ctrl.physinfo()));
+    if (m === 'domain.list') return JSON.parse(JSON.stringify(ctrl.list(q.domid)));
+    if (m === 'domain.lookup') return { domid: ctrl.lookup(q.name) };
+    if (m === 'vcpu.list') return JSON.parse(JSON.stringify(ctrl.vcpus(q.domid)));
+    if (m === 'vcpu.pin') return (ctrl.pin(q.domid, q.vcpu, q.hard, q.soft), {});
     throw new Error(`test host: ${m}`);
   };
   return { hs, ctrl, xl: inProcessXl(call) };
@@ -74,6 +80,25 @@ test('xl info shows the shape; xl info -n prints the cpu_topology and numa_info 
   assert.ok(r.out.indexOf('free_cpus') < r.out.indexOf('cpu_topology'));
   assert.ok(r.out.indexOf('numa_info') < r.out.indexOf('xen_major'));
   assert.equal(r.out.replace(tables, ''), plain, 'the rest of xl info is unchanged');
+});
+
+test('node:N in cpupool-cpu-remove/-add, cpupool-create nodes=[N] and vcpu-pin are the CPUs of node N', async () => {
+  const h = host(SHAPE);
+  assert.equal((await h.xl('cpupool-cpu-remove', 'Pool-0', 'node:1')).code, 0);
+  assert.equal((await h.xl('cpupool-list', '-c')).out, 'Name               CPU list\nPool-0             0,1,2,3\n');
+  const r = await h.xl('cpupool-create', 'name="numa1"', 'nodes=[1]');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^number of cpus: 4$/m);
+  assert.equal((await h.xl('cpupool-list', '-c')).out, 'Name               CPU list\nPool-0             0,1,2,3\nnuma1              4,5,6,7\n');
+  assert.equal((await h.xl('cpupool-cpu-remove', 'numa1', 'node:1,^5')).code, 0);
+  assert.equal((await h.xl('cpupool-cpu-add', 'Pool-0', 'nodes:1-1,^5')).code, 0);
+  assert.equal((await h.xl('cpupool-list', '-c')).out, 'Name               CPU list\nPool-0             0,1,2,3,4,6,7\nnuma1              5\n');
+  // A guest's vCPU hard-pinned to node 1.
+  h.ctrl.create({ name: 'guest', type: 'pv', memory: 2, vcpus: 1, maxvcpus: 1, kernel: KERNEL });
+  const pin = await h.xl('vcpu-pin', 'guest', '0', 'node:1', '-');
+  assert.equal(pin.code, 0, pin.err);
+  assert.match((await h.xl('vcpu-list', 'guest')).out, /^guest +1 +0 .* 4-7 \/ all$/m);
+  assert.deepEqual((await h.xl('vcpu-pin', 'guest', '0', 'node:2', '-')).err, 'libxl_node_to_cpumap failed.\n');
 });
 
 test('the default flat host: one socket, one node, every CPU its own core', async () => {
