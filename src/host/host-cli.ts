@@ -198,7 +198,8 @@ async function runForeground(a: Args): Promise<number> {
     process.exit(1); // the daemon is done: nothing it started may keep it alive
   }
   const t = a.topology;
-  log(`host ready: pid ${process.pid}, ${a.cpus} pCPU(s) (sockets=${t.sockets},cores=${t.coresPerSocket},threads=${t.threadsPerCore},nodes=${t.nodes}), ${a.memoryMiB} MiB, run dir ${a.runDir}`);
+  log(`pCPU topology: sockets=${t.sockets},cores=${t.coresPerSocket},threads=${t.threadsPerCore},nodes=${t.nodes}`);
+  log(`host ready: pid ${process.pid}, ${a.cpus} pCPU(s), ${a.memoryMiB} MiB, run dir ${a.runDir}`);
   await host.stopped;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);

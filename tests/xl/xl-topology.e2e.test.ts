@@ -22,7 +22,7 @@ test('tsxen host --topology sockets=2,cores=2,threads=2,nodes=2: xl info and xl 
       '  4:       0        1        1\n  5:       0        1        1\n  6:       1        1        1\n  7:       1        1        1\n'), info.out);
     assert.match(info.out, /^numa_info {14}:\nnode: {4}memsize {4}memfree {4}distances\n {3}0: {4}\s*512 {5}\s*\d+ {6}10,20\n {3}1: {4}\s*512 {5}\s*\d+ {6}20,10\n/m);
     assert.match(info.out, /^xen_commandline {8}: credit2_runqueue=socket$/m);
-    assert.match(readFileSync(join(h.runDir, 'host.log'), 'utf8'), /host ready: .* 8 pCPU\(s\) \(sockets=2,cores=2,threads=2,nodes=2\)/);
+    assert.match(readFileSync(join(h.runDir, 'host.log'), 'utf8'), /pCPU topology: sockets=2,cores=2,threads=2,nodes=2\n.*host ready: pid \d+, 8 pCPU\(s\)/);
   } finally {
     h.stop();
   }
