@@ -7,9 +7,11 @@ import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CtrlClient, ctrlCall, NoHostError } from './ctrl-client.ts';
 import { ctrlSocketPath, HostDaemon, pidFilePath } from './host-daemon.ts';
+import { detectTopology, flatTopology, MAX_HOST_CPUS, parseTopology } from './host-topology.ts';
 import { defaultRunDir } from './run-dir.ts';
+import { topologyCpus, type Topology } from '../hypervisor/sched/sched-if.ts';
 
-const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N] [--threads] [--memory MiB] [--no-xenstored] [sched=credit2|rtds|null] [credit2_runqueue=...]
+const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N | --topology SPEC] [--threads] [--memory MiB] [--no-xenstored] [sched=credit2|rtds|null] [credit2_runqueue=...]
        tsxen host --stop [--rundir DIR]
        tsxen host --status [--rundir DIR]
 
@@ -17,6 +19,9 @@ Starts the host daemon (hypervisor, xenstored, xenconsoled, control socket DIR/c
 background and returns when it is ready. Run dir: --rundir, $TSXEN_RUNDIR, /run/tsxen (root),
 $XDG_RUNTIME_DIR/tsxen, /tmp/tsxen-<uid>. Logs: DIR/host.log, DIR/xenstored.log, DIR/console/.
 key=value words are Xen boot parameters (xl info's xen_commandline): sched= picks Pool-0's scheduler.
+--cpus N: N pCPUs in one socket (default 2). --topology sockets=S,cores=C,threads=T[,nodes=N]:
+S*C*T pCPUs, C cores per socket, T threads per core, the sockets split evenly into N NUMA nodes
+(default 1); --topology host: this machine's shape (Linux /sys). At most 256 pCPUs.
 --threads runs each of the --cpus pCPUs on its own worker thread (guests execute in parallel);
 without it every pCPU takes turns on the daemon's thread.
 `;
@@ -29,6 +34,10 @@ interface Args {
   cpus: number;
   /** Each pCPU on its own worker thread (host-pcpus.ts). */
   threads: boolean;
+  /** The pCPUs' shape (--topology, or --cpus flat). */
+  topology: Topology;
+  /** What --topology host could not detect and fell back from, for the host log. */
+  topologyNote: string | null;
   memoryMiB: number;
   xenstored: boolean;
   /** Xen boot parameters (key=value words). */
@@ -36,7 +45,11 @@ interface Args {
 }
 
 function parse(argv: string[]): Args | string {
-  const a: Args = { mode: 'start', foreground: false, runDir: defaultRunDir(), cpus: 2, threads: false, memoryMiB: 1024, xenstored: true, commandLine: [] };
+  const a: Args = {
+    mode: 'start', foreground: false, runDir: defaultRunDir(), cpus: 2, topology: flatTopology(2), topologyNote: null, threads: false,
+    memoryMiB: 1024, xenstored: true, commandLine: [],
+  };
+  let cpusGiven = false, topoSpec: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
     const val = (): string | undefined => argv[++i];
@@ -55,9 +68,14 @@ function parse(argv: string[]): Args | string {
       if (v === undefined || v === '') return '--rundir: need a directory';
       a.runDir = resolve(v);
     } else if (f === '--cpus') {
-      const n = num('--cpus', 256);
+      const n = num('--cpus', MAX_HOST_CPUS);
       if (typeof n === 'string') return n;
       a.cpus = n;
+      cpusGiven = true;
+    } else if (f === '--topology') {
+      const v = val();
+      if (v === undefined || v === '') return '--topology: need sockets=S,cores=C,threads=T[,nodes=N] or host';
+      topoSpec = v;
     } else if (f === '--memory') {
       const n = num('--memory', 65536);
       if (typeof n === 'string') return n;
@@ -65,6 +83,23 @@ function parse(argv: string[]): Args | string {
     } else if (/^[a-z0-9_]+=/.test(f)) a.commandLine.push(f);
     else return `unknown option '${f}'`;
   }
+  if (topoSpec === null) {
+    a.topology = flatTopology(a.cpus);
+    return a;
+  }
+  if (topoSpec === 'host') {
+    const d = detectTopology();
+    if (typeof d === 'string') return d;
+    a.topology = d.topology;
+    a.topologyNote = d.note;
+  } else {
+    const t = parseTopology(topoSpec);
+    if (typeof t === 'string') return t;
+    a.topology = t;
+  }
+  const n = topologyCpus(a.topology);
+  if (cpusGiven && a.cpus !== n) return `--cpus ${a.cpus} conflicts with --topology ${topoSpec} (${n} CPUs)`;
+  a.cpus = n;
   return a;
 }
 
@@ -155,7 +190,8 @@ function pidAlive(pid: number): boolean {
 async function runForeground(a: Args): Promise<number> {
   const log = (s: string): void => void process.stdout.write(`${new Date().toISOString()} ${s}\n`);
   const xsBin = process.env.TSXEN_XENSTORED ?? join(dirname(resolve(process.argv[1]!)), 'xenstored');
-  const host = new HostDaemon({ runDir: a.runDir, nrCpus: a.cpus, threads: a.threads, memoryMiB: a.memoryMiB, xenstoredBin: a.xenstored ? xsBin : null, log, commandLine: a.commandLine.join(' ') });
+  if (a.topologyNote !== null) log(`--topology host: ${a.topologyNote}`);
+  const host = new HostDaemon({ runDir: a.runDir, nrCpus: a.cpus, topology: a.topology, threads: a.threads, memoryMiB: a.memoryMiB, xenstoredBin: a.xenstored ? xsBin : null, log, commandLine: a.commandLine.join(' ') });
   const onSignal = (): void => void host.stop();
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -166,6 +202,8 @@ async function runForeground(a: Args): Promise<number> {
     await host.stop();
     process.exit(1); // the daemon is done: nothing it started may keep it alive
   }
+  const t = a.topology;
+  log(`pCPU topology: sockets=${t.sockets},cores=${t.coresPerSocket},threads=${t.threadsPerCore},nodes=${t.nodes}`);
   log(`host ready: pid ${process.pid}, ${a.cpus} pCPU(s)${a.threads ? ' on worker threads' : ''}, ${a.memoryMiB} MiB, run dir ${a.runDir}`);
   await host.stopped;
   process.off('SIGTERM', onSignal);

@@ -12,6 +12,8 @@ import { CtrlServer, type CtrlConn } from './ctrl-server.ts';
 import { HostDevices } from './host-devices.ts';
 import { HostPcpus } from './host-pcpus.ts';
 import { HostSched } from './host-sched.ts';
+import { flatTopology } from './host-topology.ts';
+import { topologyCpus, type Topology } from '../hypervisor/sched/sched-if.ts';
 import { DomainMonitor } from './host-actions.ts';
 import { HostDomctl } from './host-domctl.ts';
 import { HvmBackends } from './hvm-backends.ts';
@@ -24,6 +26,8 @@ export interface HostOptions {
   nrCpus: number;
   /** Each pCPU on its own worker thread (host-pcpus.ts); default: all pCPUs take turns on this thread. */
   threads?: boolean;
+  /** The pCPUs' shape (host-topology.ts); default: nrCpus in one socket. */
+  topology?: Topology;
   memoryMiB: number;
   /** Path of bin/xenstored, or null to run without xenstore. */
   xenstoredBin: string | null;
@@ -68,19 +72,20 @@ export class HostDaemon {
   constructor(private readonly o: HostOptions) {
     const boot: string[] = [];
     const clock = new HostClock();
-    this.sched = new HostSched({ sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 }, o.commandLine ?? '', (s) => boot.push(s));
+    const topology = o.topology ?? flatTopology(o.nrCpus);
+    this.sched = new HostSched(topology, o.commandLine ?? '', (s) => boot.push(s));
     // One set of bridges for HVM NICs and PV vifs: a guest of either kind on xenbr0 reaches the other.
     this.backends = new HvmBackends((n) => new Uint8Array(randomBytes(n)), () => this.poke(), new BridgeRegistry());
     this.ctrl = new Ctrl({ scheduler: this.sched.ops, schedControl: this.sched.control,
       hvmDevices: (b) => this.backends.build(b),
-      memoryMiB: o.memoryMiB, nrCpus: o.nrCpus, timebase: clock, wall: () => Date.now() * 1e6,
+      memoryMiB: o.memoryMiB, nrCpus: topologyCpus(topology), topology, timebase: clock, wall: () => Date.now() * 1e6,
       commandLine: o.commandLine ?? '', loadFile: (p) => new Uint8Array(readFileSync(resolve(p))),
       random: (n) => new Uint8Array(randomBytes(n)), hostName: hostname(), pid: process.pid,
     });
     this.sched.attach(this.ctrl.hv);
     if (o.threads === true) {
       this.pcpus = new HostPcpus(this.ctrl.hv, this.sched, clock.t0);
-      boot.push(`pCPUs 0-${o.nrCpus - 1} on worker threads`);
+      boot.push(`pCPUs 0-${topologyCpus(topology) - 1} on worker threads`);
     }
     for (const s of boot) this.ctrl.xenLog(s);
     this.consoled = new Xenconsoled(this.ctrl, join(o.runDir, 'console'));

@@ -484,6 +484,10 @@ export class Credit2 implements Scheduler {
     }
     return out.join('\n') + '\n';
   }
+  /** Test/bench inspection: the pCPUs of each runqueue (Xen's rqd->active), by runqueue id. */
+  runqueues(): number[][] {
+    return [...this.rqs.values()].sort((a, b) => a.id - b.id).map((rq) => [...rq.cpus].sort((a, b) => a - b));
+  }
   /** Test/bench inspection: credit of a unit and its runqueue id. */
   inspect(u: SchedUnit): { credit: number; rq: number } {
     const s = this.sv(u);

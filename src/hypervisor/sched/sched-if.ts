@@ -14,7 +14,10 @@ export class SchedError extends Error {
   }
 }
 
-/** Host shape: pCPU i is thread (i % threads) of core .. of socket ..; sockets split evenly into nodes. */
+/**
+ * Host shape, numbered as Xen and Linux enumerate: cpu = ((socket * coresPerSocket) + core) *
+ * threadsPerCore + thread; node = socket / (sockets / nodes) (sockets split evenly into nodes).
+ */
 export interface Topology {
   sockets: number;
   coresPerSocket: number;
@@ -22,6 +25,7 @@ export interface Topology {
   nodes: number;
 }
 export const topologyCpus = (t: Topology): number => t.sockets * t.coresPerSocket * t.threadsPerCore;
+/** A host-wide core id (siblings share it, cores of different sockets never do): what runqueues group by. */
 export function cpuCore(t: Topology, cpu: number): number {
   return Math.floor(cpu / t.threadsPerCore);
 }
@@ -30,6 +34,13 @@ export function cpuSocket(t: Topology, cpu: number): number {
 }
 export function cpuNode(t: Topology, cpu: number): number {
   return Math.floor((cpuSocket(t, cpu) * t.nodes) / t.sockets);
+}
+/**
+ * XEN_SYSCTL_cputopoinfo's row for a pCPU: core is the core's id within its socket (x86's
+ * cpu_core_id, Linux's topology/core_id), as `xl info -n` prints it. Xen: common/sysctl.c
+ */
+export function cpuTopoInfo(t: Topology, cpu: number): { core: number; socket: number; node: number } {
+  return { core: cpuCore(t, cpu) % t.coresPerSocket, socket: cpuSocket(t, cpu), node: cpuNode(t, cpu) };
 }
 export function validateTopology(t: Topology): void {
   for (const k of ['sockets', 'coresPerSocket', 'threadsPerCore', 'nodes'] as const) {

@@ -21,10 +21,11 @@ import { SBI_HSM_STATE_STOPPED } from '../../hypervisor/vsbi/sbi-defs.ts';
 import type { SchedulerOps } from '../../hypervisor/sched/ops.ts';
 import { MAXMEM_SLACK_PAGES } from '../../hypervisor/domain/config.ts';
 import type { SchedControl } from '../../hypervisor/sched/control.ts';
+import { cpuTopoInfo, topologyCpus, type Topology } from '../../hypervisor/sched/sched-if.ts';
 import { VcpuAffinity } from './ctrl-sched.ts';
 import type { VirtioDevice } from '../../hardware/devices/virtio/virtio-device.ts';
 import { NAME_RE, resolveBuild, formatUuid, type FileLoader, type ResolvedBuild } from './build-desc.ts';
-import { CtrlError, type DomainInfo, type PhysInfo, type VcpuInfo } from './protocol.ts';
+import { CtrlError, type DomainInfo, type NumaInfo, type PhysInfo, type VcpuInfo } from './protocol.ts';
 
 export const SHUTDOWN_NAMES: Record<string, number> = {
   poweroff: SHUTDOWN_poweroff, reboot: SHUTDOWN_reboot, suspend: SHUTDOWN_suspend,
@@ -37,6 +38,8 @@ export interface CtrlOptions {
   memoryMiB: number;
   /** pCPUs reported by physinfo (the run loop is one thread until issue 7). */
   nrCpus: number;
+  /** Their shape (physinfo, xl info -n); default: nrCpus in one socket, one node. Its CPU count is nrCpus. */
+  topology?: Topology;
   timebase: HartClock;
   /** Wall time in ns since the epoch. */
   wall?: () => number;
@@ -95,6 +98,19 @@ export interface StoreRing {
 /** The hypervisor console ring (Xen's conring, 16 KiB default; we keep 64 KiB). */
 const DMESG_BYTES = 65536;
 
+/**
+ * XEN_SYSCTL_numainfo over `nodes` nodes: machine memory is one pool (not node-local yet), so
+ * each node reports an equal share of it (the last takes the remainder); distances are Xen's
+ * defaults without an ACPI SLIT: 10 to itself, 20 to any other node (arch numa.c __node_distance).
+ */
+export function numaInfo(nodes: number, frames: number, freeFrames: number): NumaInfo[] {
+  const share = (n: number, i: number): number => Math.floor((i === nodes - 1 ? n - Math.floor(n / nodes) * (nodes - 1) : Math.floor(n / nodes)) / 256);
+  return Array.from({ length: nodes }, (_, i) => ({
+    memsizeMiB: share(frames, i), memfreeMiB: share(freeFrames, i),
+    distances: Array.from({ length: nodes }, (_, j) => (i === j ? 10 : 20)),
+  }));
+}
+
 export class Ctrl {
   readonly hv: Hypervisor;
   readonly eg: EvtchnGnttab;
@@ -114,8 +130,13 @@ export class Ctrl {
   /** Guest console_io output (per domain, raw), for xenconsoled's HVM/early path. */
   onConsoleIo: ((domid: number, bytes: Uint8Array) => void) | null = null;
 
+  /** The pCPUs' shape physinfo reports. */
+  readonly topology: Topology;
+
   constructor(o: CtrlOptions) {
     this.o = o;
+    this.topology = o.topology ?? { sockets: 1, coresPerSocket: o.nrCpus, threadsPerCore: 1, nodes: 1 };
+    if (topologyCpus(this.topology) !== o.nrCpus) throw new Error(`topology of ${topologyCpus(this.topology)} CPUs for ${o.nrCpus} pCPUs`);
     const wall = o.wall;
     this.hv = new Hypervisor({
       frames: o.memoryMiB * 256,
@@ -391,8 +412,11 @@ export class Ctrl {
 
   physinfo(): PhysInfo {
     const pool = this.hv.pool;
+    const t = this.topology;
     return {
-      nrCpus: this.o.nrCpus, nrNodes: 1, coresPerSocket: this.o.nrCpus, threadsPerCore: 1,
+      nrCpus: this.o.nrCpus, nrNodes: t.nodes, coresPerSocket: t.coresPerSocket, threadsPerCore: t.threadsPerCore,
+      cpuTopology: Array.from({ length: this.o.nrCpus }, (_, c) => cpuTopoInfo(t, c)),
+      numaInfo: numaInfo(t.nodes, pool.nrFrames, pool.freeFrames),
       cpuMhz: Math.round(this.hv.clock.timebase.frequency / 1e6),
       totalMemoryMiB: Math.floor(pool.nrFrames / 256), freeMemoryMiB: Math.floor(pool.freeFrames / 256),
       xenMajor: XEN_MAJOR, xenMinor: XEN_MINOR, xenExtra: XEN_EXTRAVERSION, xenCaps: XEN_CAPABILITIES.trim(),

@@ -122,12 +122,21 @@ export interface VcpuInfo {
   affinitySoft: string;
 }
 
-/** `xl info`'s hypervisor part (xc_physinfo + xen_version). */
+/** A pCPU's place (XEN_SYSCTL_cputopoinfo, libxl_cputopology): core within its socket. */
+export interface CpuTopology { core: number; socket: number; node: number }
+/** A NUMA node (XEN_SYSCTL_numainfo, libxl_numainfo): memory in MiB, SLIT distances to every node. */
+export interface NumaInfo { memsizeMiB: number; memfreeMiB: number; distances: number[] }
+
+/** `xl info`'s hypervisor part (xc_physinfo + xen_version; cputopoinfo and numainfo for -n). */
 export interface PhysInfo {
   nrCpus: number;
   nrNodes: number;
   coresPerSocket: number;
   threadsPerCore: number;
+  /** Row i is pCPU i. */
+  cpuTopology: CpuTopology[];
+  /** Row i is node i. */
+  numaInfo: NumaInfo[];
   cpuMhz: number;
   totalMemoryMiB: number;
   freeMemoryMiB: number;

@@ -35,6 +35,17 @@ export function parseCpuList(list: string): CpuListItem[] {
 }
 
 /**
+ * libxl_node_to_cpumap over physinfo's cpu_topology (row i is pCPU i): the CPUs of node n, or
+ * undefined for a node that holds none.
+ */
+export function nodeCpuMap(topology: ReadonlyArray<{ node: number }>): (node: number) => number[] | undefined {
+  return (n) => {
+    const cpus = topology.flatMap((t, c) => (t.node === n ? [c] : []));
+    return cpus.length > 0 ? cpus : undefined;
+  };
+}
+
+/**
  * Resolve a parsed list to a sorted array of CPU numbers < nrCpus. `nodeCpus(n)` gives the
  * CPUs of NUMA node n (undefined for a node that does not exist). Throws on CPUs or nodes
  * the host does not have, and on a list that selects nothing.

@@ -96,6 +96,22 @@ export function formatInfo(pairs: ReadonlyArray<readonly [string, string | numbe
   return pairs.map(([k, v]) => `${k.padEnd(23)}: ${v}\n`).join('');
 }
 
+/**
+ * `xl info -n`'s tables (output_topologyinfo, output_numainfo at 4.7): one `%3d:    %4d     %4d
+ * %4d` row per pCPU, the PCI device table (no PCI devices: its "No device topology data"
+ * line), then one `%4d:    %6lu     %6lu      %d[,%d...]` row per node (memory in MiB).
+ */
+export function formatTopologyInfo(cpus: ReadonlyArray<{ core: number; socket: number; node: number }>): string {
+  let out = 'cpu_topology           :\ncpu:    core    socket     node\n';
+  cpus.forEach((c, i) => (out += sprintf('%3d:    %4d     %4d     %4d\n', i, c.core, c.socket, c.node)));
+  return out + 'device topology        :\ndevice           node\nNo device topology data available\n';
+}
+export function formatNumaInfo(nodes: ReadonlyArray<{ memsizeMiB: number; memfreeMiB: number; distances: readonly number[] }>): string {
+  let out = 'numa_info              :\nnode:    memsize    memfree    distances\n';
+  nodes.forEach((n, i) => (out += sprintf('%4d:    %6d     %6d      %s\n', i, n.memsizeMiB, n.memfreeMiB, n.distances.join(','))));
+  return out;
+}
+
 export interface CpupoolRow { name: string; sched: string; nrDomains: number; cpus: readonly number[] }
 
 /** `xl cpupool-list [-c]` (main_cpupoollist() at 4.7). */

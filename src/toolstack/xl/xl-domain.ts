@@ -3,7 +3,7 @@
 // main_destroy, main_shutdown/main_reboot, main_pause/unpause, main_domid, main_domname,
 // main_console): options, messages and exit codes as xl has them, over the host's control socket.
 import type { Action, BuildDescription, DomainInfo, ShutdownActions } from '../ctrl/protocol.ts';
-import { resolveCpuList } from './cpulist.ts';
+import { nodeCpuMap, resolveCpuList } from './cpulist.ts';
 import { parseDomainConfig, XlCfgError, type DomainConfig } from './domain-config.ts';
 import { formatList, type ListRow } from './format.ts';
 import { attachConfigDevices } from './xl-devices.ts';
@@ -221,12 +221,13 @@ export function buildDescription(cfg: DomainConfig, env: Pick<XlEnv, 'resolvePat
  * libxl's vcpu affinity at build (b_info vcpu_hard/soft_affinity): cpus= / cpus_soft= as one
  * list for every vCPU or one per vCPU, against the host's pCPUs.
  */
-export function vcpuAffinity(cfg: DomainConfig, nrCpus: number): Array<{ hard: number[] | null; soft: number[] | null }> {
+export function vcpuAffinity(cfg: DomainConfig, nrCpus: number, topology?: ReadonlyArray<{ node: number }>): Array<{ hard: number[] | null; soft: number[] | null }> {
   if (cfg.cpus === undefined && cfg.cpusSoft === undefined) return [];
+  const nodes = topology === undefined ? undefined : nodeCpuMap(topology);
   const pick = (a: DomainConfig['cpus'], i: number): number[] | null => {
     if (a === undefined) return null;
     const s = 'all' in a ? a.all : a.perVcpu[i];
-    return s === undefined ? null : resolveCpuList(s, nrCpus);
+    return s === undefined ? null : resolveCpuList(s, nrCpus, nodes);
   };
   return Array.from({ length: cfg.maxvcpus }, (_, i) => ({ hard: pick(cfg.cpus, i), soft: pick(cfg.cpusSoft, i) }));
 }
@@ -273,7 +274,8 @@ export const createCmd: CmdSpec = {
     }
     if (cfg.cpus !== undefined || cfg.cpusSoft !== undefined) {
       try {
-        desc.vcpuAffinity = vcpuAffinity(cfg, (await env.call('host.physinfo', {})).nrCpus);
+        const phys = await env.call('host.physinfo', {});
+        desc.vcpuAffinity = vcpuAffinity(cfg, phys.nrCpus, phys.cpuTopology);
       } catch (e) {
         env.err(`${file}: ${e instanceof Error ? e.message : String(e)}\n`);
         return 1;

@@ -3,8 +3,8 @@
 // main_vcpulist, main_vcpupin, main_vcpuset, main_memset/memmax): validation and messages as xl
 // has them; commands whose control operation the host does not offer yet say so (exit 1).
 import type { VcpuInfo } from '../ctrl/protocol.ts';
-import { resolveCpuList } from './cpulist.ts';
-import { formatBitmap, formatInfo, formatVcpuList, type VcpuRow } from './format.ts';
+import { nodeCpuMap, resolveCpuList } from './cpulist.ts';
+import { formatBitmap, formatInfo, formatNumaInfo, formatTopologyInfo, formatVcpuList, type VcpuRow } from './format.ts';
 import { sprintf } from './printf.ts';
 import { findDomain, getopt, helpText, parseMemSizeKb, type CmdSpec, type XlEnv } from './xl-env.ts';
 
@@ -18,13 +18,17 @@ export const infoCmd: CmdSpec = {
       env.out(JSON.stringify(i, null, 4) + '\n');
       return 0;
     }
+    // print_info(): nodeinfo, physinfo, with -n the topology and NUMA tables, then xeninfo.
     env.out(formatInfo([
       ['host', i.hostName], ['release', 'tsxen'], ['version', 'tsxen'], ['machine', 'riscv64'],
       ['nr_cpus', i.nrCpus], ['max_cpu_id', i.nrCpus - 1], ['nr_nodes', i.nrNodes], ['cores_per_socket', i.coresPerSocket],
       ['threads_per_core', i.threadsPerCore], ['cpu_mhz', i.cpuMhz],
-      ['hw_caps', '00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000'], ['virt_caps', ' hvm'],
+      ['hw_caps', '00000000:00000000:00000000:00000000:00000000:00000000:00000000:00000000'], ['virt_caps', 'hvm'],
       ['total_memory', i.totalMemoryMiB], ['free_memory', i.freeMemoryMiB], ['sharing_freed_memory', 0], ['sharing_used_memory', 0],
       ['outstanding_claims', 0], ['free_cpus', pools?.free.length ?? 0],
+    ]));
+    if (p.opts.some(([o]) => o === 'n')) env.out(formatTopologyInfo(i.cpuTopology) + formatNumaInfo(i.numaInfo));
+    env.out(formatInfo([
       ['xen_major', i.xenMajor], ['xen_minor', i.xenMinor], ['xen_extra', i.xenExtra], ['xen_version', `${i.xenMajor}.${i.xenMinor}${i.xenExtra}`],
       ['xen_caps', i.xenCaps], ['xen_scheduler', pools?.defaultSched ?? 'credit2'], ['xen_pagesize', 4096], ['platform_params', 'virt_start=0x0'],
       ['xen_changeset', ''], ['xen_commandline', i.xenCommandline], ['cc_compiler', 'esbuild (TypeScript)'], ['cc_compile_by', 'tsxen'],
@@ -115,7 +119,8 @@ function libxlError(env: XlEnv, fn: string, what: string, e: unknown): void {
  * (whole bytes), so CPUs beyond it are dropped silently as libxl_bitmap_set does; the
  * hypervisor judges the rest.
  */
-export function cpurangeParse(env: XlEnv, s: string, nrCpus: number): number[] | null {
+export function cpurangeParse(env: XlEnv, s: string, nrCpus: number, topology: ReadonlyArray<{ node: number }> = []): number[] | null {
+  const nodeCpus = nodeCpuMap(topology.length > 0 ? topology : Array.from({ length: nrCpus }, () => ({ node: 0 })));
   const bits = Math.ceil(nrCpus / 8) * 8;
   const set = new Set<number>();
   for (const raw of s.split(',').filter((x) => x !== '')) {
@@ -140,9 +145,8 @@ export function cpurangeParse(env: XlEnv, s: string, nrCpus: number): number[] |
       return null;
     }
     for (let i = a; i <= b && i < bits; i++) {
-      // One node (node 0) holds every pCPU (physinfo nr_nodes 1).
-      const cpus = nodes ? (i === 0 ? [...Array(nrCpus).keys()] : null) : [i];
-      if (cpus === null) {
+      const cpus = nodes ? nodeCpus(i) : [i];
+      if (cpus === undefined) {
         env.err('libxl_node_to_cpumap failed.\n');
         return null;
       }
@@ -174,10 +178,10 @@ export const vcpuPinCmd: CmdSpec = {
       }
       vcpuid = -1;
     }
-    const { nrCpus } = await env.call('host.physinfo', {});
-    const hard = hardStr === '-' ? null : cpurangeParse(env, hardStr, nrCpus);
+    const { nrCpus, cpuTopology } = await env.call('host.physinfo', {});
+    const hard = hardStr === '-' ? null : cpurangeParse(env, hardStr, nrCpus, cpuTopology);
     if (hardStr !== '-' && hard === null) return 1;
-    const soft = softStr === undefined || softStr === '-' ? null : cpurangeParse(env, softStr, nrCpus);
+    const soft = softStr === undefined || softStr === '-' ? null : cpurangeParse(env, softStr, nrCpus, cpuTopology);
     if (softStr !== undefined && softStr !== '-' && soft === null) return 1;
     if (env.dryRun) {
       const bm = (m: number[]): string => formatBitmap(m.filter((c) => c < nrCpus), nrCpus);

@@ -9,6 +9,7 @@ import type { CpupoolInfo, RtdsVcpuParams } from '../ctrl/sched-protocol.ts';
 import { CfgParseError, lastSettings, parseXlCfg, type CfgValue } from './cfg-parser.ts';
 import { findDomain, getopt, type CmdSpec, type XlEnv } from './xl-env.ts';
 import { sprintf } from './printf.ts';
+import { nodeCpuMap } from './cpulist.ts';
 
 const STRERROR: Record<string, string> = {
   EINVAL: 'Invalid argument', EBUSY: 'Device or resource busy', ENODEV: 'No such device', ENOENT: 'No such file or directory',
@@ -27,6 +28,11 @@ export function strtol(s: string): number {
 
 async function pools(env: XlEnv) {
   return env.call('cpupool.list', {});
+}
+/** physinfo's cpu_topology (libxl_get_cpu_topology), asked only when `list` names nodes (always without one). */
+async function cpuTopology(env: XlEnv, list?: string): Promise<ReadonlyArray<{ node: number }>> {
+  if (list !== undefined && !list.includes('node')) return [];
+  return (await env.call('host.physinfo', {})).cpuTopology;
 }
 /** libxl_cpupool_qualifier_to_cpupoolid: a pool name, or a number naming an existing pool id. */
 function poolOf(list: CpupoolInfo[], q: string): CpupoolInfo | undefined {
@@ -337,7 +343,8 @@ export const cpupoolListCmd: CmdSpec = {
 };
 
 /** cpurange_parse (xl_cmdimpl.c 4.7): "all", N, N-M, node:N, ^exclusions, comma-separated; CPUs past the host are ignored as libxl's bitmap does. */
-export function cpurangeParse(env: XlEnv, s: string, nrCpus: number): number[] | null {
+export function cpurangeParse(env: XlEnv, s: string, nrCpus: number, topology: ReadonlyArray<{ node: number }> = []): number[] | null {
+  const nodeCpus = nodeCpuMap(topology.length > 0 ? topology : Array.from({ length: nrCpus }, () => ({ node: 0 })));
   const set = new Set<number>();
   for (let item of s.split(',').filter((x) => x !== '')) {
     const not = item.startsWith('^');
@@ -359,7 +366,7 @@ export function cpurangeParse(env: XlEnv, s: string, nrCpus: number): number[] |
     }
     const [a, b] = [Number(m[1]), m[2] === undefined ? Number(m[1]) : Number(m[2])];
     for (let i = a; i <= b; i++) {
-      const cs = nodes ? (i === 0 ? [...Array(nrCpus).keys()] : []) : [i]; // one NUMA node: node 0 holds every pCPU
+      const cs = nodes ? nodeCpus(i) ?? [] : [i]; // libxl_node_to_cpumap: a node without CPUs adds none
       for (const c of cs) if (c < nrCpus) { if (not) set.delete(c); else set.add(c); }
     }
   }
@@ -424,8 +431,13 @@ export const cpupoolCreateCmd: CmdSpec = {
     let cpus: number[] = [];
     const nodesV = cfg.get('nodes')?.value, cpusV = cfg.get('cpus')?.value;
     if (nodesV !== undefined && nodesV.kind === 'list') {
-      for (const it of nodesV.items) if (strtol(cfgString(it) ?? '') === 0) cpus.push(...[...free].sort((a, b) => a - b)); // one NUMA node
-      cpus = [...new Set(cpus)];
+      // The free CPUs of each node listed, by physinfo's cpu_topology.
+      const topo = await cpuTopology(env);
+      for (const it of nodesV.items) {
+        const n = strtol(cfgString(it) ?? '');
+        for (let c = 0; c < topo.length; c++) if (topo[c]!.node === n && free.has(c)) cpus.push(c);
+      }
+      cpus = [...new Set(cpus)].sort((a, b) => a - b);
       if (cpus.length === 0) {
         env.err('no free cpu found\n');
         return 1;
@@ -440,7 +452,7 @@ export const cpupoolCreateCmd: CmdSpec = {
         cpus.push(c);
       }
     } else if (cpusV !== undefined) {
-      const r = cpurangeParse(env, cfgString(cpusV) ?? '', l.nrCpus);
+      const r = cpurangeParse(env, cfgString(cpusV) ?? '', l.nrCpus, await cpuTopology(env, cfgString(cpusV)));
       if (r === null) return 1;
       for (const c of r) {
         if (!free.has(c)) {
@@ -495,7 +507,7 @@ function cpuCmd(name: 'cpupool-cpu-add' | 'cpupool-cpu-remove', help: string): C
       const p = getopt(argv, [], c, 2, env);
       const [q, range] = [p.args[0]!, p.args[1]!];
       const l = await pools(env);
-      const cpus = cpurangeParse(env, range, l.nrCpus);
+      const cpus = cpurangeParse(env, range, l.nrCpus, await cpuTopology(env, range));
       if (cpus === null) return 1;
       const pool = poolOf(l.pools, q);
       if (pool === undefined) {
