@@ -20,7 +20,11 @@ export type Job =
   | { mode: 'send'; pairs: Array<[domid: number, port: number]>; iters: number; produced?: Int32Array; prodIdx?: number[]; progress?: Int32Array; progressIdx?: number; stop?: Int32Array }
   | { mode: 'hypercall'; vcpu: VcpuJob; calls: Array<{ nr: number; args: number[] }> }
   | { mode: 'grant'; vcpu: VcpuJob; iters: number; handle: number; count: number; stop?: Int32Array }
-  | { mode: 'add'; domain: EvtchnShared };
+  | { mode: 'add'; domain: EvtchnShared }
+  /** bench: `iters` sends on (domid, port), clearing the target's pending bit (int32 `clear[0]`, mask `clear[1]`) after each if given. */
+  | { mode: 'bench'; domid: number; port: number; iters: number; clear?: [number, number] }
+  /** bench: `iters` event_channel_op(EVTCHNOP_send, handle) through fastHypercall. */
+  | { mode: 'benchHc'; vcpu: VcpuJob; handle: number; iters: number };
 
 const { desc, cpu, go } = workerData as { desc: FastPathDesc; cpu: number; go?: Int32Array };
 setSmpProcessorId(cpu);
@@ -103,6 +107,28 @@ parentPort!.on('message', (j: Job) => {
     case 'add':
       fp.addDomain(j.domain);
       return done({});
+    case 'bench': {
+      let bad = 0;
+      const { domid, port, iters, clear } = j;
+      if (clear === undefined) for (let i = 0; i < iters; i++) bad += fp.send(domid, port) === 0 ? 0 : 1;
+      else {
+        const [idx, mask] = clear;
+        for (let i = 0; i < iters; i++) {
+          bad += fp.send(domid, port) === 0 ? 0 : 1;
+          Atomics.and(m32, idx, ~mask);
+        }
+      }
+      return done({ bad });
+    }
+    case 'benchHc': {
+      const v = fastVcpu(j.vcpu), a = new HcArgs();
+      let bad = 0;
+      for (let i = 0; i < j.iters; i++) {
+        a.setNum(0, 4 /* EVTCHNOP_send */).setNum(1, j.handle);
+        bad += fastHypercall(fp, v, 32, 0, a) === 0 ? 0 : 1;
+      }
+      return done({ bad });
+    }
   }
 });
 parentPort!.postMessage('ready');

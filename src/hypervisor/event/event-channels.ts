@@ -132,19 +132,20 @@ export class EventChannels {
    */
   bitmaps(): void {
     const off = this.d.sharedInfoOffset;
-    if (off !== this.siOffset) {
-      if (off >= 0 && off % 4096 !== 0) throw new Error(`evtchn: shared_info offset ${off} is not a frame`);
-      this.siOffset = off;
-      this.mem = off >= 0 ? this.poolMem : this.privateMem;
-      this.si = off >= 0 ? off >> 2 : 0;
-    }
+    if (off === this.siOffset) return;
+    if (off >= 0 && off % 4096 !== 0) throw new Error(`evtchn: shared_info offset ${off} is not a frame`);
+    this.siOffset = off;
+    this.mem = off >= 0 ? this.poolMem : this.privateMem;
+    this.si = off >= 0 ? off >> 2 : 0;
     this.publish();
   }
 
   /**
-   * Publish shared_info and every vCPU's vcpu_info into the shared words (pCPU workers deliver
-   * through them). Called by every operation here, and by the core when a vcpu_info moves
-   * (VCPUOP_register_vcpu_info) before the guest is told to rescan.
+   * Publish shared_info and every vCPU's vcpu_info into the shared words (send/unmask deliver
+   * through them, here and on pCPU workers). vCPU 0's vcpu_info is placed with shared_info (the
+   * builders: bitmaps() sees shared_info change); others only by VCPUOP_register_vcpu_info,
+   * which calls vcpuInfoMoved before the guest is told to rescan. A vCPU beyond I_NR_VI has
+   * no vcpu_info (its events stay pending, as before registration).
    */
   publish(): void {
     const info = this.shared.info, vs = this.d.vcpus;
@@ -160,6 +161,7 @@ export class EventChannels {
   /** EvtchnOps.vcpuInfoMoved: VCPUOP_register_vcpu_info gave the vCPU a new vcpu_info. */
   vcpuInfoMoved(): void {
     this.bitmaps();
+    this.publish();
   }
   portIsValid(port: number): boolean {
     return Number.isInteger(port) && port >= 0 && port < this.validPorts;

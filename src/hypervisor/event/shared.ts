@@ -102,8 +102,13 @@ export function eventUnlock2(a: EvtchnShared, b: EvtchnShared): void {
   if (a !== b) eventUnlock(b);
 }
 
+/**
+ * port_is_valid. A plain read: the valid range only grows, and a send racing with the bind
+ * that grows it may see either answer, as in Xen (the words a send acts on are read under the
+ * port lock, whose acquire orders them after the main thread's publish).
+ */
 export function portValid(s: EvtchnShared, port: number): boolean {
-  return Number.isInteger(port) && port >= 0 && port < Atomics.load(s.info, I_VALID);
+  return Number.isInteger(port) && port >= 0 && port < s.info[I_VALID]!;
 }
 
 /** A send or unmask the caller's thread cannot complete (the peer or its vcpu_info is not in its view): nothing was changed. */
@@ -122,8 +127,9 @@ export const HOW_AGAIN = 4;
  * NOT_HERE (the main thread decides); dom0 (the host process) always uses its private bitmaps.
  */
 function deliver(t: EvtchnShared, vcpu: number, port: number, pool: Int32Array, strict: boolean, out: Int32Array): number {
-  const info = t.info, si = Atomics.load(info, I_SI);
-  const vi = vcpu >= 0 && vcpu < Atomics.load(info, I_NR_VI) ? Atomics.load(info, I_VI + vcpu) : -1;
+  // Plain reads: published (Atomics.store) before the port was bound or under a later lock hand-over.
+  const info = t.info, si = info[I_SI]!;
+  const vi = vcpu >= 0 && vcpu < info[I_NR_VI]! ? info[I_VI + vcpu]! : -1;
   if (strict && t.domid !== 0 && (vi < 0 || si < 0)) return NOT_HERE;
   const how = si < 0 ? setPending2lHow(t.priv, 0, vi, port) : setPending2lHow(pool, si, vi, port);
   out[OUT_DOMID] = t.domid;
@@ -143,25 +149,17 @@ export function evtchnSend(ld: EvtchnShared, lport: number, peer: (domid: number
   out[OUT_HOW] = HOW_NONE;
   if (!portValid(ld, lport)) return -EINVAL;
   const b = lport * STRIDE, ports = ld.ports;
-  lockPort(ld, lport);
-  try {
-    switch (ports[b + F_STATE]) {
-      case ECS_INTERDOMAIN: {
-        const rd = peer(ports[b + F_RDOM]!);
-        if (rd === undefined) return NOT_HERE;
-        const rport = ports[b + F_RPORT]!;
-        return deliver(rd, Atomics.load(rd.ports, rport * STRIDE + F_VCPU), rport, pool, strict, out);
-      }
-      case ECS_IPI:
-        return deliver(ld, ports[b + F_VCPU]!, lport, pool, strict, out);
-      case ECS_UNBOUND:
-        return 0; // silently drop the notification
-      default:
-        return -EINVAL;
-    }
-  } finally {
-    unlockPort(ld, lport);
-  }
+  let rc = -EINVAL; // free, reserved, VIRQ, PIRQ
+  lockPort(ld, lport); // nothing below throws: no try/finally on the hot path
+  const state = ports[b + F_STATE]!;
+  if (state === ECS_INTERDOMAIN) {
+    const rd = peer(ports[b + F_RDOM]!);
+    const rport = ports[b + F_RPORT]!;
+    rc = rd === undefined ? NOT_HERE : deliver(rd, rd.ports[rport * STRIDE + F_VCPU]!, rport, pool, strict, out);
+  } else if (state === ECS_IPI) rc = deliver(ld, ports[b + F_VCPU]!, lport, pool, strict, out);
+  else if (state === ECS_UNBOUND) rc = 0; // silently drop the notification
+  unlockPort(ld, lport);
+  return rc;
 }
 
 /**
@@ -171,9 +169,9 @@ export function evtchnSend(ld: EvtchnShared, lport: number, peer: (domid: number
 export function evtchnUnmask(d: EvtchnShared, port: number, pool: Int32Array, strict: boolean, out: Int32Array): number {
   out[OUT_HOW] = HOW_NONE;
   if (!portValid(d, port)) return -EINVAL;
-  const info = d.info, si = Atomics.load(info, I_SI);
-  const vcpu = Atomics.load(d.ports, port * STRIDE + F_VCPU);
-  const vi = vcpu < Atomics.load(info, I_NR_VI) ? Atomics.load(info, I_VI + vcpu) : -1;
+  const info = d.info, si = info[I_SI]!;
+  const vcpu = d.ports[port * STRIDE + F_VCPU]!;
+  const vi = vcpu < info[I_NR_VI]! ? info[I_VI + vcpu]! : -1;
   if (strict && d.domid !== 0 && (vi < 0 || si < 0)) return NOT_HERE;
   const up = si < 0 ? unmask2l(d.priv, 0, vi, port) : unmask2l(pool, si, vi, port);
   if (up) {

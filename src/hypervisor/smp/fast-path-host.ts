@@ -12,7 +12,8 @@ import type { KickQueue } from './kick-queue.ts';
 /** What a pCPU worker needs to build its FastPath (every live domain's words, published first). */
 export function fastPathDesc(events: EventHost, kicks: KickQueue, grants?: GrantSmpDesc): FastPathDesc {
   const domains = [...events.all()].map((ec) => {
-    ec.bitmaps(); // publish shared_info and vcpu_info
+    ec.bitmaps();
+    ec.publish(); // shared_info and every vcpu_info as they are now
     return ec.shared;
   });
   return { memory: events.lookup.pool.memory, directory: events.directory, kicks: kicks.desc, domains, grants };

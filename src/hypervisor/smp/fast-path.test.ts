@@ -14,7 +14,7 @@ import { clearPending2l } from '../event/two-level.ts';
 import { grantSmpDesc } from '../grant/smp-view.ts';
 import { DATA, hypercall, makeHv, poke, pvDomain } from '../hypercall/test-support.ts';
 import { EINVAL } from '../public/errno.ts';
-import { EVTCHNOP_bind_ipi, EVTCHNOP_close, EVTCHNOP_send, EVTCHNOP_unmask } from '../public/event-channel.ts';
+import { EVTCHNOP_bind_ipi, EVTCHNOP_close, EVTCHNOP_send, EVTCHNOP_unmask, SHINFO_EVTCHN_MASK } from '../public/event-channel.ts';
 import { COPY, GNTCOPY_source_gref, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, GNTTABOP_copy, GNTTABOP_map_grant_ref, GTF_permit_access, GTF_reading, GTF_readonly } from '../public/grant-table.ts';
 import { DOMID_SELF, HYPERVISOR_event_channel_op, HYPERVISOR_grant_table_op, HYPERVISOR_sched_op, VIRQ_TIMER } from '../public/xen.ts';
 import type { Hypervisor } from '../xen.ts';
@@ -243,6 +243,46 @@ test("a worker's send to a blocked vCPU: upcall set on the worker, the vCPU woke
     await kicks.wait(1000);
     assert.equal(drainKicks(x.events, kicks), 1);
     assert.equal(v.isBlocked, false, 'the drain woke the vCPU');
+  } finally {
+    await w!.terminate();
+  }
+});
+
+test('a full kick queue still wakes a blocked vCPU (overflow: the drain rescans); unmask on a worker re-delivers through the queue', async () => {
+  const { hv, x, ds } = host(2);
+  const [r, s] = ds as [typeof ds[0], typeof ds[0]];
+  const pairs = [0, 1, 2].map(() => bindPair(x, hv, s.domid, r.domid));
+  const er = x.channels(r), v = r.vcpus[0]!;
+  const maskAll = (): void => {
+    er.bitmaps();
+    for (const [, rp] of pairs) {
+      clearPending2l(er.mem, er.si, rp);
+      Atomics.or(er.mem, er.si + SHINFO_EVTCHN_MASK / 4 + (rp >> 5), 1 << (rp & 31));
+    }
+  };
+  const blockQuiet = (): void => {
+    hv.pool.bytes.fill(0, v.vcpuInfoOff, v.vcpuInfoOff + 16); // upcall_pending, pending_sel
+    v.block(BLOCK_EVENT);
+  };
+  maskAll();
+  blockQuiet();
+  const kicks = new KickQueue(2);
+  const [w] = await pcpus(fastPathDesc(x.events, kicks), [1]);
+  try {
+    // Three masked ports turn pending (3 entries for a 2-entry ring), then the last is unmasked: its upcall's entry is refused too.
+    const list: Array<['send' | 'unmask', number, number]> = [...pairs.map(([sp]) => ['send', s.domid, sp] as ['send', number, number]), ['unmask', r.domid, pairs[2]![1]]];
+    assert.deepEqual((await run<{ rcs: number[] }>(w!, { mode: 'ops', list })).rcs, [0, 0, 0, 0]);
+    assert.equal(hv.pool.bytes[v.vcpuInfoOff], 1, 'the unmask raised the upcall');
+    assert.equal(v.isBlocked, true);
+    assert.equal(drainKicks(x.events, kicks), 0, 'overflow reported');
+    assert.equal(v.isBlocked, false, 'the rescan after the overflow woke the vCPU');
+    // Port 0 is still pending and masked: unmask on the worker re-delivers, and the queue (now drained) carries the kick.
+    blockQuiet();
+    assert.deepEqual((await run<{ rcs: number[] }>(w!, { mode: 'ops', list: [['unmask', r.domid, pairs[0]![1]]] })).rcs, [0]);
+    assert.equal(v.isBlocked, true);
+    await kicks.wait(1000);
+    assert.equal(drainKicks(x.events, kicks), 1);
+    assert.equal(v.isBlocked, false, 'woken by the unmask');
   } finally {
     await w!.terminate();
   }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Hypercall fast paths on a pCPU worker (issue 7; docs/design/evtchn-gnttab.md "Fast paths on
-// pCPU workers"). A pCPU that traps a guest's hypercall (docs/abi.md §2: a7 = XEN_SBI_EID,
+// pCPU workers"). A pCPU that traps a guest's hypercall (docs/abi.md §3: a7 = XEN_SBI_EID,
 // a6 = number, a0-a5 = arguments, result in a0) runs it here when it is one of:
 //
 //   hypercall              sub-op               here      why

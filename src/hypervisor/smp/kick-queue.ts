@@ -11,7 +11,7 @@
 //
 // Words: [TAIL] producers' next position, [HEAD] consumer's next position, [DOORBELL] bumped
 // after every push (the main thread waits on it with Atomics.waitAsync), [SLEEPING] 1 while the
-// consumer waits (producers notify only then: no syscall on the fast path), [OVERFLOW], then
+// consumer waits (the first producer to clear it notifies: one wake-up per wait), [OVERFLOW], then
 // SLOT words per entry from BASE.
 
 const TAIL = 0, HEAD = 16, DOORBELL = 32, SLEEPING = 33, OVERFLOW = 34;
@@ -69,7 +69,8 @@ export class KickQueue {
   private ring(): void {
     const m = this.m;
     Atomics.add(m, DOORBELL, 1);
-    if (Atomics.load(m, SLEEPING) !== 0) Atomics.notify(m, DOORBELL);
+    // One notify per wait: the first producer to find the consumer asleep wakes it.
+    if (Atomics.load(m, SLEEPING) !== 0 && Atomics.exchange(m, SLEEPING, 0) !== 0) Atomics.notify(m, DOORBELL);
   }
 
   /**
