@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { A, li } from '../hypervisor/hypercall/test-support.ts';
-import { makeElf, KERNEL_BASE } from '../hypervisor/hypercall/test-support.ts';
+import { DATA, makeElf, KERNEL_BASE, peek32 } from '../hypervisor/hypercall/test-support.ts';
+import { bringUp } from '../hypervisor/sched/test-support.ts';
+import { SBI_HSM_STATE_STARTED } from '../hypervisor/vsbi/sbi-defs.ts';
 import { attachEvtchnGnttab } from '../hypervisor/event/attach.ts';
 import { EVTCHNOP_send } from '../hypervisor/public/event-channel.ts';
 import { HYPERVISOR_event_channel_op, HYPERVISOR_xen_version, XEN_SBI_EID } from '../hypervisor/public/xen.ts';
@@ -33,8 +35,8 @@ function host(cpus: number, params = '') {
     }
   };
   /** Drive until `ok()` (worker threads take a moment to start under tsx) or 30 s. */
-  const driveUntil = (ok: () => boolean): void => {
-    const end = performance.now() + 30_000;
+  const driveUntil = (ok: () => boolean, ms = 30_000): void => {
+    const end = performance.now() + ms;
     while (!ok() && performance.now() < end) drive(20);
   };
   const create = (code: number[], vcpus = 1): Domain =>
@@ -133,6 +135,20 @@ test('a p2m change reaches a vCPU running on a pCPU thread before the change ret
     h.driveUntil(() => reg(d, T0) - c0 >= 10_000);
     assert.ok(reg(d, T0) - c0 >= 10_000, 'the guest kept running');
     assert.equal(reg(d, T1), 0x22, 'the stale translation was flushed');
+  } finally {
+    h.pcpus.stop();
+  }
+});
+
+test('a PV guest with 512 vCPUs brings them all up on 2 pCPU threads and every one runs (then waits in WFI)', () => {
+  const h = host(2);
+  try {
+    const N = 512;
+    const d = h.create(bringUp(N, true), N);
+    const up = (): number => d.vcpus.filter((v) => peek32(d, DATA + 4 * v.id) === v.id + 1).length;
+    h.driveUntil(() => up() === N, 120_000);
+    assert.equal(up(), N, 'every vCPU ran its entry code');
+    assert.ok(d.vcpus.every((v) => d.vsbi!.harts.status(v.id) === SBI_HSM_STATE_STARTED));
   } finally {
     h.pcpus.stop();
   }

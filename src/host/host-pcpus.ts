@@ -178,6 +178,13 @@ export class HostPcpus {
     this.calls++;
   }
 
+  /** Answer every pCPU waiting in an MMIO call; returns how many. */
+  private serveCalls(): number {
+    let n = 0;
+    for (let w = 0; w < this.nr; w++) if (Atomics.load(this.ctl, pw(w, W_STATE)) === ST_CALL) { this.serveCall(w); n++; }
+    return n;
+  }
+
   /** pCPU w's run ended: handle the exit, then go on with the same vCPU or give the pCPU back. */
   private handleExited(w: number, now: number): void {
     const p = this.pcpus[w]!, c = this.ctl, hv = this.hv;
@@ -290,12 +297,12 @@ export class HostPcpus {
     const v = this.views.get(view);
     if (v === undefined || !v.onCpu) return; // applied when its step() next starts
     const w = this.lastPcpu.get(v)!;
-    // A pCPU in an MMIO call waits for us: serve it so that it reaches its next poll.
+    // Pcpus in an MMIO call wait for us: serve them (this one, so that it reaches its next poll;
+    // the others, in case it waits for one of them).
     for (let spins = 0; view.flushPending() & bits; spins++) {
       const st = Atomics.load(this.ctl, pw(w, W_STATE));
       if (st === ST_EXITED || st === ST_IDLE || this.pcpus[w]!.cur !== v) return;
-      if (st === ST_CALL) this.serveCall(w);
-      else if (spins > 64) Atomics.wait(this.ctl, DOORBELL, Atomics.load(this.ctl, DOORBELL), 0.05);
+      if (this.serveCalls() === 0 && spins > 64) Atomics.wait(this.ctl, DOORBELL, Atomics.load(this.ctl, DOORBELL), 0.05);
       if (this.stopped || this.failure !== null) return;
     }
   }
@@ -309,8 +316,7 @@ export class HostPcpus {
       for (;;) {
         const st = Atomics.load(this.ctl, pw(w, W_STATE));
         if (st === ST_EXITED || this.stopped || this.failure !== null) break;
-        if (st === ST_CALL) this.serveCall(w);
-        else Atomics.wait(this.ctl, DOORBELL, Atomics.load(this.ctl, DOORBELL), 1);
+        if (this.serveCalls() === 0) Atomics.wait(this.ctl, DOORBELL, Atomics.load(this.ctl, DOORBELL), 1);
       }
       Atomics.store(this.ctl, pw(w, W_STATE), ST_IDLE);
       p.cur.onCpu = false;
