@@ -121,10 +121,11 @@ for (let e = 0; e < 64; e++) {
   ENTRY_RIGHTS[e] = type === P2M_MMIO_EMUL ? RIGHTS_MMIO : TYPE_RIGHTS[type] & (e >>> ENTRY_ACCESS_SHIFT);
 }
 
-// lookup()'s constants as plain module consts: V8 (Node 20) reads an exported or imported
-// binding through its module cell in optimised code (no constant folding: a real division by
-// LEAF_SIZE), a non-exported const it folds. Measured 2-4 ns per lookup
-// (bench/p2m-lookup.bench.ts). The exported names stay the one definition: checked here.
+// lookup()'s constants as plain module consts: run as ES modules (tsx, tests), V8 (Node 20)
+// reads an exported or imported binding through its module cell in optimised code, so
+// Math.floor(gppn / LEAF_SIZE) was a real division; plain consts it folds. Measured 2-4 ns per
+// lookup (bench/p2m-lookup.bench.ts; the esbuild bundle flattens modules, so there it is
+// free either way). The exported names stay the one definition: checked here.
 const L_SIZE = 512, L_MASK = 511, MFN_SHIFT = 6, R_MMIO = 8, FRAME = 4096;
 const RIGHTS = ENTRY_RIGHTS;
 if (L_SIZE !== LEAF_SIZE || L_MASK !== LEAF_MASK || MFN_SHIFT !== ENTRY_MFN_SHIFT || R_MMIO !== RIGHTS_MMIO || FRAME !== PAGE_SIZE)
