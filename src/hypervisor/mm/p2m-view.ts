@@ -63,7 +63,11 @@ export class P2mView implements PhysTranslation, P2mAccess {
   private sync(): void {
     const n = Atomics.load(this.dirCount, DIR_COUNT);
     for (; this.known < n; this.known++) {
-      const slot = this.known, top = this.dirTops[slot];
+      const slot = this.known;
+      // The writer grew both buffers before it stored the count, and a growable SAB's length
+      // is read seq-cst; should this thread still see a shorter buffer, take the slot next time.
+      if (slot >= this.dirTops.length || (slot + 1) * LEAF_BYTES > this.leafBuf.byteLength) break;
+      const top = this.dirTops[slot];
       const leaf = new Int32Array(this.leafBuf, slot * LEAF_BYTES, LEAF_SIZE);
       this.leaves.set(top, leaf); // every leaf, as P2m's Map (same size, same hash chains)
       if (top < DENSE_TOPS) setDense(this.low, top, leaf);
