@@ -5,9 +5,9 @@
 // second-stage fault that the hypervisor resolves (emulated MMIO, dirty logging for
 // migration, mem_access events, populate-on-demand) or turns into domain_crash.
 //
-// Storage: a sparse two-level table. The top level maps gfn >> 9 to a 512-entry leaf, so a
-// lookup is one Map access plus one typed-array read, and RAM (contiguous) costs one leaf
-// (2 KiB) per 2 MiB. Guest frame numbers fit in a JS number: GPAs are at most 59 bits
+// Storage: a sparse two-level table. The top level maps gfn >> 9 to a 512-entry leaf (an
+// array indexed by top below DENSE_TOPS, a Map above), so a lookup is one array or Map access
+// plus one typed-array read, and RAM (contiguous) costs one leaf (2 KiB) per 2 MiB. Guest frame numbers fit in a JS number: GPAs are at most 59 bits
 // (Sv57x4), so gfns at most 47.
 //
 // Shared p2m (issue 7, docs/design/hypervisor.md "Shared p2m"): the leaves live in one
