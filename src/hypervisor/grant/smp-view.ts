@@ -19,8 +19,12 @@ const NO_DEVICE_MODEL = {
   write(pa: number): void { throw new Error(`gnttab smp: MMIO write at ${pa.toString(16)} on a pCPU thread`); },
 };
 
-/** Describe `domids`' tables and p2ms for a worker (structured-clone-able: SABs and numbers). */
-export function grantSmpDesc(host: GrantHost, domids: number[]): GrantSmpDesc {
+/**
+ * Describe `domids`' tables and p2ms for a worker (structured-clone-able: SABs and numbers).
+ * `_gfns` is ignored: it named the p2m entries to replicate before the p2m was shared; kept so
+ * callers written for the replica still compile.
+ */
+export function grantSmpDesc(host: GrantHost, domids: number[], _gfns?: (domid: number) => number[]): GrantSmpDesc {
   const pool = host.lookup.pool;
   return {
     nrFrames: pool.nrFrames, memory: pool.memory, owner: pool.owner, maxGrantFrames: host.maxGrantFrames, host: host.shared,
