@@ -38,7 +38,7 @@ for (const kind of ['rwlock', 'percpu'] as GrantLockKind[]) {
   pairs.set(kind, { a: a.domid, b: b.domid });
 }
 const doms = [...pairs.values()].flatMap((p) => [p.a, p.b]);
-const desc = grantSmpDesc(x.grants, doms, (d) => ([...pairs.values()].some((p) => p.a === d) ? SRC : DST));
+const desc = grantSmpDesc(x.grants, doms);
 const mOff = (domid: number, gfn: number) => hv.domains.get(domid)!.p2m.mfnOf(gfn) * PAGE;
 
 const entry = fileURLToPath(new URL('../tests/workers/grant-copy.worker.ts', import.meta.url));

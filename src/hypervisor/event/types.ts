@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The structural view of a domain that event channels and grant tables need. The core's
 // Domain/Vcpu (src/hypervisor/domain/) satisfy it; tests build it from real parts (FramePool,
-// P2m, Harts). Kept small so event/ and grant/ do not depend on the core's classes.
+// P2m, Harts), a pCPU worker from shared ones (P2mView, grant/smp-view.ts). Kept small so
+// event/ and grant/ do not depend on the core's classes.
 import type { FramePool } from '../mm/frame-pool.ts';
-import type { P2m } from '../mm/p2m.ts';
+import type { P2mAccess } from '../mm/p2m.ts';
 
 export interface EvtchnVcpu {
   readonly id: number;
@@ -22,8 +23,11 @@ export interface EvtchnDomain {
   readonly vcpus: ReadonlyArray<EvtchnVcpu | undefined>;
   /** Machine byte offset of shared_info in the frame pool, or -1 (dom0: the host process). */
   readonly sharedInfoOffset: number;
-  /** Second-stage map, or null for dom0 (the host process has no guest-physical space). */
-  readonly p2m: P2m | null;
+  /**
+   * Second-stage map, or null for dom0 (the host process has no guest-physical space): the
+   * domain's P2m, or on a pCPU worker its P2mView (reads only).
+   */
+  readonly p2m: P2mAccess | null;
   /** dom0 / the toolstack: may name other domains in alloc_unbound, status, setup_table, ... (XSM_TARGET). */
   readonly isPrivileged: boolean;
   /** Being destroyed: no new ports or grant mappings. */

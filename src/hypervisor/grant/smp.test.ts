@@ -2,13 +2,15 @@
 // Grant copy from two pCPU worker threads on the same grant tables over shared memory, while
 // the main thread takes the table's write lock (setup_table growth): every copy succeeds with
 // the right bytes, and pins, GTF_reading and frame pins balance back to zero (the active-entry
-// locks and the per-CPU rwlock at work). Both table locks are exercised.
+// locks and the per-CPU rwlock at work). Both table locks are exercised. The worker reads the
+// domains' live p2m (P2mView): a mapping made or removed after it started counts at once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { attachEvtchnGnttab } from '../event/attach.ts';
 import { makeHv, pvDomain } from '../hypercall/test-support.ts';
 import { GTF_reading, GTF_readonly, GTF_permit_access } from '../public/grant-table.ts';
+import { P2M_INVALID, P2M_RAM_RW } from '../mm/p2m.ts';
 import type { GrantLockKind } from './grant-table.ts';
 import { grantSmpDesc } from './smp-view.ts';
 
@@ -26,7 +28,7 @@ for (const kind of ['percpu', 'rwlock'] as GrantLockKind[]) {
     ta.seedEntry(8, b.domid, SRC, GTF_permit_access | GTF_readonly);
     const srcMfn = a.p2m.mfnOf(SRC);
     for (let i = 0; i < PAGE; i++) hv.pool.bytes[srcMfn * PAGE + i] = (i * 7 + 3) & 0xff;
-    const desc = grantSmpDesc(x.grants, [a.domid, b.domid], (d) => (d === a.domid ? [SRC] : DST));
+    const desc = grantSmpDesc(x.grants, [a.domid, b.domid]);
     const go = new Int32Array(new SharedArrayBuffer(4));
     const ws = [1, 2].map((cpu) => new Worker(boot, { eval: true, workerData: { desc, cpu, go } }));
     try {
@@ -60,3 +62,33 @@ for (const kind of ['percpu', 'rwlock'] as GrantLockKind[]) {
     }
   });
 }
+
+test('grant copy on a worker pCPU reads the live p2m: a frame mapped after the worker started is the destination, and unmapped it is refused', async () => {
+  const { hv } = makeHv();
+  const x = attachEvtchnGnttab(hv);
+  const a = pvDomain(hv), b = pvDomain(hv);
+  x.grants.get(a.domid)!.seedEntry(8, b.domid, SRC, GTF_permit_access | GTF_readonly);
+  const srcMfn = a.p2m.mfnOf(SRC);
+  for (let i = 0; i < PAGE; i++) hv.pool.bytes[srcMfn * PAGE + i] = (i * 5 + 1) & 0xff;
+  const desc = grantSmpDesc(x.grants, [a.domid, b.domid]);
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.store(go, 0, 1);
+  const w = new Worker(boot, { eval: true, workerData: { desc, cpu: 1, go } });
+  const copy = (dstGfn: number) => new Promise<{ bad: number }>((r, j) => {
+    w.once('message', r); w.once('error', j);
+    w.postMessage({ mode: 'grant', caller: b.domid, srcDom: a.domid, srcRef: 8, dstGfn, len: PAGE, iters: 1 });
+  });
+  try {
+    await new Promise((r) => w.once('message', r));
+    const NEW = 0x9f000; // beyond b's RAM: no entry when the worker started
+    assert.equal(b.p2m.typeOf(NEW), P2M_INVALID);
+    const [m] = hv.pool.alloc(b.domid, 1)!;
+    b.p2m.set(NEW, m!, P2M_RAM_RW);
+    assert.equal((await copy(NEW)).bad, 0, 'copy into a frame mapped after the worker started');
+    assert.deepEqual(hv.pool.bytes.subarray(m! * PAGE, m! * PAGE + PAGE), hv.pool.bytes.subarray(srcMfn * PAGE, srcMfn * PAGE + PAGE));
+    b.p2m.clear(NEW);
+    assert.equal((await copy(NEW)).bad, 1, 'copy into a gfn unmapped since is refused');
+  } finally {
+    await w.terminate();
+  }
+});

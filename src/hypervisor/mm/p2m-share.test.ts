@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { ACCESS_R, ACCESS_W, ACCESS_X, PHYS_FAULT, PHYS_MMIO } from '../../hardware/riscv/hart-api.ts';
+import { ACCESS_R, ACCESS_W, ACCESS_X, EXIT_ECALL, EXIT_PHYS_FAULT, PHYS_FAULT, PHYS_MMIO } from '../../hardware/riscv/hart-api.ts';
+import { A } from '../../hardware/riscv/test-support.ts';
+import type { HartExit, HartRun } from '../../../tests/workers/p2m-hart.worker.ts';
 import { CTL_ACK, CTL_BATCHES, CTL_EPOCH, CTL_STOP, OP_ACCESS, OP_CLEAR, OP_SET, type P2mOp, type P2mViewResult } from '../../../tests/workers/p2m-view.worker.ts';
 import { FramePool, PAGE_SIZE } from './frame-pool.ts';
 import {
@@ -14,8 +16,11 @@ import {
 } from './p2m.ts';
 import { P2mView } from './p2m-view.ts';
 
-const entry = new URL('../../../tests/workers/p2m-view.worker.ts', import.meta.url).href;
-const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
+const bootOf = (worker: string) => {
+  const entry = new URL(`../../../tests/workers/${worker}`, import.meta.url).href;
+  return `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
+};
+const boot = bootOf('p2m-view.worker.ts');
 const NO_MMIO = { read: () => 0, write: () => {} };
 const TYPES = [P2M_RAM_RW, P2M_RAM_RO, P2M_GRANT_RW, P2M_GRANT_RO, P2M_RAM_LOGDIRTY, P2M_MMIO_EMUL, P2M_POD];
 const ACCS = [ACCESS_R, ACCESS_W, ACCESS_X];
@@ -185,6 +190,52 @@ test('P2mView never sees half an update: one gfn flipped between two entries as 
     const res = await done;
     assert.deepEqual(res.bad, [], 'a torn entry');
     assert.ok(flips > 0 && res.seen![0]! > 0 && res.seen![1]! > 0, `flips ${flips}, lookups ${res.lookups}, saw A ${res.seen![0]} B ${res.seen![1]}`);
+  } finally {
+    await w.terminate();
+  }
+});
+
+test('a guest hart on a worker thread runs with P2mView as its PhysTranslation: RAM, MMIO, remap, mem_access and a leaf made later', async () => {
+  const pool = new FramePool(16);
+  const p2m = new P2m(pool);
+  const [code, data, data2, far] = pool.alloc(1, 4)!;
+  const CODE = 0x80000, DATA = 0x80001, DEV = 0x10000, FAR = 2 ** 33; // gfns
+  p2m.set(CODE, code!, P2M_RAM_RW, ACCESS_R | ACCESS_X);
+  p2m.set(DATA, data!, P2M_RAM_RW);
+  p2m.set(DEV, -1, P2M_MMIO_EMUL);
+  // ld x7, 0(x5); addi x7, x7, 1; sd x7, 0(x5); sw x7, 0(x6); ecall
+  [A.ld(7, 5, 0), A.addi(7, 7, 1), A.sd(7, 5, 0), A.sw(7, 6, 0), A.ecall()].forEach((w, i) => pool.view.setUint32(code! * PAGE_SIZE + 4 * i, w, true));
+  pool.view.setBigUint64(data! * PAGE_SIZE, 41n, true);
+  const w = new Worker(bootOf('p2m-hart.worker.ts'), { eval: true, workerData: { share: p2m.share(), memory: pool.memory } });
+  const run = (x5: number, flush = true) => new Promise<HartExit>((r, j) => {
+    w.once('message', r); w.once('error', j);
+    w.postMessage({ pc: CODE * PAGE_SIZE, x5: x5 * PAGE_SIZE, x6: DEV * PAGE_SIZE, flush } satisfies HartRun);
+  });
+  try {
+    await new Promise((r, j) => { w.once('message', r); w.once('error', j); });
+    let x = await run(DATA, false);
+    assert.deepEqual([x.exit, x.x7, x.mmio], [EXIT_ECALL, '42', [[DEV * PAGE_SIZE, 4, 42]]]);
+    assert.equal(pool.view.getBigUint64(data! * PAGE_SIZE, true), 42n, 'the store reached the frame the p2m maps');
+    // Remap DATA to another frame (the main thread's onChange would flush the vCPU's TLB).
+    pool.view.setBigUint64(data2! * PAGE_SIZE, 100n, true);
+    p2m.set(DATA, data2!, P2M_RAM_RW);
+    x = await run(DATA);
+    assert.deepEqual([x.exit, x.x7], [EXIT_ECALL, '101']);
+    assert.equal(pool.view.getBigUint64(data2! * PAGE_SIZE, true), 101n);
+    assert.equal(pool.view.getBigUint64(data! * PAGE_SIZE, true), 42n, 'the old frame is no longer written');
+    // mem_access: reads only; the store is a second-stage fault.
+    p2m.setAccess(DATA, ACCESS_R);
+    x = await run(DATA);
+    assert.deepEqual([x.exit, x.gpa, x.access], [EXIT_PHYS_FAULT, DATA * PAGE_SIZE, ACCESS_W]);
+    // A leaf made after the worker built its view (gfn 2^33, GPA 2^45).
+    pool.view.setBigUint64(far! * PAGE_SIZE, 7n, true);
+    p2m.set(FAR, far!, P2M_RAM_RW);
+    x = await run(FAR);
+    assert.deepEqual([x.exit, x.x7], [EXIT_ECALL, '8']);
+    assert.equal(pool.view.getBigUint64(far! * PAGE_SIZE, true), 8n);
+    p2m.clear(FAR);
+    x = await run(FAR);
+    assert.deepEqual([x.exit, x.gpa, x.access], [EXIT_PHYS_FAULT, FAR * PAGE_SIZE, ACCESS_R]);
   } finally {
     await w.terminate();
   }

@@ -27,10 +27,10 @@ import {
   LEAF_SIZE, MAX_GFN, RIGHTS_MMIO, setDense, type P2mAccess, type P2mShare,
 } from './p2m.ts';
 
-// lookup()'s constants, local: V8 (Node 20) folds a module's own consts into optimised code but
-// not imported bindings, and a division by an unknown LEAF_SIZE cost 4 ns per lookup on the
-// Map path (bench/p2m-lookup.bench.ts "far"). p2m.ts is still the one definition: checked here.
+// lookup()'s constants as plain module consts, as in p2m.ts (V8 does not fold imported
+// bindings: a division by an imported LEAF_SIZE cost 4 ns per lookup). Checked against p2m.ts.
 const L_SIZE = 512, L_MASK = 511, MFN_SHIFT = 6, R_MMIO = 8, FRAME = 4096;
+const RIGHTS = ENTRY_RIGHTS;
 if (L_SIZE !== LEAF_SIZE || L_MASK !== LEAF_MASK || MFN_SHIFT !== ENTRY_MFN_SHIFT || R_MMIO !== RIGHTS_MMIO || FRAME !== 1 << PAGE_SHIFT)
   throw new Error('p2m-view: local lookup constants differ from p2m.ts');
 
@@ -41,9 +41,9 @@ export interface P2mMmio {
 }
 
 export class P2mView implements PhysTranslation, P2mAccess {
-  /** This thread's directory cache, filled lazily from the shared directory: top index → that leaf's entries, */
+  /** This thread's directory cache, filled lazily from the shared directory: top index → that leaf's entries. */
   private readonly leaves = new Map<number, Int32Array>();
-  /** ... or, below DENSE_TOPS, an array indexed by top (as P2m). */
+  /** The leaves below DENSE_TOPS again, indexed by top (as P2m). */
   private readonly low: Array<Int32Array | undefined> = [];
   private readonly leafBuf: SharedArrayBuffer;
   private readonly dirCount: Int32Array;
@@ -63,10 +63,14 @@ export class P2mView implements PhysTranslation, P2mAccess {
   private sync(): void {
     const n = Atomics.load(this.dirCount, DIR_COUNT);
     for (; this.known < n; this.known++) {
-      const slot = this.known, top = this.dirTops[slot];
+      const slot = this.known;
+      // The writer grew both buffers before it stored the count, and a growable SAB's length
+      // is read seq-cst; should this thread still see a shorter buffer, take the slot next time.
+      if (slot >= this.dirTops.length || (slot + 1) * LEAF_BYTES > this.leafBuf.byteLength) break;
+      const top = this.dirTops[slot];
       const leaf = new Int32Array(this.leafBuf, slot * LEAF_BYTES, LEAF_SIZE);
+      this.leaves.set(top, leaf); // every leaf, as P2m's Map (same size, same hash chains)
       if (top < DENSE_TOPS) setDense(this.low, top, leaf);
-      else this.leaves.set(top, leaf);
     }
   }
 
@@ -89,7 +93,7 @@ export class P2mView implements PhysTranslation, P2mAccess {
     const l = top < this.low.length ? this.low[top] : this.leaves.get(top);
     if (l === undefined) return this.missLookup(gppn, access);
     const e = l[gppn & L_MASK]; // one tear-free read (header)
-    const r = ENTRY_RIGHTS[e & 63];
+    const r = RIGHTS[e & 63];
     if ((r & access) === 0) return r === R_MMIO ? PHYS_MMIO : PHYS_FAULT;
     return ((e >>> MFN_SHIFT) - 1) * FRAME;
   }

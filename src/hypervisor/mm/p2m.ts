@@ -5,9 +5,9 @@
 // second-stage fault that the hypervisor resolves (emulated MMIO, dirty logging for
 // migration, mem_access events, populate-on-demand) or turns into domain_crash.
 //
-// Storage: a sparse two-level table. The top level maps gfn >> 9 to a 512-entry leaf, so a
-// lookup is one Map access plus one typed-array read, and RAM (contiguous) costs one leaf
-// (2 KiB) per 2 MiB. Guest frame numbers fit in a JS number: GPAs are at most 59 bits
+// Storage: a sparse two-level table. The top level maps gfn >> 9 to a 512-entry leaf (an
+// array indexed by top below DENSE_TOPS, a Map above), so a lookup is one array or Map access
+// plus one typed-array read, and RAM (contiguous) costs one leaf (2 KiB) per 2 MiB. Guest frame numbers fit in a JS number: GPAs are at most 59 bits
 // (Sv57x4), so gfns at most 47.
 //
 // Shared p2m (issue 7, docs/design/hypervisor.md "Shared p2m"): the leaves live in one
@@ -41,12 +41,6 @@ export const LEAF_SIZE = 1 << LEAF_SHIFT;
 export const LEAF_MASK = LEAF_SIZE - 1;
 /** Bytes of one leaf in the leaf buffer: LEAF_SIZE Int32 entries. */
 export const LEAF_BYTES = LEAF_SIZE * 4;
-/**
- * A frame's bytes, local: V8 (Node 20) folds a module's own consts into optimised code but not
- * imported bindings (an imported PAGE_SHIFT cost lookup() 2-4 ns, bench/p2m-lookup.bench.ts).
- */
-const FRAME_BYTES = 4096;
-if (FRAME_BYTES !== PAGE_SIZE) throw new Error('p2m: FRAME_BYTES differs from frame-pool.ts PAGE_SIZE');
 /** Largest guest frame number: 59-bit guest-physical addresses (Sv57x4). */
 export const MAX_GFN = 2 ** 47 - 1;
 
@@ -126,6 +120,16 @@ for (let e = 0; e < 64; e++) {
   const type = e & ENTRY_TYPE_MASK;
   ENTRY_RIGHTS[e] = type === P2M_MMIO_EMUL ? RIGHTS_MMIO : TYPE_RIGHTS[type] & (e >>> ENTRY_ACCESS_SHIFT);
 }
+
+// lookup()'s constants as plain module consts: run as ES modules (tsx, tests), V8 (Node 20)
+// reads an exported or imported binding through its module cell in optimised code, so
+// Math.floor(gppn / LEAF_SIZE) was a real division; plain consts it folds. Measured 2-4 ns per
+// lookup (bench/p2m-lookup.bench.ts; the esbuild bundle flattens modules, so there it is
+// free either way). The exported names stay the one definition: checked here.
+const L_SIZE = 512, L_MASK = 511, MFN_SHIFT = 6, R_MMIO = 8, FRAME = 4096;
+const RIGHTS = ENTRY_RIGHTS;
+if (L_SIZE !== LEAF_SIZE || L_MASK !== LEAF_MASK || MFN_SHIFT !== ENTRY_MFN_SHIFT || R_MMIO !== RIGHTS_MMIO || FRAME !== PAGE_SIZE)
+  throw new Error('p2m: local lookup constants differ from the layout');
 
 /**
  * What event channels and grant tables use of a domain's p2m: the P2m itself on the main
@@ -286,13 +290,13 @@ export class P2m implements PhysTranslation, P2mAccess {
   // Plain reads: this thread is the only writer, so nothing can change under it. P2mView's
   // lookup is the same decode with Atomics.load (another thread writes).
   lookup(gppn: number, access: number): number {
-    const top = Math.floor(gppn / LEAF_SIZE);
+    const top = Math.floor(gppn / L_SIZE);
     const l = top < this.low.length ? this.low[top] : this.leaves.get(top);
     if (l === undefined) return PHYS_FAULT;
-    const e = l[gppn & LEAF_MASK];
-    const r = ENTRY_RIGHTS[e & 63];
-    if ((r & access) === 0) return r === RIGHTS_MMIO ? PHYS_MMIO : PHYS_FAULT;
-    return ((e >>> ENTRY_MFN_SHIFT) - 1) * FRAME_BYTES;
+    const e = l[gppn & L_MASK];
+    const r = RIGHTS[e & 63];
+    if ((r & access) === 0) return r === R_MMIO ? PHYS_MMIO : PHYS_FAULT;
+    return ((e >>> MFN_SHIFT) - 1) * FRAME;
   }
 
   mmioRead(pa: number, size: number): number {
