@@ -13,7 +13,7 @@ import { SBI_EXT_IPI, SBI_EXT_RFENCE } from '../hypervisor/vsbi/sbi-defs.ts';
 import { HostPcpus } from './host-pcpus.ts';
 import { HostSched } from './host-sched.ts';
 
-const T0 = 5, T1 = 6, S0 = 8, S1 = 9, A0 = 10, A1 = 11, A2 = 12, A3 = 13, A6 = 16, A7 = 17, S2 = 18, S3 = 19;
+const T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, A0 = 10, A1 = 11, A2 = 12, A3 = 13, A6 = 16, A7 = 17, S2 = 18, S3 = 19, S4 = 20, S5 = 21;
 const SBI_EXT_HSM = 0x48534d;
 const CSR_SIE = 0x104, CSR_SIP = 0x144, CSR_SATP = 0x180;
 
@@ -37,8 +37,8 @@ function host(cpus: number, fast = true) {
     const end = performance.now() + ms;
     while (!ok() && performance.now() < end) drive(20);
   };
-  const create = (code: number[], vcpus = 2): Domain =>
-    hv.createDomain({ type: 'pv', memoryMiB: 2, maxMemoryMiB: 3, vcpus, maxVcpus: vcpus, kernel: makeElf(code) });
+  const create = (code: number[], vcpus = 2, memoryMiB = 2): Domain =>
+    hv.createDomain({ type: 'pv', memoryMiB, maxMemoryMiB: memoryMiB + 1, vcpus, maxVcpus: vcpus, kernel: makeElf(code) });
   return { hv, pcpus, drive, driveUntil, create };
 }
 
@@ -94,6 +94,7 @@ function runPingPong(fast: boolean, wfi: boolean, ms: number): IpiRun {
     assert.ok(peek64(d, RECV) > 100n, `IPIs flow (${fast ? 'fast' : 'main'}, ${wfi ? 'wfi' : 'poll'}): ${peek64(d, RECV)}`);
     const r0 = Number(peek64(d, RECV)), e0 = h.pcpus.exits, f0 = h.pcpus.sbiFastCalls().answered, t0 = performance.now();
     h.drive(ms);
+    // (The window's edges may cut one IPI: sent before, received after the first snapshot.)
     const r1 = Number(peek64(d, RECV)), s1 = Number(peek64(d, SENT));
     assert.ok(s1 - r1 <= 1 && s1 >= r1, `every IPI sent was received: sent ${s1}, received ${r1}`);
     return { ipis: r1 - r0, exits: h.pcpus.exits - e0, ms: performance.now() - t0, fast: h.pcpus.sbiFastCalls().answered - f0, lastErr: peek64(d, ERR) };
@@ -110,9 +111,9 @@ test('SBI send_ipi between two vCPUs on two pCPU threads runs on the worker: no 
   t.diagnostic(`main thread: ${fmt(main)}`);
   assert.equal(fast.lastErr, 0n, 'send_ipi returned SBI_SUCCESS');
   assert.ok(fast.ipis > 1000, `many IPIs: ${fast.ipis}`);
-  assert.ok(fast.fast >= fast.ipis, `every send_ipi answered on the worker: ${fast.fast} of ${fast.ipis}`);
+  assert.ok(fast.fast >= fast.ipis - 1, `every send_ipi answered on the worker: ${fast.fast} of ${fast.ipis}`);
   assert.ok(fast.exits < fast.ipis / 100, `few exits to the main thread: ${fast.exits} for ${fast.ipis} IPIs`);
-  assert.ok(main.exits >= main.ipis, `the main-thread path exits once per IPI: ${main.exits} for ${main.ipis}`);
+  assert.ok(main.exits >= main.ipis - 1, `the main-thread path exits once per IPI: ${main.exits} for ${main.ipis}`);
 });
 
 test('SBI send_ipi wakes a vCPU waiting in WFI on the other pCPU (wake queue), with one exit per IPI instead of two', (t) => {
@@ -121,7 +122,7 @@ test('SBI send_ipi wakes a vCPU waiting in WFI on the other pCPU (wake queue), w
   t.diagnostic(`worker: ${fmt(fast)}`);
   t.diagnostic(`main thread: ${fmt(main)}`);
   assert.ok(fast.ipis > 100, `many IPIs woke vCPU 1: ${fast.ipis}`);
-  assert.ok(fast.fast >= fast.ipis, `every send_ipi answered on the worker: ${fast.fast} of ${fast.ipis}`);
+  assert.ok(fast.fast >= fast.ipis - 1, `every send_ipi answered on the worker: ${fast.fast} of ${fast.ipis}`);
   // vCPU 1's WFI with nothing pending blocks it (the main thread's decision): one exit per IPI, not the sender's.
   assert.ok(fast.exits < fast.ipis * 1.5, `about one exit per IPI: ${fast.exits} for ${fast.ipis}`);
   assert.ok(main.exits >= main.ipis * 1.5, `the main-thread path: the sender's exit too: ${main.exits} for ${main.ipis}`);
@@ -129,35 +130,40 @@ test('SBI send_ipi wakes a vCPU waiting in WFI on the other pCPU (wake queue), w
 
 // Sv39 tables of vCPU 1 (guest-physical, in the domain's 2 MiB at 0x80000000): the gigapage
 // 0x80000000 identity-mapped (code, DATA), and VA 0x40005000 through ROOT[1] -> L1[0] -> L0[5]
-// to OLD or NEW.
+// to page OLD or NEW.
 const ROOT = 0x80010000, L1 = 0x80011000, L0 = 0x80012000, OLD = 0x80013000, NEW = 0x80014000, VA = 0x40005000;
 const pte = (pa: number, flags: number): number => (pa / 4096) * 1024 + flags;
 const LEAF = 0x1 | 0x2 | 0x4 | 0x40 | 0x80; // V R W A D
 const SATP_HI = (8 << 28) | 0; // Sv39 (mode in bits 63:60)
-// DATA words: vCPU 1's iteration, the last iteration that read OLD, vCPU 0's snapshot of the
-// iteration right after its fence returned, GO (set by the test), DONE, the last value read, the fence's a0.
-const SEQ = DATA, STALE = DATA + 8, RET_SEQ = DATA + 16, GO = DATA + 24, DONE = DATA + 32, LAST = DATA + 40, FERR = DATA + 48;
+// DATA words: vCPU 1's iterations done, the iteration whose read first saw a new value, vCPU 0's
+// snapshot of the iterations done right after its fence returned, GO (the round the test allows),
+// DONE (the round whose fence returned), the last value read, the fence's a0.
+const MISS_A = 0x80101000, MISS_B = MISS_A + 512 * 4096;
+const SEQ = DATA, CHG = DATA + 8, RET_SEQ = DATA + 16, GO = DATA + 24, DONE = DATA + 32, LAST = DATA + 40, FERR = DATA + 48;
 
 function fenceGuest(): number[] {
   return asm([
-    ...li(S1, DATA), ...startHart1('entry1'),
-    'go', A.ld(T0, S1, 24), beq(T0, 0, 'go'),
+    ...li(S1, DATA), ...startHart1('entry1'), A.addi(S2, 0, 0),
+    'round', A.addi(S2, S2, 1),
+    'go', A.ld(T0, S1, 24), blt(T0, S2, 'go'),
     // remote_sfence_vma(hart_mask = 1 << 1, base 0, start 0, size 0): the whole address space of hart 1
     ...li(A7, SBI_EXT_RFENCE), A.addi(A6, 0, 1), A.addi(A0, 0, 2), A.addi(A1, 0, 0), A.addi(A2, 0, 0), A.addi(A3, 0, 0), A.ecall(),
-    A.ld(T0, S1, 0), A.sd(T0, S1, 16), A.sd(A0, S1, 48), A.addi(T0, 0, 1), A.sd(T0, S1, 32),
-    'spin', jmp('spin'),
+    A.ld(T0, S1, 0), A.sd(T0, S1, 16), A.sd(A0, S1, 48), A.sd(S2, S1, 32), jmp('round'),
     'entry1', ...li(S1, DATA),
     ...li(T0, SATP_HI), A.slli(T0, T0, 32), ...li(T1, ROOT / 4096), A.or(T0, T0, T1), A.csrrw(0, CSR_SATP, T0), A.sfenceVma(0, 0),
-    ...li(S0, VA), A.addi(S2, 0, 0), A.addi(S3, 0, 0x11),
-    'loop1', A.ld(T1, S0, 0), A.sd(T1, S1, 40), bne(T1, S3, 'fresh'), A.sd(S2, S1, 8),
-    'fresh', A.addi(S2, S2, 1), A.sd(S2, S1, 0), jmp('loop1'),
+    ...li(S0, VA), A.addi(S2, 0, 0), A.addi(S3, 0, 0), ...li(S4, MISS_A), ...li(S5, MISS_B),
+    // Two loads that evict each other from the direct-mapped TLB (512 entries) make each
+    // iteration slow, so a chunk between two polls takes long: a fence that did not wait for the
+    // ack would let many iterations after its return read the old page.
+    'loop1', A.ld(T1, S0, 0), A.ld(T2, S4, 0), A.ld(T2, S5, 0), A.sd(T1, S1, 40), beq(T1, S3, 'same'), A.addi(S3, T1, 0), A.sd(S2, S1, 8),
+    'same', A.addi(S2, S2, 1), A.sd(S2, S1, 0), jmp('loop1'),
   ]);
 }
 
 test('a remote SFENCE.VMA answered on the worker is applied by the target on the other pCPU before the call returns', () => {
   const h = host(2);
   try {
-    const d = h.create(fenceGuest());
+    const d = h.create(fenceGuest(), 2, 4);
     poke64(d, ROOT + 2 * 8, pte(0x80000000, LEAF | 0x8)); // gigapage 2: RWX
     poke64(d, ROOT + 1 * 8, pte(L1, 0x1));
     poke64(d, L1, pte(L0, 0x1));
@@ -166,26 +172,31 @@ test('a remote SFENCE.VMA answered on the worker is applied by the target on the
     poke64(d, NEW, 0x22);
     h.driveUntil(() => peek64(d, SEQ) > 10_000n && h.pcpus.executing(0) !== null && h.pcpus.executing(1) !== null);
     assert.equal(peek64(d, LAST), 0x11n);
-    // The test changes the translation behind vCPU 1's back: its TLB still has the old one.
-    poke64(d, L0 + 5 * 8, pte(NEW, LEAF));
-    const s0 = peek64(d, SEQ);
-    h.driveUntil(() => peek64(d, SEQ) > s0 + 10_000n);
-    assert.equal(peek64(d, LAST), 0x11n, 'without a fence vCPU 1 keeps its cached translation');
     const exits0 = h.pcpus.exits, f0 = h.pcpus.sbiFastCalls();
-    poke64(d, GO, 1);
-    h.driveUntil(() => peek64(d, DONE) === 1n);
-    assert.equal(peek64(d, DONE), 1n, 'the fence returned');
-    assert.equal(peek64(d, FERR), 0n, 'SBI_SUCCESS');
-    const ret = peek64(d, RET_SEQ);
-    h.driveUntil(() => peek64(d, SEQ) > ret + 1000n);
-    // Iteration RET_SEQ may have loaded before vCPU 0 read SEQ; every later one started after the call returned.
-    assert.ok(peek64(d, STALE) <= ret, `no stale read after the fence returned: last stale iteration ${peek64(d, STALE)}, returned at ${ret}`);
-    assert.equal(peek64(d, LAST), 0x22n, 'vCPU 1 reads through the new translation');
-    const f1 = h.pcpus.sbiFastCalls();
-    assert.equal(f1.answered - f0.answered, 1, 'the fence was answered on the worker');
-    assert.equal(f1.waited - f0.waited, 1, 'it waited for vCPU 1, executing on the other pCPU');
-    assert.equal(f1.slow, 0, 'no wait timed out');
-    assert.ok(h.pcpus.exits - exits0 <= 2, `no exit for the fence: ${h.pcpus.exits - exits0}`);
+    const ROUNDS = 8;
+    for (let k = 1; k <= ROUNDS; k++) {
+      const [from, to] = k % 2 === 1 ? [0x11n, 0x22n] : [0x22n, 0x11n];
+      // The test changes the translation behind vCPU 1's back: its TLB keeps the old one.
+      poke64(d, L0 + 5 * 8, pte(k % 2 === 1 ? NEW : OLD, LEAF));
+      const s0 = peek64(d, SEQ);
+      h.driveUntil(() => peek64(d, SEQ) > s0 + 5_000n);
+      assert.equal(peek64(d, LAST), from, `round ${k}: without a fence vCPU 1 keeps its cached translation`);
+      poke64(d, GO, k);
+      h.driveUntil(() => peek64(d, DONE) === BigInt(k));
+      assert.equal(peek64(d, DONE), BigInt(k), `round ${k}: the fence returned`);
+      assert.equal(peek64(d, FERR), 0n, 'SBI_SUCCESS');
+      const ret = peek64(d, RET_SEQ);
+      h.driveUntil(() => peek64(d, SEQ) > ret + 1000n);
+      // Iteration RET_SEQ may have loaded before vCPU 0 read SEQ; every later one started after the call returned.
+      assert.ok(peek64(d, CHG) <= ret + 1n, `round ${k}: the first read of the new page (iteration ${peek64(d, CHG)}) is no later than the first iteration after the fence returned (${ret + 1n})`);
+      assert.equal(peek64(d, LAST), to, `round ${k}: vCPU 1 reads through the new translation`);
+    }
+    // A wait that outlasts its bound (the host descheduled vCPU 1's thread for 20 ms: a loaded
+    // host) hands that fence to the main thread, which gives the same guarantee.
+    const f1 = h.pcpus.sbiFastCalls(), slow = f1.slow - f0.slow;
+    assert.equal(f1.answered - f0.answered + slow, ROUNDS, `the fences were answered on the worker (${slow} after a timeout on the main thread)`);
+    assert.ok(slow <= 2, `at most 2 of ${ROUNDS} waits timed out: ${slow}`);
+    assert.ok(h.pcpus.exits - exits0 <= 4 + slow, `no exit for the fences: ${h.pcpus.exits - exits0}`);
   } finally {
     h.pcpus.stop();
   }
@@ -217,6 +228,40 @@ test('two vCPUs on two pCPU threads fencing each other at once both go on: each 
   } finally {
     h.pcpus.stop();
   }
+});
+
+/** vCPU 0 fences vCPU 1 (which counts in a loop) over and over, counting its fences at DATA. */
+function fenceLoopGuest(): number[] {
+  return asm([
+    ...li(S1, DATA), ...startHart1('entry1'), A.addi(S3, 0, 0),
+    'loop', ...li(A7, SBI_EXT_RFENCE), A.addi(A6, 0, 1), A.addi(A0, 0, 2), A.addi(A1, 0, 0), A.addi(A2, 0, 0), A.addi(A3, 0, 0), A.ecall(),
+    A.addi(S3, S3, 1), A.sd(S3, S1, 0), A.sd(A0, S1, 16), jmp('loop'),
+    'entry1', ...li(S1, DATA), 'spin', A.ld(T0, S1, 8), A.addi(T0, T0, 1), A.sd(T0, S1, 8), jmp('spin'),
+  ]);
+}
+
+function fenceLoop(fast: boolean, ms: number): { fences: number; exits: number; waited: number; ms: number } {
+  const h = host(2, fast);
+  try {
+    const d = h.create(fenceLoopGuest());
+    h.driveUntil(() => peek64(d, DATA) > 100n && peek64(d, DATA + 8) > 0n);
+    const f0 = Number(peek64(d, DATA)), e0 = h.pcpus.exits, w0 = h.pcpus.sbiFastCalls().waited, t0 = performance.now();
+    h.drive(ms);
+    assert.equal(peek64(d, DATA + 16), 0n, 'SBI_SUCCESS');
+    return { fences: Number(peek64(d, DATA)) - f0, exits: h.pcpus.exits - e0, waited: h.pcpus.sbiFastCalls().waited - w0, ms: performance.now() - t0 };
+  } finally {
+    h.pcpus.stop();
+  }
+}
+
+test('remote SFENCE.VMA to a vCPU executing on the other pCPU: answered on the worker, no exit per fence', (t) => {
+  const fast = fenceLoop(true, 1000), main = fenceLoop(false, 1000);
+  const us = (r: { fences: number; ms: number }): string => (r.ms * 1000 / Math.max(1, r.fences)).toFixed(1);
+  t.diagnostic(`worker: ${fast.fences} fences in ${fast.ms.toFixed(0)} ms (${us(fast)} us each), ${fast.waited} waited for the ack, ${fast.exits} exits`);
+  t.diagnostic(`main thread: ${main.fences} fences in ${main.ms.toFixed(0)} ms (${us(main)} us each), ${main.exits} exits`);
+  assert.ok(fast.fences > 100, `fences complete: ${fast.fences}`);
+  assert.ok(fast.exits < fast.fences / 100, `no exit per fence: ${fast.exits} for ${fast.fences}`);
+  assert.ok(main.exits >= main.fences - 1, `the main-thread path exits once per fence: ${main.exits} for ${main.fences}`);
 });
 
 // Calls of vCPU 0 (hart 1 stays STOPPED): [a7, a6, a0, a1, a2, a3] (numbers as 32-bit values
