@@ -41,8 +41,8 @@ import type { KickQueue } from './kick-queue.ts';
 
 const A0 = 20, A1 = 22, A6 = 32, A7 = 34;
 const TWO32 = 4294967296;
-/** Polls of a target's flush word before the waiter starts sleeping between polls. */
-const SPINS = 200;
+/** How long a remote fence polls its targets' flush words before it naps between polls (ms). */
+const SPIN_MS = 0.2;
 
 /** A domain's SBI view for the workers (structured-clonable; every array shares its buffer). */
 export interface SbiFastDesc {
@@ -171,7 +171,7 @@ export class SbiFast {
     // The caller itself: done now (its next step() would do it before its next instruction).
     if (t[self] !== 0) ackOwnFlushes(h);
     if (!others) return true;
-    let deadline = 0, spins = 0, waited = false;
+    let start = 0, spins = 0, waited = false;
     for (let i = 0; i < t.length; i++) {
       if (t[i] === 0 || i === self) continue;
       const s = d.s[i]!;
@@ -180,14 +180,17 @@ export class SbiFast {
       while ((Atomics.load(s, FLUSH_REQ) & bits) !== 0 && this.peers.executing(d.domid, i)) {
         waited = true;
         ackOwnFlushes(h); // another pCPU may be waiting for us the same way
-        if (++spins < SPINS) continue;
+        // Spin for SPIN_MS (a running target acks within one chunk, a few µs), then sleep in
+        // short naps (nobody notifies the flush word) until waitMs.
+        if ((++spins & 63) !== 0) continue;
         const now = performance.now();
-        if (deadline === 0) deadline = now + this.waitMs;
-        else if (now > deadline) {
+        if (start === 0) start = now;
+        const spent = now - start;
+        if (spent > this.waitMs) {
           this.timeouts++;
           return false;
         }
-        Atomics.wait(this.sleeper, 0, 0, 0.05);
+        if (spent > SPIN_MS) Atomics.wait(this.sleeper, 0, 0, 0.05);
       }
     }
     if (waited) this.waited++;
