@@ -14,7 +14,9 @@
 // on the vCPU's shared state, which the executing hart applies at its next poll without ending
 // its run, and the main thread waits until it has before it goes on (Xen's flush_tlb_mask), so no
 // pCPU keeps a translation to a frame that the hypervisor is about to give to someone else. Before a domain is destroyed or soft-reset its
-// vCPUs are taken off their pCPUs (quiesce).
+// vCPUs are taken off their pCPUs (quiesce). Fast paths on the workers (smp/fast-path.ts,
+// smp/sbi-fast.ts) hand wake-ups back on two queues drained in service(): event kicks and the
+// vCPUs an SBI send_ipi may have to wake (the 'domain' message carries what sbi-fast needs).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
@@ -101,8 +103,11 @@ export class HostPcpus {
   /** Wake-ups the workers' SBI IPIs asked for (statistics). */
   sbiWoken = 0;
 
-  /** `fast`: run EVTCHNOP_send/_unmask, grant copy and SBI IPI/RFENCE on the workers (default); false: every hypercall and SBI call here. */
-  constructor(private readonly hv: Hypervisor, private readonly sched: HostSched, t0: bigint, o: { jit?: boolean; fast?: boolean } = {}) {
+  /**
+   * `fast`: run EVTCHNOP_send/_unmask, grant copy and SBI IPI/RFENCE on the workers (default);
+   * false: every hypercall and SBI call here. `sbiFast` false: only the SBI calls here.
+   */
+  constructor(private readonly hv: Hypervisor, private readonly sched: HostSched, t0: bigint, o: { jit?: boolean; fast?: boolean; sbiFast?: boolean } = {}) {
     this.nr = sched.nrCpus;
     this.ctl = new Int32Array(new SharedArrayBuffer(controlWords(this.nr) * 4));
     this.events = attachEvtchnGnttab(hv).events;
@@ -116,7 +121,7 @@ export class HostPcpus {
     hv.eventHooks.push((e) => { if (e.kind === 'destroyed') this.forget(e.domid); });
     for (let w = 0; w < this.nr; w++) {
       const ch = new MessageChannel();
-      const init: HostPcpuInit = { index: w, control: this.ctl.buffer as SharedArrayBuffer, memory: hv.pool.memory, t0, frequency: hv.clock.timebase.frequency, port: ch.port2, fast, sbiWakes: fast === null ? null : this.sbiWakes.desc, jit: o.jit };
+      const init: HostPcpuInit = { index: w, control: this.ctl.buffer as SharedArrayBuffer, memory: hv.pool.memory, t0, frequency: hv.clock.timebase.frequency, port: ch.port2, fast, sbiWakes: fast === null || o.sbiFast === false ? null : this.sbiWakes.desc, jit: o.jit };
       const t = startWorker(init);
       t.on('error', (e) => { this.failure = `pCPU ${w}: ${e instanceof Error ? e.message : String(e)}`; });
       t.unref();
