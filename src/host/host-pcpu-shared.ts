@@ -21,12 +21,17 @@
 // An MMIO access inside a step (emulated device) is a synchronous call: the worker writes OP,
 // SIZE, PA, VALUE, sets STATE = CALL, rings, and waits on ANSWER_SEQ; the main thread runs the
 // domain's ioreq router and answers (RESULT, STATE = GUEST, ANSWER_SEQ++).
+// SBI send_ipi and remote fences (smp/sbi-fast.ts) also run on the worker: SSIP and flush
+// requests go straight into the targets' state blocks; a target that may be blocked goes on the
+// SBI wake queue, and a remote fence waits for the targets that are executing (STATE GUEST or
+// CALL with their DOMID/VCPU on another pCPU) to acknowledge it.
 // Flushes the main thread requests (p2m change, SBI remote fence, satp set by VCPUOP_initialise)
 // travel in the vCPU's own state block (Hart.requestFlush); the hart applies them itself.
 
 import type { MessagePort } from 'node:worker_threads';
 import type { EvtchnShared } from '../hypervisor/event/shared.ts';
 import type { FastPathDesc } from '../hypervisor/smp/fast-path.ts';
+import type { SbiFastDesc } from '../hypervisor/smp/sbi-fast.ts';
 
 export const DOORBELL = 0;
 export const STOP = 1;
@@ -52,6 +57,11 @@ export const W_ANSWER_SEQ = 14;
 export const W_RUNS = 15;
 export const W_CALLS = 16;
 export const W_FAST = 18;
+/** SBI IPI / RFENCE calls this pCPU answered itself (smp/sbi-fast.ts) and remote fences it handed to the main thread after waiting too long. */
+export const W_SBI = 19;
+export const W_SBI_SLOW = 20;
+/** Remote fences answered here that had to wait for a target executing on another pCPU. */
+export const W_SBI_WAITED = 21;
 /** Set by the main thread (with the hart's requestExit) when the run must end: preemption. */
 export const W_PREEMPT = 17;
 
@@ -74,6 +84,10 @@ export const OP_MMIO_WRITE = 2;
 export function controlWords(pcpus: number): number {
   return BASE + STRIDE * pcpus;
 }
+/** The number of pCPUs a control block of `words` words describes. */
+export function pcpusOf(words: number): number {
+  return (words - BASE) / STRIDE;
+}
 /** Index of word `field` of pCPU w. */
 export function pw(w: number, field: number): number {
   return BASE + STRIDE * w + field;
@@ -81,7 +95,7 @@ export function pw(w: number, field: number): number {
 
 /** Messages the main thread posts on a pCPU's port (read with receiveMessageOnPort). */
 export type PcpuMessage =
-  | { kind: 'domain'; domid: number; p2m: unknown; evtchn: EvtchnShared | null }
+  | { kind: 'domain'; domid: number; p2m: unknown; evtchn: EvtchnShared | null; sbi: SbiFastDesc | null }
   | { kind: 'vcpu'; domid: number; vcpu: number; state: SharedArrayBuffer }
   | { kind: 'drop'; domid: number };
 
@@ -96,5 +110,7 @@ export interface HostPcpuInit {
   readonly port: MessagePort;
   /** The hypercall fast paths' shared state (event channels, kick queue), or null: every hypercall goes to the main thread. */
   readonly fast: FastPathDesc | null;
+  /** The SBI IPI/RFENCE fast path's wake queue (KickQueue.desc: domid, vcpu), or null: every SBI call goes to the main thread. */
+  readonly sbiWakes: Int32Array | null;
   readonly jit?: boolean;
 }

@@ -4,7 +4,9 @@
 // thread's scheduler gives it, on a Hart object of its own over the vCPU's shared state block,
 // with the domain's p2m read from shared memory (P2mView) and the machine's RAM shared. What
 // the hypervisor must decide (SBI calls and hypercalls, a WFI with nothing pending, faults)
-// ends the run and goes back to the main thread; an emulated-MMIO access is a synchronous call.
+// ends the run and goes back to the main thread, except the fast paths: EVTCHNOP_send/_unmask
+// and GNTTABOP_copy (smp/fast-path.ts), SBI send_ipi and remote fences (smp/sbi-fast.ts), run
+// here; an emulated-MMIO access is a synchronous call.
 // Translated code is cached per domain on this thread; flushes the main thread requests (a p2m
 // change, a remote FENCE.I) arrive in the hart's own state (Hart.requestFlush) and are applied
 // by step() itself.
@@ -18,9 +20,11 @@ import { P2mView } from '../hypervisor/mm/p2m-view.ts';
 import { HcArgs } from '../hypervisor/hypercall/table.ts';
 import { XEN_SBI_EID } from '../hypervisor/public/xen.ts';
 import { CONTINUE, FastPath, type FastVcpu, NOT_FAST } from '../hypervisor/smp/fast-path.ts';
+import { KickQueue } from '../hypervisor/smp/kick-queue.ts';
+import { SbiFast, SbiFastDomain } from '../hypervisor/smp/sbi-fast.ts';
 import {
-  DOORBELL, type HostPcpuInit, OP_MMIO_READ, OP_MMIO_WRITE, type PcpuMessage, pw, RUN_RESUME, RUN_RESYNC,
-  ST_CALL, ST_EXITED, STOP, W_ANSWER_SEQ, W_BUDGET, W_CALLS, W_DOMID, W_EXIT, W_FLAGS, W_INSNS, W_OP,
+  DOORBELL, type HostPcpuInit, OP_MMIO_READ, OP_MMIO_WRITE, type PcpuMessage, pcpusOf, pw, RUN_RESUME, RUN_RESYNC,
+  ST_CALL, ST_EXITED, ST_GUEST, STOP, W_ANSWER_SEQ, W_SBI, W_SBI_SLOW, W_SBI_WAITED, W_BUDGET, W_CALLS, W_DOMID, W_EXIT, W_FLAGS, W_INSNS, W_OP,
   W_FAST, W_PA_HI, W_PA_LO, W_PREEMPT, W_RESULT, W_RUN_SEQ, W_RUNS, W_SIZE, W_STATE, W_VALUE, W_VCPU,
 } from './host-pcpu-shared.ts';
 
@@ -28,7 +32,7 @@ const TWO32 = 4294967296;
 /** Longest sleep without work (ms): a safety net; the main thread notifies RUN_SEQ. */
 const MAX_SLEEP_MS = 200;
 
-interface DomainView { phys: PhysTranslation; cache: ReturnType<typeof hartBlockCache>; vcpus: Map<number, VcpuView> }
+interface DomainView { phys: PhysTranslation; cache: ReturnType<typeof hartBlockCache>; vcpus: Map<number, VcpuView>; sbi: SbiFastDomain | null }
 interface VcpuView { hart: Hart; fast: FastVcpu }
 
 export function runHostPcpu(init: HostPcpuInit): void {
@@ -40,6 +44,34 @@ export function runHostPcpu(init: HostPcpuInit): void {
   const domains = new Map<number, DomainView>();
   const fp = init.fast !== null ? new FastPath(init.fast) : null;
   const args = new HcArgs();
+  const nr = pcpusOf(ctl.length);
+  /** SBI IPI / RFENCE on this pCPU (smp/sbi-fast.ts); the other pCPUs' control words say who executes where. */
+  const sbi = init.sbiWakes === null ? null : new SbiFast({
+    executing(domid, vcpu) {
+      for (let o = 0; o < nr; o++) {
+        if (o === w) continue;
+        const st = Atomics.load(ctl, pw(o, W_STATE)); // seq-cst: DOMID/VCPU were written before STATE = GUEST
+        if ((st === ST_GUEST || st === ST_CALL) && ctl[pw(o, W_DOMID)] === domid && ctl[pw(o, W_VCPU)] === vcpu) return true;
+      }
+      return false;
+    },
+    ring() {
+      Atomics.add(ctl, DOORBELL, 1);
+      Atomics.notify(ctl, DOORBELL);
+    },
+  }, new KickQueue(init.sbiWakes));
+  /** An SBI IPI / RFENCE call answered here: true (a0/a1 and pc set); false: the main thread's. */
+  const fastSbi = (d: DomainView, id: number, h: Hart): boolean => {
+    if (sbi === null || d.sbi === null) return false;
+    const timeouts = sbi.timeouts, waited = sbi.waited;
+    if (sbi.handle(d.sbi, id, h)) {
+      ctl[pw(w, W_SBI)]++;
+      if (sbi.waited !== waited) ctl[pw(w, W_SBI_WAITED)]++;
+      return true;
+    }
+    if (sbi.timeouts !== timeouts) ctl[pw(w, W_SBI_SLOW)]++;
+    return false;
+  };
   /**
    * A hypercall the pCPU can answer itself (fast-path.ts): true when done (result in a0, pc past
    * the ecall, or the arguments rewritten for a continuation), false: the main thread's.
@@ -88,7 +120,7 @@ export function runHostPcpu(init: HostPcpuInit): void {
         read: (pa, size) => call(OP_MMIO_READ, pa, size, 0),
         write: (pa, size, value) => { call(OP_MMIO_WRITE, pa, size, value); },
       });
-      domains.set(m.domid, { phys: view, cache: hartBlockCache(init.memory), vcpus: new Map() });
+      domains.set(m.domid, { phys: view, cache: hartBlockCache(init.memory), vcpus: new Map(), sbi: m.sbi !== null ? new SbiFastDomain(m.sbi) : null });
       if (fp !== null && m.evtchn !== null) fp.addDomain(m.evtchn);
     } else if (m.kind === 'vcpu') {
       const d = domains.get(m.domid);
@@ -110,7 +142,8 @@ export function runHostPcpu(init: HostPcpuInit): void {
     runSeen = seq;
     drain();
     const domid = ctl[pw(w, W_DOMID)]!, id = ctl[pw(w, W_VCPU)]!;
-    const v = domains.get(domid)?.vcpus.get(id);
+    const dv = domains.get(domid);
+    const v = dv?.vcpus.get(id);
     let exit = EXIT_REQUESTED, ran = 0;
     if (v !== undefined) {
       const h = v.hart;
@@ -127,7 +160,7 @@ export function runHostPcpu(init: HostPcpuInit): void {
         if (exit === EXIT_REQUESTED && Atomics.load(ctl, pw(w, W_PREEMPT)) === 0 && !h.isStopped()) continue;
         // A WFI with an interrupt already pending needs no scheduler: go on (as Hypervisor.handleExit).
         if (exit === EXIT_WFI && (h.mipValue() & h.s[MIE]!) !== 0) continue;
-        if (exit === EXIT_ECALL && fastHypercall(v)) continue;
+        if (exit === EXIT_ECALL && (fastHypercall(v) || fastSbi(dv!, id, h))) continue;
         break;
       }
       h.park();

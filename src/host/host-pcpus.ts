@@ -14,7 +14,9 @@
 // on the vCPU's shared state, which the executing hart applies at its next poll without ending
 // its run, and the main thread waits until it has before it goes on (Xen's flush_tlb_mask), so no
 // pCPU keeps a translation to a frame that the hypervisor is about to give to someone else. Before a domain is destroyed or soft-reset its
-// vCPUs are taken off their pCPUs (quiesce).
+// vCPUs are taken off their pCPUs (quiesce). Fast paths on the workers (smp/fast-path.ts,
+// smp/sbi-fast.ts) hand wake-ups back on two queues drained in service(): event kicks and the
+// vCPUs an SBI send_ipi may have to wake (the 'domain' message carries what sbi-fast needs).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
@@ -28,10 +30,11 @@ import { attachEvtchnGnttab } from '../hypervisor/event/attach.ts';
 import type { EventHost } from '../hypervisor/event/event-channels.ts';
 import { drainKicks, fastPathDesc } from '../hypervisor/smp/fast-path-host.ts';
 import { KickQueue } from '../hypervisor/smp/kick-queue.ts';
+import type { SbiFastDesc } from '../hypervisor/smp/sbi-fast.ts';
 import type { HostSched } from './host-sched.ts';
 import {
   controlWords, DOORBELL, type HostPcpuInit, OP_MMIO_READ, type PcpuMessage, pw, RUN_RESUME,
-  RUN_RESYNC, ST_CALL, ST_EXITED, ST_GUEST, ST_IDLE, STOP, W_ANSWER_SEQ, W_BUDGET, W_DOMID, W_EXIT, W_FAST, W_FLAGS, W_INSNS,
+  RUN_RESYNC, ST_CALL, ST_EXITED, ST_GUEST, ST_IDLE, STOP, W_ANSWER_SEQ, W_SBI, W_SBI_SLOW, W_SBI_WAITED, W_BUDGET, W_DOMID, W_EXIT, W_FAST, W_FLAGS, W_INSNS,
   W_OP, W_PA_HI, W_PA_LO, W_PREEMPT, W_RESULT, W_RUN_SEQ, W_SIZE, W_STATE, W_VALUE, W_VCPU,
 } from './host-pcpu-shared.ts';
 
@@ -95,9 +98,16 @@ export class HostPcpus {
   kicked = 0;
   private readonly events: EventHost;
   private readonly kicks = new KickQueue(4096);
+  /** vCPUs an SBI send_ipi on a worker may have to wake (smp/sbi-fast.ts): (domid, vcpu). */
+  private readonly sbiWakes = new KickQueue(1024);
+  /** Wake-ups the workers' SBI IPIs asked for (statistics). */
+  sbiWoken = 0;
 
-  /** `fast`: run EVTCHNOP_send/_unmask on the workers (default); false: every hypercall here. */
-  constructor(private readonly hv: Hypervisor, private readonly sched: HostSched, t0: bigint, o: { jit?: boolean; fast?: boolean } = {}) {
+  /**
+   * `fast`: run EVTCHNOP_send/_unmask, grant copy and SBI IPI/RFENCE on the workers (default);
+   * false: every hypercall and SBI call here. `sbiFast` false: only the SBI calls here.
+   */
+  constructor(private readonly hv: Hypervisor, private readonly sched: HostSched, t0: bigint, o: { jit?: boolean; fast?: boolean; sbiFast?: boolean } = {}) {
     this.nr = sched.nrCpus;
     this.ctl = new Int32Array(new SharedArrayBuffer(controlWords(this.nr) * 4));
     this.events = attachEvtchnGnttab(hv).events;
@@ -111,7 +121,7 @@ export class HostPcpus {
     hv.eventHooks.push((e) => { if (e.kind === 'destroyed') this.forget(e.domid); });
     for (let w = 0; w < this.nr; w++) {
       const ch = new MessageChannel();
-      const init: HostPcpuInit = { index: w, control: this.ctl.buffer as SharedArrayBuffer, memory: hv.pool.memory, t0, frequency: hv.clock.timebase.frequency, port: ch.port2, fast, jit: o.jit };
+      const init: HostPcpuInit = { index: w, control: this.ctl.buffer as SharedArrayBuffer, memory: hv.pool.memory, t0, frequency: hv.clock.timebase.frequency, port: ch.port2, fast, sbiWakes: fast === null || o.sbiFast === false ? null : this.sbiWakes.desc, jit: o.jit };
       const t = startWorker(init);
       t.on('error', (e) => { this.failure = `pCPU ${w}: ${e instanceof Error ? e.message : String(e)}`; });
       t.unref();
@@ -126,7 +136,7 @@ export class HostPcpus {
     if (!p.domains.has(d)) {
       const ec = this.events.get(d.domid);
       ec?.bitmaps(); // publish where its shared_info and vcpu_infos are (fast-path-host.ts)
-      p.port.postMessage({ kind: 'domain', domid: d.domid, p2m: d.p2m.share(), evtchn: ec?.shared ?? null } satisfies PcpuMessage);
+      p.port.postMessage({ kind: 'domain', domid: d.domid, p2m: d.p2m.share(), evtchn: ec?.shared ?? null, sbi: this.sbiDesc(d) } satisfies PcpuMessage);
       p.domains.add(d);
     }
     if (!p.vcpus.has(v)) {
@@ -148,6 +158,24 @@ export class HostPcpus {
     v.onCpu = true;
     Atomics.add(c, pw(w, W_RUN_SEQ), 1);
     Atomics.notify(c, pw(w, W_RUN_SEQ));
+  }
+
+  /** What a worker's SBI fast path needs of d: its HSM words (shared by xen.ts) and every vCPU's state block. */
+  private sbiDesc(d: Domain): SbiFastDesc | null {
+    const hsm = d.vsbi?.harts.state;
+    if (hsm === undefined || !(hsm.buffer instanceof SharedArrayBuffer)) return null;
+    return { domid: d.domid, hsm, states: d.vcpus.map((v) => (v.hart as VcpuHartView).state) };
+  }
+
+  /** Wake the vCPUs workers sent an SBI IPI to (Hypervisor.kick: the per-vCPU form of tick()'s wake check). */
+  private drainSbiWakes(): void {
+    const hv = this.hv;
+    const n = this.sbiWakes.drain((domid, vcpu) => {
+      const v = hv.getDomain(domid)?.vcpus[vcpu];
+      if (v !== undefined) hv.kick(v);
+    });
+    // An overflow: hv.tick(), which service() runs next, checks every blocked vCPU anyway.
+    if (n > 0) this.sbiWoken += n;
   }
 
   /** End the run on pCPU w soon (slice over, tickled, quiesce). */
@@ -217,6 +245,7 @@ export class HostPcpus {
   service(): boolean {
     const hv = this.hv, c = this.ctl;
     this.kicked += drainKicks(this.events, this.kicks);
+    this.drainSbiWakes();
     hv.tick();
     let busy = false;
     for (let w = 0; w < this.nr; w++) {
@@ -262,6 +291,20 @@ export class HostPcpus {
     let n = 0;
     for (let w = 0; w < this.nr; w++) n += Atomics.load(this.ctl, pw(w, W_FAST));
     return n;
+  }
+
+  /**
+   * SBI IPI / RFENCE calls the workers answered themselves, remote fences among them that waited
+   * for a target executing on another pCPU, and those they gave up waiting for (the main thread answered).
+   */
+  sbiFastCalls(): { answered: number; waited: number; slow: number } {
+    let answered = 0, waited = 0, slow = 0;
+    for (let w = 0; w < this.nr; w++) {
+      answered += Atomics.load(this.ctl, pw(w, W_SBI));
+      waited += Atomics.load(this.ctl, pw(w, W_SBI_WAITED));
+      slow += Atomics.load(this.ctl, pw(w, W_SBI_SLOW));
+    }
+    return { answered, waited, slow };
   }
 
   /** Is any vCPU on a pCPU? */

@@ -26,6 +26,7 @@ import type { SchedulerOps } from './sched/ops.ts';
 import { SystemClock, type WallSource } from './time/clock.ts';
 import { hartPlatform } from './vsbi/hart-view.ts';
 import { createVsbi } from './vsbi/vsbi.ts';
+import { HartStates } from './vsbi/hart-states.ts';
 import { VSBI_BLOCKED, VSBI_HART_STOPPED, VSBI_HART_SUSPENDED } from './vsbi/outcome.ts';
 import { SBI_HSM_STATE_STOPPED } from './vsbi/sbi-defs.ts';
 
@@ -180,7 +181,10 @@ export class Hypervisor {
         return r;
       },
     });
-    d.vsbi = createVsbi(platform, { bootHart: 0 });
+    // The HSM state words in shared memory: a pCPU worker's SBI fast path (smp/sbi-fast.ts)
+    // reads them to skip STOPPED harts, as the vSBI does here.
+    const hsmBuffer = new Int32Array(new SharedArrayBuffer(HartStates.wordsFor(harts.length) * 4));
+    d.vsbi = createVsbi(platform, { bootHart: 0, hsmBuffer });
   }
 
   getDomain(domid: number): Domain | undefined {

@@ -286,36 +286,46 @@ export class Vsbi {
 
   /**
    * Resolve the standard (hart_mask, hart_mask_base) argument pair in a<maskArg>, a<baseArg>
-   * into this.targets (1 = targeted). Returns SBI_SUCCESS or SBI_ERR_INVALID_PARAM; nothing
-   * is delivered on error, so a call either reaches every hart it names or none.
-   * Spec: riscv-sbi-2.0 §3.1 "Hart list parameter"
+   * into this.targets (1 = targeted): resolveHartMask() below.
    */
   resolveHartMask(call: VsbiCall, maskArg: number, baseArg: number): number {
-    const t = this.targets;
-    const n = t.length;
-    t.fill(0);
-    // "hart_mask_base can be set to -1 to indicate that hart_mask shall be ignored and all
-    // available harts must be considered."
-    if (call.argIsAllOnes(baseArg)) {
-      t.fill(1);
-      return SBI_SUCCESS;
-    }
-    const mLo = call.argLo(maskArg);
-    const mHi = call.argHi(maskArg);
-    if ((mLo | mHi) === 0) return SBI_SUCCESS;
-    // A base at or beyond 2^32 names no hart of ours (hart ids are < hartCount).
-    if (call.argHi(baseArg) !== 0) return SBI_ERR_INVALID_PARAM;
-    const base = call.argU32(baseArg);
-    for (let bit = 0; bit < 64; bit++) {
-      const set = bit < 32 ? (mLo >>> bit) & 1 : (mHi >>> (bit - 32)) & 1;
-      if (set === 0) continue;
-      const id = base + bit;
-      if (id >= n) {
-        t.fill(0);
-        return SBI_ERR_INVALID_PARAM;
-      }
-      t[id] = 1;
-    }
+    return resolveHartMask(call, maskArg, baseArg, this.targets);
+  }
+}
+
+/**
+ * Resolve the standard (hart_mask, hart_mask_base) argument pair in a<maskArg>, a<baseArg>
+ * into `targets` (one entry per hart, 1 = targeted). Returns SBI_SUCCESS or
+ * SBI_ERR_INVALID_PARAM; nothing is targeted on error, so a call either reaches every hart it
+ * names or none. Pure (no platform): the main thread's vSBI and a pCPU worker's fast path
+ * (smp/sbi-fast.ts) share it.
+ * Spec: riscv-sbi-2.0 §3.1 "Hart list parameter"
+ */
+export function resolveHartMask(call: VsbiCall, maskArg: number, baseArg: number, targets: Uint8Array): number {
+  const t = targets;
+  const n = t.length;
+  t.fill(0);
+  // "hart_mask_base can be set to -1 to indicate that hart_mask shall be ignored and all
+  // available harts must be considered."
+  if (call.argIsAllOnes(baseArg)) {
+    t.fill(1);
     return SBI_SUCCESS;
   }
+  const mLo = call.argLo(maskArg);
+  const mHi = call.argHi(maskArg);
+  if ((mLo | mHi) === 0) return SBI_SUCCESS;
+  // A base at or beyond 2^32 names no hart of ours (hart ids are < hartCount).
+  if (call.argHi(baseArg) !== 0) return SBI_ERR_INVALID_PARAM;
+  const base = call.argU32(baseArg);
+  for (let bit = 0; bit < 64; bit++) {
+    const set = bit < 32 ? (mLo >>> bit) & 1 : (mHi >>> (bit - 32)) & 1;
+    if (set === 0) continue;
+    const id = base + bit;
+    if (id >= n) {
+      t.fill(0);
+      return SBI_ERR_INVALID_PARAM;
+    }
+    t[id] = 1;
+  }
+  return SBI_SUCCESS;
 }
