@@ -154,6 +154,28 @@ test('a PV guest with 512 vCPUs brings them all up on 2 pCPU threads and every o
   }
 });
 
+test('pausing a domain whose vCPU runs on a pCPU thread stops it before the pause returns; unpause resumes it', () => {
+  const h = host(2);
+  try {
+    const a = h.create(COUNT), b = h.create(COUNT);
+    h.driveUntil(() => h.pcpus.executing(0) !== null && h.pcpus.executing(1) !== null);
+    h.hv.pauseDomain(a);
+    const frozen = reg(a, T0), b0 = reg(b, T0);
+    // No main-loop pass in between: the vCPU was off its pCPU when pauseDomain returned.
+    const until = performance.now() + 100;
+    while (performance.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    assert.equal(reg(a, T0), frozen, 'the paused guest did not run on');
+    h.drive(100);
+    assert.equal(reg(a, T0), frozen);
+    assert.ok(reg(b, T0) > b0, 'the other guest runs');
+    h.hv.unpauseDomain(a);
+    h.driveUntil(() => reg(a, T0) > frozen);
+    assert.ok(reg(a, T0) > frozen, 'unpaused, it runs again');
+  } finally {
+    h.pcpus.stop();
+  }
+});
+
 test('destroying a domain whose vCPU runs on a pCPU thread takes it off first; the other guest goes on', () => {
   const h = host(2);
   try {

@@ -350,7 +350,7 @@ export class HostPcpus {
     }
   }
 
-  /** Take every vCPU of d off its pCPU now (before d's memory goes away). */
+  /** Take every vCPU of d off its pCPU now (pause, and before d's memory goes away; Xen's vcpu_sleep_sync). */
   quiesce(d: Domain): void {
     for (let w = 0; w < this.nr; w++) {
       const p = this.pcpus[w]!;
@@ -361,9 +361,13 @@ export class HostPcpus {
         if (st === ST_EXITED || this.stopped || this.failure !== null) break;
         if (this.serveCalls() === 0) Atomics.wait(this.ctl, DOORBELL, Atomics.load(this.ctl, DOORBELL), 1);
       }
+      // The exit it reported is dropped: pc is still on an unhandled ecall (it runs again when
+      // the vCPU next runs) and a WFI or fault is simply taken again.
       Atomics.store(this.ctl, pw(w, W_STATE), ST_IDLE);
-      p.cur.onCpu = false;
+      const v = p.cur;
+      v.onCpu = false;
       p.cur = null;
+      if (d.state !== 'dying' && d.state !== 'destroyed') this.hv.leaveVcpu(v);
     }
   }
 

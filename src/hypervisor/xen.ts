@@ -212,10 +212,11 @@ export class Hypervisor {
     d.maxPages = pages;
   }
 
-  /** Xen's domain_pause_by_systemcontroller: counted; the vCPUs stop at the end of their slice. */
+  /** Xen's domain_pause_by_systemcontroller: counted; returns when no pCPU runs the domain's vCPUs. */
   pauseDomain(d: Domain): void {
     d.pauseCount++;
     for (const v of d.vcpus) this.refresh(v);
+    this.quiesce?.(d); // domain_pause waits until no pCPU runs its vCPUs (vcpu_sleep_sync)
     d.emit({ kind: 'paused', domid: d.domid });
   }
   /** Returns false if the domain was not paused. */
