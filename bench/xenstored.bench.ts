@@ -13,7 +13,7 @@
 // BENCH_OURS=path/to/xenstored.cjs benches another bundle, e.g. one built from an older commit;
 // BENCH_OURS=null benches the null daemon, bench/xenstored-null.ts: the floor of a Node daemon)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,11 +85,15 @@ async function waitSocket(path: string, proc: ChildProcess): Promise<void> {
 
 interface Daemon { path: string; pid: number; stop(): Promise<void> }
 
-/** The daemon's user+system CPU seconds so far (/proc; taskset execs it, so the pid is its). */
+/**
+ * The daemon's CPU seconds so far, all threads (taskset execs it, so the pid is its): the
+ * scheduler's own run time in ns (/proc/<pid>/schedstat), not /proc/<pid>/stat's 100 Hz ticks,
+ * which are ~40 samples per run here.
+ */
 function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) / 100;
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+  return ns / 1e9;
 }
 
 /** The daemon's context switches so far (voluntary + involuntary, /proc/<pid>/status). */
