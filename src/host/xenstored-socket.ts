@@ -151,15 +151,17 @@ export class SocketConnection extends Connection {
   private onRead(): void {
     const n = SW!.streamBaseState[SW!.kReadBytesOrError]!;
     if (n < 0) { this.sink?.drop(this, ''); return; } // EOF or error
-    if (n > 0) this.onChunk(RBUF.subarray(0, n));
+    if (n > 0) this.onChunk(RBUF, n);
   }
 
-  /** Frames of one chunk run, then the turn's output is written (this connection's at least). */
-  private onChunk(chunk: Uint8Array): void {
-    SocketConnection.onInput?.(this, chunk);
+  /** Frames of chunk[0, n) run, then the turn's output is written (this connection's at least). */
+  private onChunk(chunk: Uint8Array, n = chunk.length): void {
+    SocketConnection.onInput?.(this, n === chunk.length ? chunk : chunk.subarray(0, n));
     const outer = inRead;
     inRead = true;
-    try { this.feed(chunk); } finally { inRead = outer; }
+    try {
+      if (!this.closed && !this.reader.push(chunk, n)) this.sink?.drop(this, 'payload longer than XENSTORE_PAYLOAD_MAX');
+    } finally { inRead = outer; }
     if (!outer) flushAll(this);
   }
 

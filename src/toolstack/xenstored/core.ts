@@ -13,7 +13,7 @@ import {
   PERM_OWNER, PERM_READ, PERM_WRITE, ROOT_PERMS, formatPerms, inheritPerms, parsePerm, permFor,
   type Perm, type Perms,
 } from './perms.ts';
-import { EMPTY, REC_C, REC_P, REC_V, Store, type NodeView, type Tree } from './store.ts';
+import { EMPTY, REC_C, REC_P, REC_V, Store, type NodeView, type Tree, type XsNode } from './store.ts';
 import { Transaction } from './transaction.ts';
 import { WatchTable } from './watch.ts';
 import {
@@ -278,7 +278,8 @@ export class Xenstored implements ConnectionSink {
         if (tooBig(this.quotas['node-size'], nodeSize(value, n.perms, n.children))) fail('ENOSPC');
         this.memoryCheck(n.perms[0]!.id, value.length - n.value.length);
       }
-      t.setValue(path, value);
+      if (t === this.store) this.store.setNodeValue(n as XsNode, value); // the node in hand: no second lookup
+      else t.setValue(path, value);
       this.checkTxSize(conn, t);
     } else {
       this.createNode(conn, t, path, value);

@@ -86,11 +86,12 @@ export function isAtOrBelow(p: string, anc: string): boolean {
 /**
  * Absolute paths seen recently, by their bytes (a direct-mapped cache): a hit gives the same
  * string again, already validated and with its hash computed, so a request for a known path
- * allocates no string and the store's Map lookup does not rehash. Only valid paths enter.
+ * allocates no string and the store's Map lookup does not rehash. Only valid paths enter. The
+ * bytes are compared with the cached string itself (an absolute path is its own canonical
+ * form): a hit touches the slot and the string, which the Map lookup reads next anyway.
  */
 const CACHE_SLOTS = 4096;
 const CACHE_MAX_LEN = 256;
-const cacheKey: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(CACHE_SLOTS).fill(undefined);
 const cacheStr: string[] = new Array<string>(CACHE_SLOTS).fill('');
 
 /** canonicalize() of the Latin-1 bytes b[start, end) (no NUL among them). */
@@ -100,14 +101,13 @@ export function canonicalizeBytes(b: Uint8Array, start: number, end: number, dom
   let h = 0x811c9dc5; // FNV-1a
   for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 16777619);
   const slot = (h >>> 0) & (CACHE_SLOTS - 1);
-  const k = cacheKey[slot];
-  if (k !== undefined && k.length === n) {
+  const c = cacheStr[slot]!;
+  if (c.length === n) {
     let i = 0;
-    while (i < n && k[i] === b[start + i]) i++;
-    if (i === n) return cacheStr[slot]!;
+    while (i < n && c.charCodeAt(i) === b[start + i]) i++;
+    if (i === n) return c;
   }
   const s = canonicalize(fromLatin1(b, start, end), domid); // throws for an invalid path
-  cacheKey[slot] = b.slice(start, end);
   cacheStr[slot] = s;
   return s;
 }

@@ -151,7 +151,9 @@ export class FrameReader {
   get pendingLength(): number { return this.have; }
   reset(): void { this.have = 0; this.buf = new Uint8Array(0); }
 
-  push(chunk: Uint8Array): boolean {
+  /** Bytes chunk[0, end) (end: all of it unless given, so a shared read buffer needs no view). */
+  push(chunk: Uint8Array, end = chunk.length): boolean {
+    if (end < chunk.length && this.have > 0) chunk = chunk.subarray(0, end);
     let data = chunk;
     let off = 0;
     if (this.have > 0) {
@@ -176,7 +178,6 @@ export class FrameReader {
       else if (off > 0) { this.buf.copyWithin(0, off, end); this.have = end - off; }
       return true;
     }
-    const end = data.length;
     while (end - off >= HEADER_SIZE) {
       const len = rd32(data, off + 12);
       if (len > XENSTORE_PAYLOAD_MAX) return false;
