@@ -205,31 +205,37 @@ export class SocketConnection extends Connection {
     const n = this.outLen;
     if (n === 0 || this.closed) { this.outLen = 0; return; }
     this.outLen = 0;
-    if (this.handle) this.writeHandle(this.handle, this.out.subarray(0, n));
+    // A write libuv completed at once leaves nothing queued (libuv tries a direct write only
+    // with an empty queue): the backlog (a C++ getter) is checked only after a queued one.
+    if (this.handle) { if (!this.writeHandle(this.handle, this.out.subarray(0, n))) return; }
     else this.stream!.write(this.out.slice(0, n));
     const backlog = this.backlog();
     if (backlog > DROP_AT) this.sink?.drop(this, 'client does not read its replies');
     else if (backlog > PAUSE_AT && !this.paused) { this.paused = true; this.pauseReading(); }
   }
 
-  private writeHandle(h: StreamHandle, buf: Uint8Array): void {
+  /** Hand `buf` to libuv; true if the write was queued (not all taken by the kernel at once). */
+  private writeHandle(h: StreamHandle, buf: Uint8Array): boolean {
     // The request object only matters if libuv queues the write (kLastWriteWasAsync); until
-    // then one is reused.
+    // then one is reused. (`async` is Node's own bookkeeping field; nothing native reads it.)
     let req = this.req;
     if (!req) {
       req = new SW!.WriteWrap();
       req.handle = h;
       req.oncomplete = (status: number) => this.afterWrite(status);
+      req.async = false;
     }
-    req.async = false;
     const err = h.writeBuffer(req, buf);
-    if (err !== 0) { this.sink?.drop(this, ''); return; }
+    if (err !== 0) { this.sink?.drop(this, ''); return false; }
     if (SW!.streamBaseState[SW!.kLastWriteWasAsync]) {
       req.buffer = buf; // keep the bytes alive until libuv is done with them
       req.async = true;
       this.req = null;
       this.out = new Uint8Array(this.out.length); // libuv still reads the old one
-    } else this.req = req;
+      return true;
+    }
+    this.req = req;
+    return false;
   }
 
   private afterWrite(status: number): void {
