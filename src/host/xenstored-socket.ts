@@ -75,10 +75,23 @@ let nDirty = 0;
 let flushScheduled = false;
 let inRead = false;
 
+/**
+ * Output held back until the crash-recovery journal is in the supervisor's pipe (beforeWrite
+ * returned false; SocketConnection.release() ends it), and the connections whose requests ran
+ * meanwhile (their journal entry is made at the release).
+ */
+let held = false;
+const heldReaders = new Set<SocketConnection>();
+
 function flushAll(reader: SocketConnection | null = null): void {
   flushScheduled = false;
   if (nDirty === 0) return;
-  SocketConnection.beforeWrite?.(reader);
+  if (held) { if (reader) heldReaders.add(reader); return; }
+  if (SocketConnection.beforeWrite?.(reader) === false) { held = true; return; }
+  writeDirty();
+}
+
+function writeDirty(): void {
   // A flush may queue more (a drop's watch events): those join this loop.
   for (let i = 0; i < nDirty; i++) { const c = dirty[i]!; dirty[i] = null; c.flush(); }
   nDirty = 0;
@@ -89,8 +102,24 @@ export class SocketConnection extends Connection {
    * Called once before the output of a turn is written (after the requests that produced it
    * ran), with the connection whose input produced it (null for output of timers and other
    * turns): the crash-recovery journal. Covers replies and watch events to every connection.
+   * Returning false holds all output back until release() (the journal is not yet in the pipe).
    */
-  static beforeWrite: ((reader: SocketConnection | null) => void) | undefined;
+  static beforeWrite: ((reader: SocketConnection | null) => boolean | void) | undefined;
+
+  /** The journal sent by beforeWrite is in the pipe: journal what ran since, then write. */
+  static release(): void {
+    if (!held) return;
+    const hook = SocketConnection.beforeWrite;
+    let ok = true;
+    if (hook) {
+      if (heldReaders.size === 0) ok = hook(null) !== false;
+      else for (const r of heldReaders) if (hook(r) === false) ok = false;
+      heldReaders.clear();
+    }
+    if (!ok) return; // more journal in flight: its completion calls release() again
+    held = false;
+    writeDirty();
+  }
   /** Called with every chunk read, before it is parsed (the crash-recovery input log). */
   static onInput: ((c: SocketConnection, chunk: Uint8Array) => void) | undefined;
   /** Called when the client goes away. */
