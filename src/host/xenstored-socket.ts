@@ -5,14 +5,16 @@
 // connection class that feeds socket bytes to the core. Socket clients are dom0 (privileged).
 //
 // Fast path: the connection drives Node's libuv stream handle (the Pipe under a net.Socket)
-// itself: reads land in one shared buffer (`useUserBuffer`), replies go out through
-// `writeBuffer` with no stream machinery, and every connection's output of one event-loop turn
+// itself: reads land in one shared buffer (`useUserBuffer`), replies are encoded straight into
+// the connection's off-heap output buffer (no frame object per reply) and go out through
+// `writeBuffer` with no stream machinery; every connection's output of one event-loop turn
 // leaves in one write (cork per turn). Backpressure: a client that does not read its replies
 // stops being read from at 1 MiB queued and is dropped at 64 MiB.
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { CONN_RING, CONN_SOCKET, Connection } from '../toolstack/xenstored/connection.ts';
+import { HEADER_SIZE, wr32 } from '../toolstack/xenstored/wire.ts';
 
 export const DEFAULT_RUNDIR = '/var/run/xenstored';
 
@@ -61,20 +63,38 @@ const SW: StreamWrap | undefined = (() => {
 
 /** One read buffer for every connection: each read is parsed before the next one. */
 const RBUF = new Uint8Array(65536);
-/** Output staging buffer, replaced when libuv keeps it for a queued (asynchronous) write. */
-let OUT = new Uint8Array(65536);
+/**
+ * First size of a connection's output buffer. Larger than V8's on-heap typed-array limit, so
+ * the bytes are off-heap and libuv writes them in place (an on-heap array would be copied out).
+ */
+const OUT_MIN = 8192;
 
-/** Connections with output queued this turn, and the flush of them. */
-const dirty: SocketConnection[] = [];
+/** Connections with output queued this turn (the first nDirty slots), and the flush of them. */
+const dirty: (SocketConnection | null)[] = [];
+let nDirty = 0;
 let flushScheduled = false;
 let inRead = false;
 
+/**
+ * Output held back until the crash-recovery journal is in the supervisor's pipe (beforeWrite
+ * returned false; SocketConnection.release() ends it), and the connections whose requests ran
+ * meanwhile (their journal entry is made at the release).
+ */
+let held = false;
+const heldReaders = new Set<SocketConnection>();
+
 function flushAll(reader: SocketConnection | null = null): void {
   flushScheduled = false;
-  if (dirty.length === 0) return;
-  SocketConnection.beforeWrite?.(reader);
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
-  dirty.length = 0;
+  if (nDirty === 0) return;
+  if (held) { if (reader) heldReaders.add(reader); return; }
+  if (SocketConnection.beforeWrite?.(reader) === false) { held = true; return; }
+  writeDirty();
+}
+
+function writeDirty(): void {
+  // A flush may queue more (a drop's watch events): those join this loop.
+  for (let i = 0; i < nDirty; i++) { const c = dirty[i]!; dirty[i] = null; c.flush(); }
+  nDirty = 0;
 }
 
 export class SocketConnection extends Connection {
@@ -82,8 +102,24 @@ export class SocketConnection extends Connection {
    * Called once before the output of a turn is written (after the requests that produced it
    * ran), with the connection whose input produced it (null for output of timers and other
    * turns): the crash-recovery journal. Covers replies and watch events to every connection.
+   * Returning false holds all output back until release() (the journal is not yet in the pipe).
    */
-  static beforeWrite: ((reader: SocketConnection | null) => void) | undefined;
+  static beforeWrite: ((reader: SocketConnection | null) => boolean | void) | undefined;
+
+  /** The journal sent by beforeWrite is in the pipe: journal what ran since, then write. */
+  static release(): void {
+    if (!held) return;
+    const hook = SocketConnection.beforeWrite;
+    let ok = true;
+    if (hook) {
+      if (heldReaders.size === 0) ok = hook(null) !== false;
+      else for (const r of heldReaders) if (hook(r) === false) ok = false;
+      heldReaders.clear();
+    }
+    if (!ok) return; // more journal in flight: its completion calls release() again
+    held = false;
+    writeDirty();
+  }
   /** Called with every chunk read, before it is parsed (the crash-recovery input log). */
   static onInput: ((c: SocketConnection, chunk: Uint8Array) => void) | undefined;
   /** Called when the client goes away. */
@@ -93,8 +129,9 @@ export class SocketConnection extends Connection {
   private handle: StreamHandle | null = null;
   /** The stream (fallback path only). */
   private stream: net.Socket | null = null;
-  private queue: Uint8Array[] = [];
-  private queued = 0;
+  /** Output not yet handed to the transport: out[0, outLen). */
+  private out: Uint8Array = EMPTY;
+  private outLen = 0;
   private isDirty = false;
   private paused = false;
   private reading = false;
@@ -143,66 +180,91 @@ export class SocketConnection extends Connection {
   private onRead(): void {
     const n = SW!.streamBaseState[SW!.kReadBytesOrError]!;
     if (n < 0) { this.sink?.drop(this, ''); return; } // EOF or error
-    if (n > 0) this.onChunk(RBUF.subarray(0, n));
+    if (n > 0) this.onChunk(RBUF, n);
   }
 
-  /** Frames of one chunk run, then the turn's output is written (this connection's at least). */
-  private onChunk(chunk: Uint8Array): void {
-    SocketConnection.onInput?.(this, chunk);
+  /** Frames of chunk[0, n) run, then the turn's output is written (this connection's at least). */
+  private onChunk(chunk: Uint8Array, n = chunk.length): void {
+    SocketConnection.onInput?.(this, n === chunk.length ? chunk : chunk.subarray(0, n));
     const outer = inRead;
     inRead = true;
-    try { this.feed(chunk); } finally { inRead = outer; }
+    try {
+      if (!this.closed && !this.reader.push(chunk, n)) this.sink?.drop(this, 'payload longer than XENSTORE_PAYLOAD_MAX');
+    } finally { inRead = outer; }
     if (!outer) flushAll(this);
   }
 
   transmit(frame: Uint8Array): void {
     if (this.closed) return;
-    this.queue.push(frame);
-    this.queued += frame.length;
-    if (this.isDirty) return;
-    this.isDirty = true;
-    dirty.push(this);
-    if (!inRead && !flushScheduled) { flushScheduled = true; process.nextTick(flushAll); }
+    const o = this.reserve(frame.length);
+    this.out.set(frame, o);
+  }
+
+  /** A reply encoded in place: header and payload go straight into the output buffer. */
+  override transmitReply(type: number, reqId: number, txId: number, payload: Uint8Array): void {
+    if (this.closed) return;
+    const n = payload.length;
+    const o = this.reserve(HEADER_SIZE + n);
+    const b = this.out;
+    wr32(b, o, type); wr32(b, o + 4, reqId); wr32(b, o + 8, txId); wr32(b, o + 12, n);
+    if (n <= 32) for (let i = 0; i < n; i++) b[o + HEADER_SIZE + i] = payload[i]!;
+    else b.set(payload, o + HEADER_SIZE);
+  }
+
+  /** Room for `n` more bytes of output (returns where they go); queues this turn's flush. */
+  private reserve(n: number): number {
+    const o = this.outLen;
+    if (o + n > this.out.length) {
+      const nb = new Uint8Array(Math.max(OUT_MIN, o + n, this.out.length * 2));
+      nb.set(this.out.subarray(0, o));
+      this.out = nb;
+    }
+    this.outLen = o + n;
+    if (!this.isDirty) {
+      this.isDirty = true;
+      dirty[nDirty++] = this;
+      if (!inRead && !flushScheduled) { flushScheduled = true; process.nextTick(flushAll); }
+    }
+    return o;
   }
 
   /** Write everything queued in one write. */
   flush(): void {
     this.isDirty = false;
-    const q = this.queue;
-    if (q.length === 0 || this.closed) { q.length = 0; this.queued = 0; return; }
-    // Frames are gathered into one off-heap buffer: small on-heap typed arrays would each be
-    // moved off the heap (a malloc) when libuv is handed their bytes.
-    const n = this.queued;
-    if (OUT.length < n) OUT = new Uint8Array(Math.max(n, OUT.length * 2));
-    let o = 0;
-    for (let i = 0; i < q.length; i++) { OUT.set(q[i]!, o); o += q[i]!.length; }
-    q.length = 0;
-    this.queued = 0;
-    if (this.handle) this.writeHandle(this.handle, OUT.subarray(0, n));
-    else this.stream!.write(OUT.slice(0, n));
+    const n = this.outLen;
+    if (n === 0 || this.closed) { this.outLen = 0; return; }
+    this.outLen = 0;
+    // A write libuv completed at once leaves nothing queued (libuv tries a direct write only
+    // with an empty queue): the backlog (a C++ getter) is checked only after a queued one.
+    if (this.handle) { if (!this.writeHandle(this.handle, this.out.subarray(0, n))) return; }
+    else this.stream!.write(this.out.slice(0, n));
     const backlog = this.backlog();
     if (backlog > DROP_AT) this.sink?.drop(this, 'client does not read its replies');
     else if (backlog > PAUSE_AT && !this.paused) { this.paused = true; this.pauseReading(); }
   }
 
-  private writeHandle(h: StreamHandle, buf: Uint8Array): void {
+  /** Hand `buf` to libuv; true if the write was queued (not all taken by the kernel at once). */
+  private writeHandle(h: StreamHandle, buf: Uint8Array): boolean {
     // The request object only matters if libuv queues the write (kLastWriteWasAsync); until
-    // then one is reused.
+    // then one is reused. (`async` is Node's own bookkeeping field; nothing native reads it.)
     let req = this.req;
     if (!req) {
       req = new SW!.WriteWrap();
       req.handle = h;
       req.oncomplete = (status: number) => this.afterWrite(status);
+      req.async = false;
     }
-    req.async = false;
     const err = h.writeBuffer(req, buf);
-    if (err !== 0) { this.sink?.drop(this, ''); return; }
+    if (err !== 0) { this.sink?.drop(this, ''); return false; }
     if (SW!.streamBaseState[SW!.kLastWriteWasAsync]) {
       req.buffer = buf; // keep the bytes alive until libuv is done with them
       req.async = true;
       this.req = null;
-      if (buf.buffer === OUT.buffer) OUT = new Uint8Array(OUT.length); // libuv still reads the old one
-    } else this.req = req;
+      this.out = new Uint8Array(this.out.length); // libuv still reads the old one
+      return true;
+    }
+    this.req = req;
+    return false;
   }
 
   private afterWrite(status: number): void {
@@ -218,7 +280,7 @@ export class SocketConnection extends Connection {
 
   /** Bytes handed to the socket and not yet taken by the kernel. */
   backlog(): number {
-    return this.queued + (this.handle ? this.handle.writeQueueSize : this.stream!.writableLength);
+    return this.outLen + (this.handle ? this.handle.writeQueueSize : this.stream!.writableLength);
   }
 
   private pauseReading(): void {
@@ -233,9 +295,8 @@ export class SocketConnection extends Connection {
   outstanding(): number { return 0; }
 
   shutdown(): void {
-    const i = dirty.indexOf(this);
-    if (i >= 0) dirty.splice(i, 1);
-    this.queue.length = 0;
+    this.outLen = 0; // a pending flush finds it closed and empty
+    this.out = EMPTY;
     if (this.handle) { const h = this.handle; h.onread = NOOP; h.readStop(); h.close(); }
     else this.stream!.destroy();
     this.onClosed?.();

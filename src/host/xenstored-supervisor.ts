@@ -156,11 +156,19 @@ export function runSupervised(core: Xenstored, log: (l: string) => void): Promis
         for (const [id, chunk] of init?.replay ?? []) { const c = conns.get(id); if (c) { c.reader.push(chunk); replayed += chunk.length; } }
         ready = true;
         SocketConnection.onInput = (c, chunk) => { process.send?.({ t: 'in', id: c.id, data: chunk.slice() }); };
+        // process.send() only queues once the pipe is full (a supervisor that falls behind):
+        // output is held until every journal message sent is in the pipe (its callback; a
+        // write that completed at once calls back on the next tick). Without this, replies
+        // went out ahead of their journal and a SIGKILL then lost acknowledged writes.
+        let unsent = 0;
+        const sent = (): void => { if (--unsent === 0) SocketConnection.release(); };
+        const journal = (m: Msg): void => { if (process.send) { unsent++; process.send(m, sent); } };
         SocketConnection.beforeWrite = (reader) => {
           if (core.changes !== journaled) {
             journaled = core.changes;
-            process.send?.({ t: 'image', data: dumpState(core, { rwSocketFd: -1 }) });
-          } else if (reader) process.send?.({ t: 'mark', id: reader.id, data: reader.reader.pending() });
+            journal({ t: 'image', data: dumpState(core, { rwSocketFd: -1 }) });
+          } else if (reader) journal({ t: 'mark', id: reader.id, data: reader.reader.pending() });
+          return unsent === 0;
         };
         for (const [c, out] of pending) c.transmit(out);
         core.frozen = false;

@@ -118,6 +118,42 @@ test('a request the daemon dies on is answered by the restarted daemon, and no r
   }
 });
 
+test('a stalled supervisor: no write is acknowledged before its journal is in the pipe, none lost by a crash', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xsd-sup-'));
+  const path = join(dir, 'socket');
+  const sup = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/host/xenstored-main.ts'), '--supervise', '--socket', path],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });
+  let stopped = false;
+  try {
+    const d1 = await until(() => daemonOf(sup.pid!), 'daemon');
+    const a = await connectRetry(path);
+    assert.equal(await a.ask(WRITE, '/race/warm\0x'), 'OK\0'); // the socket has reached the daemon
+    // The supervisor stops reading its pipe; the daemon's journal (an image per write, ~7 KiB
+    // and growing) fills it within a few dozen writes. Before the fix the daemon went on
+    // acknowledging writes whose journal sat in its own memory, and lost them with it.
+    process.kill(sup.pid!, 'SIGSTOP');
+    stopped = true;
+    let acked = 0;
+    const loop = (async () => { for (let i = 0; i < 300; i++) { await a.ask(WRITE, `/race/n${i}\0${'x'.repeat(200)}`); acked = i + 1; } })();
+    loop.catch(() => { /* the write in flight at the kill may stay unanswered */ });
+    await new Promise((r) => setTimeout(r, 1500));
+    const ackedAtKill = acked;
+    assert.ok(ackedAtKill < 300, 'the daemon held its replies while the journal could not be written');
+    process.kill(d1, 'SIGKILL');
+    process.kill(sup.pid!, 'SIGCONT');
+    stopped = false;
+    await until(() => { const p = daemonOf(sup.pid!); return p && p !== d1 ? p : undefined; }, 'restarted daemon');
+    const b = await connectRetry(path);
+    for (let i = 0; i < ackedAtKill; i++) assert.equal((await b.ask(READ, `/race/n${i}\0`)).length, 200, `acknowledged write ${i} survived`);
+    a.close(); b.close();
+  } finally {
+    if (stopped) process.kill(sup.pid!, 'SIGCONT');
+    const ex = new Promise((r) => sup.on('exit', r));
+    sup.kill('SIGTERM');
+    await ex;
+  }
+});
+
 async function connectRetry(path: string): Promise<SockClient> {
   for (let i = 0; ; i++) {
     try { return await SockClient.connect(path); } catch (e) { if (i > 100) throw e; await new Promise((r) => setTimeout(r, 25)); }

@@ -361,3 +361,24 @@ test('@releaseDomain fires once when a domain shuts down, again only after RESUM
   domainShutdown(core, 3);
   assert.equal(d0.take().length, 1);
 });
+
+test('the path cache (canonicalizeBytes): same string for the same bytes, invalid paths never cached, relative ones per domain', async () => {
+  const { canonicalizeBytes } = await import('../../src/toolstack/xenstored/paths.ts');
+  const enc = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+  const a = canonicalizeBytes(enc('x/local/domain/0/k1y'), 1, 19, 0);
+  assert.equal(a, '/local/domain/0/k1');
+  assert.equal(canonicalizeBytes(enc('/local/domain/0/k1'), 0, 18, 5), a, 'a hit, whatever the domain');
+  // An invalid path is rejected every time, before and after a valid one of the same length.
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => canonicalizeBytes(enc('/local//domain/k1'), 0, 17, 0), { name: 'EINVAL' });
+    assert.throws(() => canonicalizeBytes(enc('/local/domain/0/'), 0, 16, 0), { name: 'EINVAL' });
+    assert.throws(() => canonicalizeBytes(enc('/a b'), 0, 4, 0), { name: 'EINVAL' });
+    assert.equal(canonicalizeBytes(enc('/a_b'), 0, 4, 0), '/a_b');
+  }
+  // Many paths (more than the cache holds, so slots are reused): each maps to its own string.
+  for (let i = 0; i < 10000; i++) assert.equal(canonicalizeBytes(enc(`/p/${i}`), 0, `/p/${i}`.length, 0), `/p/${i}`);
+  for (let i = 0; i < 10000; i += 7) assert.equal(canonicalizeBytes(enc(`/p/${i}`), 0, `/p/${i}`.length, 0), `/p/${i}`);
+  // Relative paths depend on the connection's domain and are never served from the cache.
+  assert.equal(canonicalizeBytes(enc('k'), 0, 1, 3), '/local/domain/3/k');
+  assert.equal(canonicalizeBytes(enc('k'), 0, 1, 4), '/local/domain/4/k');
+});

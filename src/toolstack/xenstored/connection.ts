@@ -41,6 +41,13 @@ export abstract class Connection implements WatchOwner, Principal {
 
   /** Queue one whole frame for the client. */
   abstract transmit(frame: Uint8Array): void;
+  /** Queue a reply frame (header fields plus payload); transports may encode it in place. */
+  transmitReply(type: number, reqId: number, txId: number, payload: Uint8Array): void {
+    const f = new Uint8Array(HEADER_SIZE + payload.length);
+    wr32(f, 0, type); wr32(f, 4, reqId); wr32(f, 8, txId); wr32(f, 12, payload.length);
+    f.set(payload, HEADER_SIZE);
+    this.transmit(f);
+  }
   /** Bytes queued for the client and not yet handed to the transport (migration out-data). */
   abstract pendingOutput(): Uint8Array;
   /** Replies waiting to be consumed (the outstanding-requests quota). */

@@ -8,19 +8,19 @@ import { CONN_SOCKET, type Connection, type ConnectionSink } from './connection.
 import { runControl } from './control.ts';
 import { atoiDomid, domainOp } from './domain-ops.ts';
 import { DEFAULT_QUOTAS, DEFAULT_SOFT_QUOTAS, Domain, over, type Quotas, type SoftQuotas } from './domain.ts';
-import { canonicalize, domainPath, parentOf } from './paths.ts';
+import { canonicalize, canonicalizeBytes, domainPath, parentOf } from './paths.ts';
 import {
   PERM_OWNER, PERM_READ, PERM_WRITE, ROOT_PERMS, formatPerms, inheritPerms, parsePerm, permFor,
   type Perm, type Perms,
 } from './perms.ts';
-import { EMPTY, REC_C, REC_P, REC_V, Store, type NodeView, type Tree } from './store.ts';
+import { EMPTY, REC_C, REC_P, REC_V, Store, type NodeView, type Tree, type XsNode } from './store.ts';
 import { Transaction } from './transaction.ts';
 import { WatchTable } from './watch.ts';
 import {
   HEADER_SIZE, XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_CONTROL, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR,
   XS_GET_PERMS, XS_MKDIR, XS_READ, XS_RESET_WATCHES, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END,
   XS_TRANSACTION_START, XS_TYPE_NAMES, XS_UNWATCH, XS_WATCH, XS_WRITE, XsErr, fail, fromLatin1,
-  copyOf, latin1, oneArg, splitStrings, wr32, type XsError,
+  copyOf, latin1, nulIndex, oneArg, oneArgLength, splitStrings, wr32, type XsError,
 } from './wire.ts';
 
 /** What the process around the core provides (host layer). */
@@ -116,11 +116,8 @@ export class Xenstored implements ConnectionSink {
 
   reply(conn: Connection, type: number, reqId: number, txId: number, payload: Uint8Array): void {
     if (payload.length > XENSTORE_PAYLOAD_MAX) { this.error(conn, reqId, txId, 'E2BIG'); return; }
-    const f = new Uint8Array(HEADER_SIZE + payload.length);
-    wr32(f, 0, type); wr32(f, 4, reqId); wr32(f, 8, txId); wr32(f, 12, payload.length);
-    f.set(payload, HEADER_SIZE);
     if (this.trace) this.host.log(`OUT conn ${conn.id} ${XS_TYPE_NAMES[type] ?? type} (${fromLatin1(payload).replace(/\0/g, ' ')})`);
-    conn.transmit(f);
+    conn.transmitReply(type, reqId, txId, payload);
   }
 
   error(conn: Connection, reqId: number, txId: number, name: XsError): void {
@@ -160,7 +157,7 @@ export class Xenstored implements ConnectionSink {
     switch (type) {
       case XS_READ: {
         const t = this.tree(conn, txId);
-        const n = this.getNode(conn, t, canonicalize(oneArg(p), conn.domid), PERM_READ, REC_V);
+        const n = this.getNode(conn, t, canonicalizeBytes(p, 0, oneArgLength(p), conn.domid), PERM_READ, REC_V);
         this.reply(conn, type, reqId, txId, n.value);
         return;
       }
@@ -270,9 +267,9 @@ export class Xenstored implements ConnectionSink {
 
   private doWrite(conn: Connection, type: number, reqId: number, txId: number, p: Uint8Array): void {
     const t = this.tree(conn, txId);
-    const nul = p.indexOf(0);
+    const nul = nulIndex(p);
     if (nul < 0) fail('EINVAL');
-    const path = canonicalize(fromLatin1(p, 0, nul), conn.domid);
+    const path = canonicalizeBytes(p, 0, nul, conn.domid);
     const value = copyOf(p, nul + 1, p.length); // never a view: transports reuse their buffers
     const n = t.get(path, REC_P);
     if (n) {
@@ -281,7 +278,8 @@ export class Xenstored implements ConnectionSink {
         if (tooBig(this.quotas['node-size'], nodeSize(value, n.perms, n.children))) fail('ENOSPC');
         this.memoryCheck(n.perms[0]!.id, value.length - n.value.length);
       }
-      t.setValue(path, value);
+      if (t === this.store) this.store.setNodeValue(n as XsNode, value); // the node in hand: no second lookup
+      else t.setValue(path, value);
       this.checkTxSize(conn, t);
     } else {
       this.createNode(conn, t, path, value);

@@ -3,7 +3,7 @@
 // Spec: xen-4.7 docs/misc/xenstore.txt "Paths" (xen-digest §1.5): characters [A-Za-z0-9-/_@],
 // no double or trailing '/', length <= 3072, and at most 2048 characters after
 // "/local/domain/<id>/" (or in the whole path elsewhere), as R47's is_valid_nodename. Special watch names start with '@' and are not store paths.
-import { XENSTORE_ABS_PATH_MAX, XENSTORE_REL_PATH_MAX, fail } from './wire.ts';
+import { XENSTORE_ABS_PATH_MAX, XENSTORE_REL_PATH_MAX, fail, fromLatin1 } from './wire.ts';
 
 const VALID = new Uint8Array(128);
 for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-/_@') VALID[c.charCodeAt(0)] = 1;
@@ -81,4 +81,33 @@ export function childPath(parent: string, name: string): string {
 export function isAtOrBelow(p: string, anc: string): boolean {
   if (anc === '/') return true;
   return p === anc || (p.length > anc.length && p.charCodeAt(anc.length) === 47 && p.startsWith(anc));
+}
+
+/**
+ * Absolute paths seen recently, by their bytes (a direct-mapped cache): a hit gives the same
+ * string again, already validated and with its hash computed, so a request for a known path
+ * allocates no string and the store's Map lookup does not rehash. Only valid paths enter. The
+ * bytes are compared with the cached string itself (an absolute path is its own canonical
+ * form): a hit touches the slot and the string, which the Map lookup reads next anyway.
+ */
+const CACHE_SLOTS = 4096;
+const CACHE_MAX_LEN = 256;
+const cacheStr: string[] = new Array<string>(CACHE_SLOTS).fill('');
+
+/** canonicalize() of the Latin-1 bytes b[start, end) (no NUL among them). */
+export function canonicalizeBytes(b: Uint8Array, start: number, end: number, domid: number): string {
+  const n = end - start;
+  if (n === 0 || b[start] !== 47 || n > CACHE_MAX_LEN) return canonicalize(fromLatin1(b, start, end), domid);
+  let h = 0x811c9dc5; // FNV-1a
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 16777619);
+  const slot = (h >>> 0) & (CACHE_SLOTS - 1);
+  const c = cacheStr[slot]!;
+  if (c.length === n) {
+    let i = 0;
+    while (i < n && c.charCodeAt(i) === b[start + i]) i++;
+    if (i === n) return c;
+  }
+  const s = canonicalize(fromLatin1(b, start, end), domid); // throws for an invalid path
+  cacheStr[slot] = s;
+  return s;
 }

@@ -90,7 +90,11 @@ export class Store implements Tree {
   }
 
   setValue(path: string, value: Uint8Array): void {
-    const n = this.nodes.get(path)!;
+    this.setNodeValue(this.nodes.get(path)!, value);
+  }
+
+  /** setValue() of a node already looked up in this store. */
+  setNodeValue(n: XsNode, value: Uint8Array): void {
     this.memory[n.perms[0]!.id] += value.length - n.value.length;
     n.value = value;
     n.vgen = ++this.generation;

@@ -74,8 +74,10 @@ export function encodeFrame(type: number, reqId: number, txId: number, payload: 
 
 /** A copy of bytes [start, end): never a view (Buffer#slice would be one). */
 export function copyOf(b: Uint8Array, start: number, end: number): Uint8Array {
-  const out = new Uint8Array(end - start);
-  out.set(b.subarray(start, end));
+  const n = end - start;
+  const out = new Uint8Array(n);
+  if (n <= 64) for (let i = 0; i < n; i++) out[i] = b[start + i]!; // no view object for short values
+  else out.set(b.subarray(start, end));
   return out;
 }
 
@@ -102,6 +104,20 @@ export function splitStrings(p: Uint8Array): { strs: string[]; rest: number } {
     if (p[i] === 0) { strs.push(fromLatin1(p, start, i)); start = i + 1; }
   }
   return { strs, rest: start };
+}
+
+/** `onearg()` without making the string: the length of the one NUL-terminated string (EINVAL if not that). */
+export function oneArgLength(p: Uint8Array): number {
+  const n = p.length;
+  if (n === 0 || p[n - 1] !== 0) fail('EINVAL');
+  for (let i = 0; i < n - 1; i++) if (p[i] === 0) fail('EINVAL');
+  return n - 1;
+}
+
+/** Index of the first NUL in p, or -1. */
+export function nulIndex(p: Uint8Array): number {
+  for (let i = 0; i < p.length; i++) if (p[i] === 0) return i;
+  return -1;
 }
 
 /** `onearg()`: the payload must be exactly one NUL-terminated string. */
@@ -135,7 +151,9 @@ export class FrameReader {
   get pendingLength(): number { return this.have; }
   reset(): void { this.have = 0; this.buf = new Uint8Array(0); }
 
-  push(chunk: Uint8Array): boolean {
+  /** Bytes chunk[0, end) (end: all of it unless given, so a shared read buffer needs no view). */
+  push(chunk: Uint8Array, end = chunk.length): boolean {
+    if (end < chunk.length && this.have > 0) chunk = chunk.subarray(0, end);
     let data = chunk;
     let off = 0;
     if (this.have > 0) {
@@ -160,7 +178,6 @@ export class FrameReader {
       else if (off > 0) { this.buf.copyWithin(0, off, end); this.have = end - off; }
       return true;
     }
-    const end = data.length;
     while (end - off >= HEADER_SIZE) {
       const len = rd32(data, off + 12);
       if (len > XENSTORE_PAYLOAD_MAX) return false;
