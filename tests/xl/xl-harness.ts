@@ -27,11 +27,16 @@ export interface XlHost {
   stop(): void;
 }
 
-/** `tsxen host` in a fresh run directory; `args` are more host arguments (`--cpus 2`, `sched=...`). */
+/**
+ * `tsxen host` in a fresh run directory; `args` are more host arguments (`--cpus 2`, `sched=...`).
+ * TSXEN_TEST_HOST_ARGS adds more to every host (e.g. `--threads` to run an e2e file with the pCPUs
+ * on worker threads).
+ */
 export function startXlHost(args: readonly string[] = []): XlHost {
   const runDir = mkdtempSync(join(tmpdir(), 'tsxen-xl-'));
   const env = { TSXEN_RUNDIR: runDir };
-  const r = run(TSXEN, ['host', '--rundir', runDir, ...args], env, 120_000);
+  const extra = (process.env.TSXEN_TEST_HOST_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+  const r = run(TSXEN, ['host', '--rundir', runDir, ...args, ...extra], env, 120_000);
   if (r.code !== 0) {
     rmSync(runDir, { recursive: true, force: true });
     throw new Error(`tsxen host failed (${r.code}): ${r.err}${r.out}`);
