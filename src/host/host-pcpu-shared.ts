@@ -15,9 +15,12 @@
 //           handle; EXIT, INSNS; STATE = EXITED; DOORBELL++ + notify
 //   main:   handles the exit on its view of the hart (Hypervisor.handleExit), then either posts
 //           the same vCPU again or asks the scheduler; STATE = IDLE
-// Hypercalls with a fast path (EVTCHNOP_send / _unmask; src/hypervisor/smp/fast-path.ts) run on
-// the worker over the shared event-channel words and locks; an event that must wake a blocked
-// vCPU goes on the kick queue, which the main thread drains (the worker rings the DOORBELL).
+// Hypercalls with a fast path (EVTCHNOP_send / _unmask, GNTTABOP_copy; src/hypervisor/smp/fast-path.ts)
+// run on the worker over the shared event-channel words, grant tables and locks; an event that
+// must wake a blocked vCPU goes on the kick queue, which the main thread drains (the worker
+// rings the DOORBELL). Every pCPU gets each domain's grant table ('grant' message) when the
+// domain is created, and a worker whose copy names a domain it has no message for yet drains
+// its port once, then leaves the call to the main thread.
 // An MMIO access inside a step (emulated device) is a synchronous call: the worker writes OP,
 // SIZE, PA, VALUE, sets STATE = CALL, rings, and waits on ANSWER_SEQ; the main thread runs the
 // domain's ioreq router and answers (RESULT, STATE = GUEST, ANSWER_SEQ++).
@@ -30,6 +33,7 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import type { EvtchnShared } from '../hypervisor/event/shared.ts';
+import type { GrantSmpDomain } from '../hypervisor/grant/smp-view.ts';
 import type { FastPathDesc } from '../hypervisor/smp/fast-path.ts';
 import type { SbiFastDesc } from '../hypervisor/smp/sbi-fast.ts';
 
@@ -97,6 +101,9 @@ export function pw(w: number, field: number): number {
 export type PcpuMessage =
   | { kind: 'domain'; domid: number; p2m: unknown; evtchn: EvtchnShared | null; sbi: SbiFastDesc | null }
   | { kind: 'vcpu'; domid: number; vcpu: number; state: SharedArrayBuffer }
+  /** A domain's grant table and p2m, posted to every pCPU when the domain is created (GNTTABOP_copy names any domain). */
+  | { kind: 'grant'; grant: GrantSmpDomain }
+  /** A domain destroyed (every pCPU). */
   | { kind: 'drop'; domid: number };
 
 export interface HostPcpuInit {

@@ -43,6 +43,7 @@ export function runHostPcpu(init: HostPcpuInit): void {
   const clock = { frequency: init.frequency, now: (): number => Math.floor(Number(process.hrtime.bigint() - t0) * perNs) };
   const domains = new Map<number, DomainView>();
   const fp = init.fast !== null ? new FastPath(init.fast) : null;
+  if (fp !== null) fp.refresh = () => drain(); // a grant copy naming a domain whose 'grant' message waits on the port
   const args = new HcArgs();
   const nr = pcpusOf(ctl.length);
   /** SBI IPI / RFENCE on this pCPU (smp/sbi-fast.ts); the other pCPUs' control words say who executes where. */
@@ -127,7 +128,11 @@ export function runHostPcpu(init: HostPcpuInit): void {
       if (d === undefined) throw new Error(`pCPU ${w}: vcpu message for unknown d${m.domid}`);
       const hart = new Hart({ hartId: m.vcpu, phys: d.phys, clock, guestMode: true, resetPc: 0, state: m.state, blockCache: d.cache, jit: init.jit });
       d.vcpus.set(m.vcpu, { hart, fast: { domid: m.domid, id: m.vcpu, s: hart.s, m32: hart.m32, phys: d.phys } });
-    } else domains.delete(m.domid);
+    } else if (m.kind === 'grant') fp?.addGrantDomain(m.grant);
+    else {
+      domains.delete(m.domid);
+      fp?.dropDomain(m.domid);
+    }
   };
   const drain = (): void => {
     for (let r = receiveMessageOnPort(init.port); r !== undefined; r = receiveMessageOnPort(init.port)) apply(r.message as PcpuMessage);

@@ -24,7 +24,7 @@ import { evtchnSend, evtchnUnmask, HOW_AGAIN, HOW_NONE, I_INSTANCE, NOT_HERE, OU
 import { gvaAdd, type GuestCopy } from '../event/types.ts';
 import type { GrantHost } from '../grant/grant-table.ts';
 import { grantElementSize, grantTableOp } from '../grant/hypercall.ts';
-import { attachGrantView, type GrantSmpDesc } from '../grant/smp-view.ts';
+import { GRANT_VIEW_MISS, GrantView, type GrantSmpDesc, type GrantSmpDomain } from '../grant/smp-view.ts';
 import { PREEMPT_BATCH, type HcArgs } from '../hypercall/table.ts';
 import { EFAULT } from '../public/errno.ts';
 import { EVTCHNOP_send, EVTCHNOP_unmask } from '../public/event-channel.ts';
@@ -36,6 +36,8 @@ import { KickQueue } from './kick-queue.ts';
 export const NOT_FAST = -Infinity;
 /** fastHypercall: did part of a batch and rewrote the arguments; re-execute the ecall (Xen's continuation). */
 export const CONTINUE = Infinity;
+/** grantCopyOnce: a domain the grant view does not describe (yet); nothing changed. */
+const MISSED = Number.MIN_SAFE_INTEGER;
 
 /** What a worker needs (structured-clonable; every array shares its buffer with the host). */
 export interface FastPathDesc {
@@ -47,7 +49,7 @@ export interface FastPathDesc {
   kicks: Int32Array;
   /** Every domain's event-channel words at describe time (later ones: FastPath.addDomain). */
   domains: EvtchnShared[];
-  /** The grant tables (grant/smp-view.ts), when the worker runs grant copy. */
+  /** The grant tables (grant/smp-view.ts), when the worker runs grant copy (later domains: FastPath.addGrantDomain). */
   grants?: GrantSmpDesc;
 }
 
@@ -121,7 +123,16 @@ export class FastPath {
   readonly pool: Int32Array;
   readonly bytes: Uint8Array;
   readonly kicks: KickQueue;
-  readonly grants: GrantHost | null;
+  /** This worker's grant tables (grant/smp-view.ts), or null: grant copy is the main thread's. */
+  readonly grantView: GrantView | null;
+  get grants(): GrantHost | null {
+    return this.grantView?.host ?? null;
+  }
+  /**
+   * Called once when a grant copy names a live domain this worker has no description of yet
+   * (the host worker drains its message port: the description may be waiting there).
+   */
+  refresh: (() => void) | null = null;
   private readonly directory: Int32Array;
   private readonly doms = new Map<number, EvtchnShared>();
   private readonly out = new Int32Array(4);
@@ -135,13 +146,21 @@ export class FastPath {
     this.kicks = new KickQueue(desc.kicks);
     this.directory = desc.directory;
     for (const d of desc.domains) this.addDomain(d);
-    this.grants = desc.grants !== undefined ? attachGrantView(desc.grants) : null;
+    this.grantView = desc.grants !== undefined ? new GrantView(desc.grants, desc.directory) : null;
     this.guest = new FastGuest(this.bytes);
   }
 
   /** A domain created after the worker started (or re-created with a reused domid). */
   addDomain(s: EvtchnShared): void {
     this.doms.set(s.domid, s);
+  }
+  /** A domain's grant table and p2m (created after the worker started, or its domid reused); ignored without grant copy. */
+  addGrantDomain(d: GrantSmpDomain): void {
+    this.grantView?.add(d);
+  }
+  /** A domain destroyed: forget its grant table (its channels go with the directory's instance). */
+  dropDomain(domid: number): void {
+    this.grantView?.drop(domid);
   }
   /** This thread's view of `domid`'s channels, if it is the live instance. */
   evtchn(domid: number): EvtchnShared | undefined {
@@ -179,14 +198,32 @@ export class FastPath {
     this.kicks.push(out[OUT_DOMID]!, out[OUT_VCPU]!, out[OUT_PORT]! | (how << 16));
   }
 
-  /** GNTTABOP_copy batch of `v` at handle (lo, hi), `count` elements. */
+  /** GNTTABOP_copy batch of `v` at handle (lo, hi), `count` elements; a domain not described here yet: refresh once, then NOT_FAST. */
   private grantCopy(v: FastVcpu, a: HcArgs): number {
-    const host = this.grants, caller = host?.lookup.domain(v.domid);
-    if (host === null || caller === undefined || host.get(v.domid) === undefined) return NOT_FAST;
+    const r = this.grantCopyOnce(v, a);
+    if (r !== MISSED || this.refresh === null) return r === MISSED ? NOT_FAST : r;
+    this.refresh();
+    const again = this.grantCopyOnce(v, a);
+    return again === MISSED ? NOT_FAST : again;
+  }
+  private grantCopyOnce(v: FastVcpu, a: HcArgs): number {
+    const host = this.grants;
+    if (host === null || host.get(v.domid) === undefined) return MISSED;
     const g = this.guest;
     g.writes = 0;
     const count = a.u32(2);
-    const rc = grantTableOp(host, g, caller, v, GNTTABOP_copy, a.lo(1), a.hi(1), count, PREEMPT_BATCH);
+    let rc: number;
+    try {
+      const caller = host.lookup.domain(v.domid);
+      if (caller === undefined) return NOT_FAST;
+      rc = grantTableOp(host, g, caller, v, GNTTABOP_copy, a.lo(1), a.hi(1), count, PREEMPT_BATCH);
+    } catch (e) {
+      // A live domain this view has no current description of: raised before the element changed
+      // anything (grant-table.ts copyDomain runs before any claim), so the elements done so far stand.
+      if (e !== GRANT_VIEW_MISS) throw e;
+      if (g.writes === 0) return MISSED;
+      rc = -EFAULT;
+    }
     let done: number;
     if (rc === -EFAULT) {
       if (g.writes === 0) return NOT_FAST; // nothing done: the main thread answers
