@@ -28,6 +28,9 @@
 // requests go straight into the targets' state blocks; a target that may be blocked goes on the
 // SBI wake queue, and a remote fence waits for the targets that are executing (STATE GUEST or
 // CALL with their DOMID/VCPU on another pCPU) to acknowledge it.
+// VCPUOP_set/stop_singleshot_timer run on the worker over the vCPU's shared timer word
+// (smp/vcpu-timer.ts); the worker rings the DOORBELL, so the main thread recomputes how long it
+// may sleep (Hypervisor.nextWakeNs), and the timer fires there (Hypervisor.tick: VIRQ_TIMER).
 // Flushes the main thread requests (p2m change, SBI remote fence, satp set by VCPUOP_initialise)
 // travel in the vCPU's own state block (Hart.requestFlush); the hart applies them itself.
 
@@ -99,8 +102,10 @@ export function pw(w: number, field: number): number {
 
 /** Messages the main thread posts on a pCPU's port (read with receiveMessageOnPort). */
 export type PcpuMessage =
-  | { kind: 'domain'; domid: number; p2m: unknown; evtchn: EvtchnShared | null; sbi: SbiFastDesc | null }
-  | { kind: 'vcpu'; domid: number; vcpu: number; state: SharedArrayBuffer }
+  /** bootNs: host ns at the domain's creation (domain system time = host ns - bootNs: Domain.systemTimeNs). */
+  | { kind: 'domain'; domid: number; p2m: unknown; evtchn: EvtchnShared | null; sbi: SbiFastDesc | null; bootNs: number }
+  /** state: the hart's shared state block; timer: the vCPU's singleshot timer (smp/vcpu-timer.ts, VcpuTimer.buffer). */
+  | { kind: 'vcpu'; domid: number; vcpu: number; state: SharedArrayBuffer; timer: SharedArrayBuffer }
   /** A domain's grant table and p2m, posted to every pCPU when the domain is created (GNTTABOP_copy names any domain). */
   | { kind: 'grant'; grant: GrantSmpDomain }
   /** A domain destroyed (every pCPU). */

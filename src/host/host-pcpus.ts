@@ -155,13 +155,13 @@ export class HostPcpus {
     if (!p.domains.has(d)) {
       const ec = this.events.get(d.domid);
       ec?.bitmaps(); // publish where its shared_info and vcpu_infos are (fast-path-host.ts)
-      p.port.postMessage({ kind: 'domain', domid: d.domid, p2m: d.p2m.share(), evtchn: ec?.shared ?? null, sbi: this.sbiDesc(d) } satisfies PcpuMessage);
+      p.port.postMessage({ kind: 'domain', domid: d.domid, p2m: d.p2m.share(), evtchn: ec?.shared ?? null, sbi: this.sbiDesc(d), bootNs: d.bootNs } satisfies PcpuMessage);
       p.domains.add(d);
     }
     if (!p.vcpus.has(v)) {
       const view = v.hart as VcpuHartView;
       this.views.set(view, v);
-      p.port.postMessage({ kind: 'vcpu', domid: d.domid, vcpu: v.id, state: view.state } satisfies PcpuMessage);
+      p.port.postMessage({ kind: 'vcpu', domid: d.domid, vcpu: v.id, state: view.state, timer: v.timer.buffer } satisfies PcpuMessage);
       p.vcpus.add(v);
     }
     const moved = this.lastPcpu.get(v) !== w;

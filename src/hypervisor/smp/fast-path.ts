@@ -7,8 +7,10 @@
 //   event_channel_op (32)  EVTCHNOP_send        yes       port words + 2-level bits, the port lock (shared.ts)
 //   event_channel_op (32)  EVTCHNOP_unmask     yes       2-level bits only (no lock in Xen 4.7)
 //   grant_table_op (20)    GNTTABOP_copy        yes       grant tables over shared memory (grant/smp-view.ts)
+//   vcpu_op (24)           set/stop_singleshot  yes       the caller's own timer word (vcpu-timer.ts); fires on the main thread
 //   event_channel_op       any other            main      bind/close/status change port tables, per-domain state
 //   grant_table_op         any other            main      map/unmap need the maptrack and p2m writers
+//   vcpu_op                any other            main      (initialise, up/down, runstate, vcpu_info)
 //   anything else          (sched_op, ...)      main      the scheduler, domains, memory are main-thread state
 //
 // and answers NOT_FAST otherwise, having changed nothing: the caller forwards the call to the
@@ -26,11 +28,13 @@ import type { GrantHost } from '../grant/grant-table.ts';
 import { grantElementSize, grantTableOp } from '../grant/hypercall.ts';
 import { GRANT_VIEW_MISS, GrantView, type GrantSmpDesc, type GrantSmpDomain } from '../grant/smp-view.ts';
 import { PREEMPT_BATCH, type HcArgs } from '../hypercall/table.ts';
-import { EFAULT } from '../public/errno.ts';
+import { EFAULT, ETIME } from '../public/errno.ts';
+import { SINGLESHOT_TIMER_SIZE, SST_FLAGS, SST_TIMEOUT_ABS_NS, VCPU_SSHOTTMR_future, VCPUOP_set_singleshot_timer, VCPUOP_stop_singleshot_timer } from '../public/vcpu.ts';
 import { EVTCHNOP_send, EVTCHNOP_unmask } from '../public/event-channel.ts';
 import { GNTTABOP_copy } from '../public/grant-table.ts';
-import { HYPERVISOR_event_channel_op, HYPERVISOR_grant_table_op } from '../public/xen.ts';
+import { HYPERVISOR_event_channel_op, HYPERVISOR_grant_table_op, HYPERVISOR_vcpu_op } from '../public/xen.ts';
 import { KickQueue } from './kick-queue.ts';
+import type { VcpuTimer } from './vcpu-timer.ts';
 
 /** fastHypercall: not run here, nothing changed; forward the call to the main thread. */
 export const NOT_FAST = -Infinity;
@@ -57,6 +61,9 @@ export interface FastPathDesc {
 export interface FastVcpu extends GvaWalker {
   readonly domid: number;
   readonly id: number;
+  /** Its singleshot timer and its domain's boot time (host ns: domain system time = host ns - bootNs), when timers run here. */
+  readonly timer?: VcpuTimer;
+  readonly bootNs?: number;
 }
 
 const PAGE = 4096;
@@ -133,6 +140,8 @@ export class FastPath {
    * (the host worker drains its message port: the description may be waiting there).
    */
   refresh: (() => void) | null = null;
+  /** Host system time in ns, as the main thread's SystemClock.nowNs computes it; null: the singleshot timer ops are the main thread's. */
+  nowNs: (() => number) | null = null;
   private readonly directory: Int32Array;
   private readonly doms = new Map<number, EvtchnShared>();
   private readonly out = new Int32Array(4);
@@ -237,6 +246,35 @@ export class FastPath {
   }
 
   /**
+   * VCPUOP_set_singleshot_timer / _stop_singleshot_timer on the caller's own vCPU, as
+   * hypercall/vcpu-op.ts answers them (Xen 4.7 xen/common/domain.c do_vcpu_op): a past deadline
+   * with VCPU_SSHOTTMR_future is -ETIME, else the deadline is set (any value, a past one fires at
+   * the main thread's next tick). Another vCPU's id (-EINVAL/-ENOENT), a command with a7's upper
+   * half set (-ENOSYS) and an argument that does not translate (-EFAULT) are NOT_FAST: the main
+   * thread gives those answers. The timer fires on the main thread (Hypervisor.tick).
+   */
+  private vcpuOp(v: FastVcpu, a: HcArgs): number {
+    const t = v.timer, now = this.nowNs, boot = v.bootNs;
+    if (t === undefined || now === null || boot === undefined || a.hi(0) !== 0 || a.u32(1) !== v.id) return NOT_FAST;
+    const cmd = a.lo(0);
+    if (cmd === VCPUOP_stop_singleshot_timer) {
+      t.set(Infinity);
+      return 0;
+    }
+    if (cmd !== VCPUOP_set_singleshot_timer) return NOT_FAST;
+    // struct vcpu_set_singleshot_timer { uint64_t timeout_abs_ns; uint32_t flags; }
+    const g = this.guest, [lo, hi] = [a.lo(2), a.hi(2)];
+    const [fLo, fHi] = gvaAdd(lo, hi, SST_FLAGS), [tHiLo, tHiHi] = gvaAdd(lo, hi, SST_TIMEOUT_ABS_NS + 4);
+    const [pLo, pHi] = gvaAdd(lo, hi, SINGLESHOT_TIMER_SIZE - 4); // the tail padding: the main thread copies all 16 bytes
+    const tLo = g.readU32(v, lo, hi), tHi = g.readU32(v, tHiLo, tHiHi), flags = g.readU32(v, fLo, fHi);
+    if (tLo < 0 || tHi < 0 || flags < 0 || g.readU32(v, pLo, pHi) < 0) return NOT_FAST;
+    const timeout = tHi * 4294967296 + tLo;
+    if ((flags & VCPU_SSHOTTMR_future) !== 0 && timeout < now() - boot) return -ETIME;
+    t.set(timeout);
+    return 0;
+  }
+
+  /**
    * The pCPU's hypercall entry: number (nrLo, nrHi) from a6, arguments in `a` (a0-a5). Returns
    * the value for a0, NOT_FAST (forward to the main thread; nothing changed), or CONTINUE (`a`
    * rewritten: re-execute the ecall).
@@ -251,6 +289,7 @@ export class FastPath {
       return cmd === EVTCHNOP_send ? this.send(v.domid, port) : this.unmask(v.domid, port);
     }
     if (nrLo === HYPERVISOR_grant_table_op && a.u32(0) === GNTTABOP_copy) return this.grantCopy(v, a);
+    if (nrLo === HYPERVISOR_vcpu_op) return this.vcpuOp(v, a);
     return NOT_FAST;
   }
 }
