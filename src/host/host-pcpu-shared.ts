@@ -69,6 +69,12 @@ export const W_SBI = 19;
 export const W_SBI_SLOW = 20;
 /** Remote fences answered here that had to wait for a target executing on another pCPU. */
 export const W_SBI_WAITED = 21;
+/**
+ * Odd while the worker runs a GNTTABOP_copy (incremented before and after): a destroyed domain's
+ * memory goes only after every worker that may have found it live has left its copy (an RCU
+ * grace period: HostPcpus.quiesce; Xen holds rcu_lock_domain_by_id over the operation).
+ */
+export const W_GRANT_SEQ = 22;
 /** Set by the main thread (with the hart's requestExit) when the run must end: preemption. */
 export const W_PREEMPT = 17;
 

@@ -18,7 +18,7 @@ import { Hart, hartBlockCache } from '../hardware/riscv/hart.ts';
 import type { P2mShare } from '../hypervisor/mm/p2m.ts';
 import { P2mView } from '../hypervisor/mm/p2m-view.ts';
 import { HcArgs } from '../hypervisor/hypercall/table.ts';
-import { XEN_SBI_EID } from '../hypervisor/public/xen.ts';
+import { HYPERVISOR_grant_table_op, XEN_SBI_EID } from '../hypervisor/public/xen.ts';
 import { CONTINUE, FastPath, type FastVcpu, NOT_FAST } from '../hypervisor/smp/fast-path.ts';
 import { KickQueue } from '../hypervisor/smp/kick-queue.ts';
 import { SbiFast, SbiFastDomain } from '../hypervisor/smp/sbi-fast.ts';
@@ -26,7 +26,7 @@ import { VcpuTimer } from '../hypervisor/smp/vcpu-timer.ts';
 import {
   DOORBELL, type HostPcpuInit, OP_MMIO_READ, OP_MMIO_WRITE, type PcpuMessage, pcpusOf, pw, RUN_RESUME, RUN_RESYNC,
   ST_CALL, ST_EXITED, ST_GUEST, STOP, W_ANSWER_SEQ, W_SBI, W_SBI_SLOW, W_SBI_WAITED, W_BUDGET, W_CALLS, W_DOMID, W_EXIT, W_FLAGS, W_INSNS, W_OP,
-  W_FAST, W_PA_HI, W_PA_LO, W_PREEMPT, W_RESULT, W_RUN_SEQ, W_RUNS, W_SIZE, W_STATE, W_VALUE, W_VCPU,
+  W_FAST, W_GRANT_SEQ, W_PA_HI, W_PA_LO, W_PREEMPT, W_RESULT, W_RUN_SEQ, W_RUNS, W_SIZE, W_STATE, W_VALUE, W_VCPU,
 } from './host-pcpu-shared.ts';
 
 const TWO32 = 4294967296;
@@ -87,7 +87,11 @@ export function runHostPcpu(init: HostPcpuInit): void {
   const fastHypercall = (v: VcpuView): boolean => {
     const x = v.hart.x;
     if (fp === null || x[34] !== XEN_SBI_EID || x[35] !== 0) return false; // a7: Xen's SBI extension
+    // A grant copy may read another domain's memory: bracket it for the destroyer's grace period.
+    const grant = x[32] === HYPERVISOR_grant_table_op;
+    if (grant) Atomics.add(ctl, pw(w, W_GRANT_SEQ), 1);
     const r = fp.hypercall(v.fast, x[32]!, x[33]!, args.fromRegs(x));
+    if (grant) Atomics.add(ctl, pw(w, W_GRANT_SEQ), 1);
     if (r === NOT_FAST) return false;
     if (r === CONTINUE) {
       for (let i = 0; i < 12; i++) x[20 + i] = args.w[i]!; // pc stays on the ecall: the rest next

@@ -39,7 +39,7 @@ import type { SbiFastDesc } from '../hypervisor/smp/sbi-fast.ts';
 import type { HostSched } from './host-sched.ts';
 import {
   controlWords, DOORBELL, type HostPcpuInit, OP_MMIO_READ, type PcpuMessage, pw, RUN_RESUME,
-  RUN_RESYNC, ST_CALL, ST_EXITED, ST_GUEST, ST_IDLE, STOP, W_ANSWER_SEQ, W_SBI, W_SBI_SLOW, W_SBI_WAITED, W_BUDGET, W_DOMID, W_EXIT, W_FAST, W_FLAGS, W_INSNS,
+  RUN_RESYNC, ST_CALL, ST_EXITED, ST_GUEST, ST_IDLE, STOP, W_ANSWER_SEQ, W_SBI, W_SBI_SLOW, W_SBI_WAITED, W_BUDGET, W_DOMID, W_EXIT, W_FAST, W_FLAGS, W_GRANT_SEQ, W_INSNS,
   W_OP, W_PA_HI, W_PA_LO, W_PREEMPT, W_RESULT, W_RUN_SEQ, W_SIZE, W_STATE, W_VALUE, W_VCPU,
 } from './host-pcpu-shared.ts';
 
@@ -369,8 +369,18 @@ export class HostPcpus {
     }
   }
 
-  /** Take every vCPU of d off its pCPU now (pause, and before d's memory goes away; Xen's vcpu_sleep_sync). */
+  /**
+   * Take every vCPU of d off its pCPU now (pause, and before d's memory goes away; Xen's
+   * vcpu_sleep_sync). A dying domain also disappears from the workers' fast paths first: its
+   * directory entry is cleared (the workers' views answer "no such domain" or leave the call to
+   * us, as Xen's d->is_dying does), then we wait for every worker in a grant copy that may have
+   * found it live (W_GRANT_SEQ odd) to leave it, so no worker reads its frames once they are freed.
+   */
   quiesce(d: Domain): void {
+    if (d.state === 'dying' && this.events.get(d.domid) !== undefined) {
+      Atomics.store(this.events.directory, d.domid, 0); // EventHost.destroy clears it too, later
+      this.graceGrants();
+    }
     for (let w = 0; w < this.nr; w++) {
       const p = this.pcpus[w]!;
       if (p.cur === null || p.cur.domain !== d) continue;
@@ -387,6 +397,17 @@ export class HostPcpus {
       v.onCpu = false;
       p.cur = null;
       if (d.state !== 'dying' && d.state !== 'destroyed') this.hv.leaveVcpu(v);
+    }
+  }
+
+  /** Wait until every worker that was inside a grant copy has left it (synchronize_rcu over W_GRANT_SEQ). */
+  private graceGrants(): void {
+    for (let w = 0; w < this.nr; w++) {
+      const seq = Atomics.load(this.ctl, pw(w, W_GRANT_SEQ));
+      if ((seq & 1) === 0) continue;
+      while (Atomics.load(this.ctl, pw(w, W_GRANT_SEQ)) === seq && !this.stopped && this.failure === null) {
+        if (this.serveCalls() === 0) Atomics.wait(this.ctl, DOORBELL, Atomics.load(this.ctl, DOORBELL), 0.05);
+      }
     }
   }
 
