@@ -85,7 +85,8 @@ const status = (b: Domain): number => new DataView(peek(b, ARG + COPY.status, 2)
 
 /**
  * Copies done and main-thread exits over `ms` of a copy loop (b running copyLoop, primed). The
- * guest's counter and the workers' are read a moment apart: they may differ by a call or two.
+ * guest's counter (its register, written back by the worker's hart in chunks) and the workers'
+ * counter are read at different moments: they may differ by a few calls, hence a 1% tolerance.
  */
 function measure(h: ReturnType<typeof host>, b: Domain, ms: number): { copies: number; exits: number; fast: number } {
   const c0 = reg(b, T0), e0 = h.pcpus.exits, f0 = h.pcpus.fastCalls();
@@ -106,9 +107,8 @@ test('GNTTABOP_copy from a PV guest on a pCPU thread is answered there, also fro
     assert.deepEqual(peek(b, DST, PAGE), want, 'the granted bytes arrived');
     const m = measure(h, b, 300);
     t.diagnostic(`fast: ${m.copies} copies, ${m.fast} on the worker, ${m.exits} exits in 300 ms`);
-    assert.ok(m.fast + 3 >= m.copies, `answered on the worker: ${m.fast} of ${m.copies}`);
+    assert.ok(m.fast >= m.copies * 0.99, `answered on the worker: ${m.fast} of ${m.copies}`);
     assert.ok(m.exits < m.copies / 20, `few exits to the main thread: ${m.exits} for ${m.copies} copies`);
-    assert.equal(h.grants.get(a.domid)!.actPin[REF], 0, 'no pin left');
 
     // A domain created now (the workers are running b): it grants to b, and b's element names it.
     const c = h.create(SPIN);
@@ -118,11 +118,13 @@ test('GNTTABOP_copy from a PV guest on a pCPU thread is answered there, also fro
     h.driveUntil(() => status(b) === GNTST_okay && peek(b, DST, PAGE)[1] === want2[1]);
     const n0 = reg(b, T0);
     h.driveUntil(() => reg(b, T0) - n0 > 2000);
+    // b no longer copies from a: a's entry must be unpinned (while b copied, a pin was held during each copy).
+    assert.equal(h.grants.get(a.domid)!.actPin[REF], 0, 'no pin left');
     assert.deepEqual(peek(b, DST, PAGE), want2, `the new domain's granted bytes arrived (status ${status(b)}, rc ${reg(b, T1) | 0}, ${reg(b, T0)} copies)`);
     assert.equal(reg(b, T1), 0);
     const m2 = measure(h, b, 300);
     t.diagnostic(`new domain: ${m2.copies} copies, ${m2.fast} on the worker, ${m2.exits} exits in 300 ms (${h.pcpus.fastCalls() - f0} fast, ${h.pcpus.exits - e0} exits since it was created)`);
-    assert.ok(m2.fast + 3 >= m2.copies && m2.exits < m2.copies / 20, `the new domain's grant is copied on the worker: ${m2.fast} of ${m2.copies}, ${m2.exits} exits`);
+    assert.ok(m2.fast >= m2.copies * 0.99 && m2.exits < m2.copies / 20, `the new domain's grant is copied on the worker: ${m2.fast} of ${m2.copies}, ${m2.exits} exits`);
 
     // A destroyed granter: b's copies get GNTST_bad_domain (from the worker or the main thread), never its old frame.
     h.hv.destroyDomain(c);

@@ -4,6 +4,7 @@
 // errno, same deadline, for every case the guest can ask; what the worker cannot answer is NOT_FAST.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { doVcpuOp } from '../hypercall/vcpu-op.ts';
 import { HcArgs } from '../hypercall/table.ts';
 import { DATA, makeHv, poke, pvDomain } from '../hypercall/test-support.ts';
@@ -87,4 +88,53 @@ test('set/stop_singleshot_timer on the fast path answer as the main thread: resu
   // Without the clock (a worker not set up for timers) nothing is answered.
   fp.nowNs = null;
   assert.equal(fp.hypercall(fv, HYPERVISOR_vcpu_op, 0, args(VCPUOP_stop_singleshot_timer, 0, 0)), NOT_FAST);
+});
+
+/** A thread that writes a timer: 'flip' alternates two deadlines n times; 'handoff' sets 1..n, each after the last one fired. */
+function writer(buffer: SharedArrayBuffer, mode: 'flip' | 'handoff', n: number): Promise<unknown> {
+  const mod = new URL('./vcpu-timer.ts', import.meta.url).href;
+  const code = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(mod)}); }).then(({ VcpuTimer }) => {
+    const { workerData: w, parentPort } = require('node:worker_threads');
+    const t = new VcpuTimer(w.buffer);
+    for (let i = 1; i <= w.n; i++) {
+      if (w.mode === 'flip') t.set(i % 2 === 0 ? 1.5 : 123456789.123);
+      else { t.set(i); while (t.get() !== Infinity); }
+    }
+    parentPort.postMessage('done');
+  });`;
+  const wk = new Worker(code, { eval: true, workerData: { buffer, mode, n } });
+  return new Promise((res, rej) => { wk.once('message', res); wk.once('error', rej); }).finally(() => wk.terminate());
+}
+
+test('VcpuTimer across threads: reads never see a torn deadline; every deadline a pCPU sets fires exactly once', async () => {
+  const t = new VcpuTimer();
+  let done = false, reads = 0, odd = 0;
+  const flip = writer(t.buffer, 'flip', 300_000).then(() => { done = true; });
+  while (!done) {
+    for (let i = 0; i < 1000; i++, reads++) {
+      const x = t.get();
+      if (x !== Infinity && x !== 1.5 && x !== 123456789.123) odd++;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await flip;
+  assert.equal(odd, 0, `torn reads in ${reads}`);
+  // Handoff: the main thread fires (expire) while the writer sets the next deadline; none lost, none twice.
+  const h = new VcpuTimer();
+  let fired = 0, last = 0, finished = false;
+  const N = 20_000;
+  const hand = writer(h.buffer, 'handoff', N).then(() => { finished = true; });
+  while (!finished) {
+    for (let i = 0; i < 1000; i++) {
+      const before = h.get();
+      if (h.expire(1e300)) {
+        fired++;
+        assert.ok(before === Infinity || before > last, 'in order');
+        last = before === Infinity ? last : before;
+      }
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await hand;
+  assert.equal(fired, N, 'each deadline fired once');
 });
