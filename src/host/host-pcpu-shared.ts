@@ -15,9 +15,12 @@
 //           handle; EXIT, INSNS; STATE = EXITED; DOORBELL++ + notify
 //   main:   handles the exit on its view of the hart (Hypervisor.handleExit), then either posts
 //           the same vCPU again or asks the scheduler; STATE = IDLE
-// Hypercalls with a fast path (EVTCHNOP_send / _unmask; src/hypervisor/smp/fast-path.ts) run on
-// the worker over the shared event-channel words and locks; an event that must wake a blocked
-// vCPU goes on the kick queue, which the main thread drains (the worker rings the DOORBELL).
+// Hypercalls with a fast path (EVTCHNOP_send / _unmask, GNTTABOP_copy; src/hypervisor/smp/fast-path.ts)
+// run on the worker over the shared event-channel words, grant tables and locks; an event that
+// must wake a blocked vCPU goes on the kick queue, which the main thread drains (the worker
+// rings the DOORBELL). Every pCPU gets each domain's grant table ('grant' message) when the
+// domain is created, and a worker whose copy names a domain it has no message for yet drains
+// its port once, then leaves the call to the main thread.
 // An MMIO access inside a step (emulated device) is a synchronous call: the worker writes OP,
 // SIZE, PA, VALUE, sets STATE = CALL, rings, and waits on ANSWER_SEQ; the main thread runs the
 // domain's ioreq router and answers (RESULT, STATE = GUEST, ANSWER_SEQ++).
@@ -25,11 +28,15 @@
 // requests go straight into the targets' state blocks; a target that may be blocked goes on the
 // SBI wake queue, and a remote fence waits for the targets that are executing (STATE GUEST or
 // CALL with their DOMID/VCPU on another pCPU) to acknowledge it.
+// VCPUOP_set/stop_singleshot_timer run on the worker over the vCPU's shared timer word
+// (smp/vcpu-timer.ts); the worker rings the DOORBELL, so the main thread recomputes how long it
+// may sleep (Hypervisor.nextWakeNs), and the timer fires there (Hypervisor.tick: VIRQ_TIMER).
 // Flushes the main thread requests (p2m change, SBI remote fence, satp set by VCPUOP_initialise)
 // travel in the vCPU's own state block (Hart.requestFlush); the hart applies them itself.
 
 import type { MessagePort } from 'node:worker_threads';
 import type { EvtchnShared } from '../hypervisor/event/shared.ts';
+import type { GrantSmpDomain } from '../hypervisor/grant/smp-view.ts';
 import type { FastPathDesc } from '../hypervisor/smp/fast-path.ts';
 import type { SbiFastDesc } from '../hypervisor/smp/sbi-fast.ts';
 
@@ -62,6 +69,12 @@ export const W_SBI = 19;
 export const W_SBI_SLOW = 20;
 /** Remote fences answered here that had to wait for a target executing on another pCPU. */
 export const W_SBI_WAITED = 21;
+/**
+ * Odd while the worker runs a GNTTABOP_copy (incremented before and after): a destroyed domain's
+ * memory goes only after every worker that may have found it live has left its copy (an RCU
+ * grace period: HostPcpus.quiesce; Xen holds rcu_lock_domain_by_id over the operation).
+ */
+export const W_GRANT_SEQ = 22;
 /** Set by the main thread (with the hart's requestExit) when the run must end: preemption. */
 export const W_PREEMPT = 17;
 
@@ -95,8 +108,13 @@ export function pw(w: number, field: number): number {
 
 /** Messages the main thread posts on a pCPU's port (read with receiveMessageOnPort). */
 export type PcpuMessage =
-  | { kind: 'domain'; domid: number; p2m: unknown; evtchn: EvtchnShared | null; sbi: SbiFastDesc | null }
-  | { kind: 'vcpu'; domid: number; vcpu: number; state: SharedArrayBuffer }
+  /** bootNs: host ns at the domain's creation (domain system time = host ns - bootNs: Domain.systemTimeNs). */
+  | { kind: 'domain'; domid: number; p2m: unknown; evtchn: EvtchnShared | null; sbi: SbiFastDesc | null; bootNs: number }
+  /** state: the hart's shared state block; timer: the vCPU's singleshot timer (smp/vcpu-timer.ts, VcpuTimer.buffer). */
+  | { kind: 'vcpu'; domid: number; vcpu: number; state: SharedArrayBuffer; timer: SharedArrayBuffer }
+  /** A domain's grant table and p2m, posted to every pCPU when the domain is created (GNTTABOP_copy names any domain). */
+  | { kind: 'grant'; grant: GrantSmpDomain }
+  /** A domain destroyed (every pCPU). */
   | { kind: 'drop'; domid: number };
 
 export interface HostPcpuInit {

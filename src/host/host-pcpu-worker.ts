@@ -4,8 +4,8 @@
 // thread's scheduler gives it, on a Hart object of its own over the vCPU's shared state block,
 // with the domain's p2m read from shared memory (P2mView) and the machine's RAM shared. What
 // the hypervisor must decide (SBI calls and hypercalls, a WFI with nothing pending, faults)
-// ends the run and goes back to the main thread, except the fast paths: EVTCHNOP_send/_unmask
-// and GNTTABOP_copy (smp/fast-path.ts), SBI send_ipi and remote fences (smp/sbi-fast.ts), run
+// ends the run and goes back to the main thread, except the fast paths: EVTCHNOP_send/_unmask,
+// GNTTABOP_copy and VCPUOP_set/stop_singleshot_timer (smp/fast-path.ts), SBI send_ipi and remote fences (smp/sbi-fast.ts), run
 // here; an emulated-MMIO access is a synchronous call.
 // Translated code is cached per domain on this thread; flushes the main thread requests (a p2m
 // change, a remote FENCE.I) arrive in the hart's own state (Hart.requestFlush) and are applied
@@ -18,21 +18,22 @@ import { Hart, hartBlockCache } from '../hardware/riscv/hart.ts';
 import type { P2mShare } from '../hypervisor/mm/p2m.ts';
 import { P2mView } from '../hypervisor/mm/p2m-view.ts';
 import { HcArgs } from '../hypervisor/hypercall/table.ts';
-import { XEN_SBI_EID } from '../hypervisor/public/xen.ts';
+import { HYPERVISOR_grant_table_op, XEN_SBI_EID } from '../hypervisor/public/xen.ts';
 import { CONTINUE, FastPath, type FastVcpu, NOT_FAST } from '../hypervisor/smp/fast-path.ts';
 import { KickQueue } from '../hypervisor/smp/kick-queue.ts';
 import { SbiFast, SbiFastDomain } from '../hypervisor/smp/sbi-fast.ts';
+import { VcpuTimer } from '../hypervisor/smp/vcpu-timer.ts';
 import {
   DOORBELL, type HostPcpuInit, OP_MMIO_READ, OP_MMIO_WRITE, type PcpuMessage, pcpusOf, pw, RUN_RESUME, RUN_RESYNC,
   ST_CALL, ST_EXITED, ST_GUEST, STOP, W_ANSWER_SEQ, W_SBI, W_SBI_SLOW, W_SBI_WAITED, W_BUDGET, W_CALLS, W_DOMID, W_EXIT, W_FLAGS, W_INSNS, W_OP,
-  W_FAST, W_PA_HI, W_PA_LO, W_PREEMPT, W_RESULT, W_RUN_SEQ, W_RUNS, W_SIZE, W_STATE, W_VALUE, W_VCPU,
+  W_FAST, W_GRANT_SEQ, W_PA_HI, W_PA_LO, W_PREEMPT, W_RESULT, W_RUN_SEQ, W_RUNS, W_SIZE, W_STATE, W_VALUE, W_VCPU,
 } from './host-pcpu-shared.ts';
 
 const TWO32 = 4294967296;
 /** Longest sleep without work (ms): a safety net; the main thread notifies RUN_SEQ. */
 const MAX_SLEEP_MS = 200;
 
-interface DomainView { phys: PhysTranslation; cache: ReturnType<typeof hartBlockCache>; vcpus: Map<number, VcpuView>; sbi: SbiFastDomain | null }
+interface DomainView { phys: PhysTranslation; cache: ReturnType<typeof hartBlockCache>; vcpus: Map<number, VcpuView>; sbi: SbiFastDomain | null; bootNs: number }
 interface VcpuView { hart: Hart; fast: FastVcpu }
 
 export function runHostPcpu(init: HostPcpuInit): void {
@@ -43,6 +44,13 @@ export function runHostPcpu(init: HostPcpuInit): void {
   const clock = { frequency: init.frequency, now: (): number => Math.floor(Number(process.hrtime.bigint() - t0) * perNs) };
   const domains = new Map<number, DomainView>();
   const fp = init.fast !== null ? new FastPath(init.fast) : null;
+  if (fp !== null) {
+    fp.refresh = () => drain(); // a grant copy naming a domain whose 'grant' message waits on the port
+    // Host ns exactly as the main thread's SystemClock.nowNs over the host's timebase (host-daemon.ts
+    // HostClock: whole ticks of the monotonic clock since t0), for the singleshot timer's -ETIME check.
+    const freq = BigInt(init.frequency);
+    fp.nowNs = () => Math.floor((Number(((process.hrtime.bigint() - t0) * freq) / 1_000_000_000n) * 1e9) / init.frequency);
+  }
   const args = new HcArgs();
   const nr = pcpusOf(ctl.length);
   /** SBI IPI / RFENCE on this pCPU (smp/sbi-fast.ts); the other pCPUs' control words say who executes where. */
@@ -79,7 +87,11 @@ export function runHostPcpu(init: HostPcpuInit): void {
   const fastHypercall = (v: VcpuView): boolean => {
     const x = v.hart.x;
     if (fp === null || x[34] !== XEN_SBI_EID || x[35] !== 0) return false; // a7: Xen's SBI extension
+    // A grant copy may read another domain's memory: bracket it for the destroyer's grace period.
+    const grant = x[32] === HYPERVISOR_grant_table_op;
+    if (grant) Atomics.add(ctl, pw(w, W_GRANT_SEQ), 1);
     const r = fp.hypercall(v.fast, x[32]!, x[33]!, args.fromRegs(x));
+    if (grant) Atomics.add(ctl, pw(w, W_GRANT_SEQ), 1);
     if (r === NOT_FAST) return false;
     if (r === CONTINUE) {
       for (let i = 0; i < 12; i++) x[20 + i] = args.w[i]!; // pc stays on the ecall: the rest next
@@ -120,14 +132,18 @@ export function runHostPcpu(init: HostPcpuInit): void {
         read: (pa, size) => call(OP_MMIO_READ, pa, size, 0),
         write: (pa, size, value) => { call(OP_MMIO_WRITE, pa, size, value); },
       });
-      domains.set(m.domid, { phys: view, cache: hartBlockCache(init.memory), vcpus: new Map(), sbi: m.sbi !== null ? new SbiFastDomain(m.sbi) : null });
+      domains.set(m.domid, { phys: view, cache: hartBlockCache(init.memory), vcpus: new Map(), sbi: m.sbi !== null ? new SbiFastDomain(m.sbi) : null, bootNs: m.bootNs });
       if (fp !== null && m.evtchn !== null) fp.addDomain(m.evtchn);
     } else if (m.kind === 'vcpu') {
       const d = domains.get(m.domid);
       if (d === undefined) throw new Error(`pCPU ${w}: vcpu message for unknown d${m.domid}`);
       const hart = new Hart({ hartId: m.vcpu, phys: d.phys, clock, guestMode: true, resetPc: 0, state: m.state, blockCache: d.cache, jit: init.jit });
-      d.vcpus.set(m.vcpu, { hart, fast: { domid: m.domid, id: m.vcpu, s: hart.s, m32: hart.m32, phys: d.phys } });
-    } else domains.delete(m.domid);
+      d.vcpus.set(m.vcpu, { hart, fast: { domid: m.domid, id: m.vcpu, s: hart.s, m32: hart.m32, phys: d.phys, timer: new VcpuTimer(m.timer), bootNs: d.bootNs } });
+    } else if (m.kind === 'grant') fp?.addGrantDomain(m.grant);
+    else {
+      domains.delete(m.domid);
+      fp?.dropDomain(m.domid);
+    }
   };
   const drain = (): void => {
     for (let r = receiveMessageOnPort(init.port); r !== undefined; r = receiveMessageOnPort(init.port)) apply(r.message as PcpuMessage);

@@ -17,6 +17,8 @@
 // vCPUs are taken off their pCPUs (quiesce). Fast paths on the workers (smp/fast-path.ts,
 // smp/sbi-fast.ts) hand wake-ups back on two queues drained in service(): event kicks and the
 // vCPUs an SBI send_ipi may have to wake (the 'domain' message carries what sbi-fast needs).
+// Every pCPU gets each domain's grant table and p2m when the domain is created ('grant'
+// message: a GNTTABOP_copy on any pCPU may name any domain) and 'drop' when it is destroyed.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
@@ -28,13 +30,16 @@ import type { Vcpu } from '../hypervisor/domain/vcpu.ts';
 import type { Hypervisor } from '../hypervisor/xen.ts';
 import { attachEvtchnGnttab } from '../hypervisor/event/attach.ts';
 import type { EventHost } from '../hypervisor/event/event-channels.ts';
+import { I_INSTANCE } from '../hypervisor/event/shared.ts';
+import type { GrantHost } from '../hypervisor/grant/grant-table.ts';
+import { grantSmpDesc, grantSmpDomain } from '../hypervisor/grant/smp-view.ts';
 import { drainKicks, fastPathDesc } from '../hypervisor/smp/fast-path-host.ts';
 import { KickQueue } from '../hypervisor/smp/kick-queue.ts';
 import type { SbiFastDesc } from '../hypervisor/smp/sbi-fast.ts';
 import type { HostSched } from './host-sched.ts';
 import {
   controlWords, DOORBELL, type HostPcpuInit, OP_MMIO_READ, type PcpuMessage, pw, RUN_RESUME,
-  RUN_RESYNC, ST_CALL, ST_EXITED, ST_GUEST, ST_IDLE, STOP, W_ANSWER_SEQ, W_SBI, W_SBI_SLOW, W_SBI_WAITED, W_BUDGET, W_DOMID, W_EXIT, W_FAST, W_FLAGS, W_INSNS,
+  RUN_RESYNC, ST_CALL, ST_EXITED, ST_GUEST, ST_IDLE, STOP, W_ANSWER_SEQ, W_SBI, W_SBI_SLOW, W_SBI_WAITED, W_BUDGET, W_DOMID, W_EXIT, W_FAST, W_FLAGS, W_GRANT_SEQ, W_INSNS,
   W_OP, W_PA_HI, W_PA_LO, W_PREEMPT, W_RESULT, W_RUN_SEQ, W_SIZE, W_STATE, W_VALUE, W_VCPU,
 } from './host-pcpu-shared.ts';
 
@@ -97,6 +102,7 @@ export class HostPcpus {
   /** Events the workers' fast paths raised that the main thread had to act on (kick queue). */
   kicked = 0;
   private readonly events: EventHost;
+  private readonly grants: GrantHost;
   private readonly kicks = new KickQueue(4096);
   /** vCPUs an SBI send_ipi on a worker may have to wake (smp/sbi-fast.ts): (domid, vcpu). */
   private readonly sbiWakes = new KickQueue(1024);
@@ -110,8 +116,11 @@ export class HostPcpus {
   constructor(private readonly hv: Hypervisor, private readonly sched: HostSched, t0: bigint, o: { jit?: boolean; fast?: boolean; sbiFast?: boolean } = {}) {
     this.nr = sched.nrCpus;
     this.ctl = new Int32Array(new SharedArrayBuffer(controlWords(this.nr) * 4));
-    this.events = attachEvtchnGnttab(hv).events;
-    const fast = o.fast === false ? null : fastPathDesc(this.events, this.kicks);
+    const x = attachEvtchnGnttab(hv);
+    this.events = x.events;
+    this.grants = x.grants;
+    // Grant tables reach the workers per domain ('grant' messages, below and at each creation).
+    const fast = o.fast === false ? null : fastPathDesc(this.events, this.kicks, grantSmpDesc(x.grants, []));
     hv.vcpuHart = (o) => {
       const h = new VcpuHartView(o);
       h.owner = this;
@@ -119,6 +128,7 @@ export class HostPcpus {
     };
     hv.quiesce = (d) => this.quiesce(d);
     hv.eventHooks.push((e) => { if (e.kind === 'destroyed') this.forget(e.domid); });
+    if (fast !== null) hv.createdHooks.push((d) => this.postGrant(d)); // after attachEvtchnGnttab's: the table exists
     for (let w = 0; w < this.nr; w++) {
       const ch = new MessageChannel();
       const init: HostPcpuInit = { index: w, control: this.ctl.buffer as SharedArrayBuffer, memory: hv.pool.memory, t0, frequency: hv.clock.timebase.frequency, port: ch.port2, fast, sbiWakes: fast === null || o.sbiFast === false ? null : this.sbiWakes.desc, jit: o.jit };
@@ -128,6 +138,15 @@ export class HostPcpus {
       this.threads.push(t);
       this.pcpus.push({ port: ch.port1, cur: null, domains: new Set(), vcpus: new Set(), preempting: false });
     }
+    if (fast !== null) for (const d of hv.domains.values()) this.postGrant(d);
+  }
+
+  /** Give every pCPU d's grant table and p2m (GNTTABOP_copy on a worker may name any live domain). */
+  private postGrant(d: Domain): void {
+    const ec = this.events.get(d.domid);
+    const g = ec === undefined ? null : grantSmpDomain(this.grants, d.domid, ec.shared.info[I_INSTANCE]!);
+    if (g === null) return; // dom0 (no p2m): copies naming it stay here
+    for (const p of this.pcpus) p.port.postMessage({ kind: 'grant', grant: g } satisfies PcpuMessage);
   }
 
   private post(w: number, v: Vcpu, resync: boolean): void {
@@ -136,13 +155,13 @@ export class HostPcpus {
     if (!p.domains.has(d)) {
       const ec = this.events.get(d.domid);
       ec?.bitmaps(); // publish where its shared_info and vcpu_infos are (fast-path-host.ts)
-      p.port.postMessage({ kind: 'domain', domid: d.domid, p2m: d.p2m.share(), evtchn: ec?.shared ?? null, sbi: this.sbiDesc(d) } satisfies PcpuMessage);
+      p.port.postMessage({ kind: 'domain', domid: d.domid, p2m: d.p2m.share(), evtchn: ec?.shared ?? null, sbi: this.sbiDesc(d), bootNs: d.bootNs } satisfies PcpuMessage);
       p.domains.add(d);
     }
     if (!p.vcpus.has(v)) {
       const view = v.hart as VcpuHartView;
       this.views.set(view, v);
-      p.port.postMessage({ kind: 'vcpu', domid: d.domid, vcpu: v.id, state: view.state } satisfies PcpuMessage);
+      p.port.postMessage({ kind: 'vcpu', domid: d.domid, vcpu: v.id, state: view.state, timer: v.timer.buffer } satisfies PcpuMessage);
       p.vcpus.add(v);
     }
     const moved = this.lastPcpu.get(v) !== w;
@@ -350,8 +369,18 @@ export class HostPcpus {
     }
   }
 
-  /** Take every vCPU of d off its pCPU now (pause, and before d's memory goes away; Xen's vcpu_sleep_sync). */
+  /**
+   * Take every vCPU of d off its pCPU now (pause, and before d's memory goes away; Xen's
+   * vcpu_sleep_sync). A dying domain also disappears from the workers' fast paths first: its
+   * directory entry is cleared (the workers' views answer "no such domain" or leave the call to
+   * us, as Xen's d->is_dying does), then we wait for every worker in a grant copy that may have
+   * found it live (W_GRANT_SEQ odd) to leave it, so no worker reads its frames once they are freed.
+   */
   quiesce(d: Domain): void {
+    if (d.state === 'dying' && this.events.get(d.domid) !== undefined) {
+      Atomics.store(this.events.directory, d.domid, 0); // EventHost.destroy clears it too, later
+      this.graceGrants();
+    }
     for (let w = 0; w < this.nr; w++) {
       const p = this.pcpus[w]!;
       if (p.cur === null || p.cur.domain !== d) continue;
@@ -371,11 +400,22 @@ export class HostPcpus {
     }
   }
 
+  /** Wait until every worker that was inside a grant copy has left it (synchronize_rcu over W_GRANT_SEQ). */
+  private graceGrants(): void {
+    for (let w = 0; w < this.nr; w++) {
+      const seq = Atomics.load(this.ctl, pw(w, W_GRANT_SEQ));
+      if ((seq & 1) === 0) continue;
+      while (Atomics.load(this.ctl, pw(w, W_GRANT_SEQ)) === seq && !this.stopped && this.failure === null) {
+        if (this.serveCalls() === 0) Atomics.wait(this.ctl, DOORBELL, Atomics.load(this.ctl, DOORBELL), 0.05);
+      }
+    }
+  }
+
   private forget(domid: number): void {
     for (const p of this.pcpus) {
+      p.port.postMessage({ kind: 'drop', domid } satisfies PcpuMessage); // every pCPU has its grant table
       for (const d of p.domains) {
         if (d.domid !== domid) continue;
-        p.port.postMessage({ kind: 'drop', domid } satisfies PcpuMessage);
         p.domains.delete(d);
         for (const v of d.vcpus) p.vcpus.delete(v);
       }

@@ -383,8 +383,7 @@ export class Hypervisor {
       if (d.vcpus.length === 0) continue;
       const now = d.systemTimeNs();
       for (const v of d.vcpus) {
-        if (v.timerNs <= now) {
-          v.timerNs = Infinity;
+        if (v.timer.expire(now)) { // check and stop in one locked step: a pCPU may be setting it (smp/vcpu-timer.ts)
           v.timerFires++;
           d.sendVirq(v, VIRQ_TIMER);
           if (v.blocked === BLOCK_EVENT) v.unblock(); // the timer event ends SCHEDOP_block

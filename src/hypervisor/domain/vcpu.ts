@@ -11,6 +11,7 @@ import { HcArgs } from '../hypercall/table.ts';
 import { RUNSTATE_blocked, RUNSTATE_offline, RUNSTATE_runnable, RUNSTATE_running } from '../public/vcpu.ts';
 import { SI_VCPU_INFO, VCPU_INFO_SIZE, VI_EVTCHN_UPCALL_PENDING } from '../public/shared-info.ts';
 import type { Domain } from './domain.ts';
+import { VcpuTimer } from '../smp/vcpu-timer.ts';
 
 /**
  * One translation cache per domain, shared by its vCPUs: each block of the guest's code is
@@ -58,8 +59,17 @@ export class Vcpu {
   entryPc = 0;
   entryA1: [number, number] = [0, 0];
 
-  /** Singleshot timer deadline in domain system time ns (Infinity: stopped). */
-  timerNs = Infinity;
+  /**
+   * Singleshot timer deadline in domain system time ns (Infinity: stopped), in shared memory so
+   * that the pCPU running this vCPU on a worker thread sets and stops it (smp/vcpu-timer.ts).
+   */
+  readonly timer = new VcpuTimer();
+  get timerNs(): number {
+    return this.timer.get();
+  }
+  set timerNs(ns: number) {
+    this.timer.set(ns);
+  }
   /** VIRQ_TIMER deliveries (also counted when the event-channel layer is absent). */
   timerFires = 0;
 

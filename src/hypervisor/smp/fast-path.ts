@@ -7,8 +7,10 @@
 //   event_channel_op (32)  EVTCHNOP_send        yes       port words + 2-level bits, the port lock (shared.ts)
 //   event_channel_op (32)  EVTCHNOP_unmask     yes       2-level bits only (no lock in Xen 4.7)
 //   grant_table_op (20)    GNTTABOP_copy        yes       grant tables over shared memory (grant/smp-view.ts)
+//   vcpu_op (24)           set/stop_singleshot  yes       the caller's own timer word (vcpu-timer.ts); fires on the main thread
 //   event_channel_op       any other            main      bind/close/status change port tables, per-domain state
 //   grant_table_op         any other            main      map/unmap need the maptrack and p2m writers
+//   vcpu_op                any other            main      (initialise, up/down, runstate, vcpu_info)
 //   anything else          (sched_op, ...)      main      the scheduler, domains, memory are main-thread state
 //
 // and answers NOT_FAST otherwise, having changed nothing: the caller forwards the call to the
@@ -24,18 +26,22 @@ import { evtchnSend, evtchnUnmask, HOW_AGAIN, HOW_NONE, I_INSTANCE, NOT_HERE, OU
 import { gvaAdd, type GuestCopy } from '../event/types.ts';
 import type { GrantHost } from '../grant/grant-table.ts';
 import { grantElementSize, grantTableOp } from '../grant/hypercall.ts';
-import { attachGrantView, type GrantSmpDesc } from '../grant/smp-view.ts';
+import { GRANT_VIEW_MISS, GrantView, type GrantSmpDesc, type GrantSmpDomain } from '../grant/smp-view.ts';
 import { PREEMPT_BATCH, type HcArgs } from '../hypercall/table.ts';
-import { EFAULT } from '../public/errno.ts';
+import { EFAULT, ETIME } from '../public/errno.ts';
+import { SINGLESHOT_TIMER_SIZE, SST_FLAGS, SST_TIMEOUT_ABS_NS, VCPU_SSHOTTMR_future, VCPUOP_set_singleshot_timer, VCPUOP_stop_singleshot_timer } from '../public/vcpu.ts';
 import { EVTCHNOP_send, EVTCHNOP_unmask } from '../public/event-channel.ts';
 import { GNTTABOP_copy } from '../public/grant-table.ts';
-import { HYPERVISOR_event_channel_op, HYPERVISOR_grant_table_op } from '../public/xen.ts';
+import { HYPERVISOR_event_channel_op, HYPERVISOR_grant_table_op, HYPERVISOR_vcpu_op } from '../public/xen.ts';
 import { KickQueue } from './kick-queue.ts';
+import type { VcpuTimer } from './vcpu-timer.ts';
 
 /** fastHypercall: not run here, nothing changed; forward the call to the main thread. */
 export const NOT_FAST = -Infinity;
 /** fastHypercall: did part of a batch and rewrote the arguments; re-execute the ecall (Xen's continuation). */
 export const CONTINUE = Infinity;
+/** grantCopyOnce: a domain the grant view does not describe (yet); nothing changed. */
+const MISSED = Number.MIN_SAFE_INTEGER;
 
 /** What a worker needs (structured-clonable; every array shares its buffer with the host). */
 export interface FastPathDesc {
@@ -47,7 +53,7 @@ export interface FastPathDesc {
   kicks: Int32Array;
   /** Every domain's event-channel words at describe time (later ones: FastPath.addDomain). */
   domains: EvtchnShared[];
-  /** The grant tables (grant/smp-view.ts), when the worker runs grant copy. */
+  /** The grant tables (grant/smp-view.ts), when the worker runs grant copy (later domains: FastPath.addGrantDomain). */
   grants?: GrantSmpDesc;
 }
 
@@ -55,6 +61,9 @@ export interface FastPathDesc {
 export interface FastVcpu extends GvaWalker {
   readonly domid: number;
   readonly id: number;
+  /** Its singleshot timer and its domain's boot time (host ns: domain system time = host ns - bootNs), when timers run here. */
+  readonly timer?: VcpuTimer;
+  readonly bootNs?: number;
 }
 
 const PAGE = 4096;
@@ -121,7 +130,18 @@ export class FastPath {
   readonly pool: Int32Array;
   readonly bytes: Uint8Array;
   readonly kicks: KickQueue;
-  readonly grants: GrantHost | null;
+  /** This worker's grant tables (grant/smp-view.ts), or null: grant copy is the main thread's. */
+  readonly grantView: GrantView | null;
+  get grants(): GrantHost | null {
+    return this.grantView?.host ?? null;
+  }
+  /**
+   * Called once when a grant copy names a live domain this worker has no description of yet
+   * (the host worker drains its message port: the description may be waiting there).
+   */
+  refresh: (() => void) | null = null;
+  /** Host system time in ns, as the main thread's SystemClock.nowNs computes it; null: the singleshot timer ops are the main thread's. */
+  nowNs: (() => number) | null = null;
   private readonly directory: Int32Array;
   private readonly doms = new Map<number, EvtchnShared>();
   private readonly out = new Int32Array(4);
@@ -135,13 +155,21 @@ export class FastPath {
     this.kicks = new KickQueue(desc.kicks);
     this.directory = desc.directory;
     for (const d of desc.domains) this.addDomain(d);
-    this.grants = desc.grants !== undefined ? attachGrantView(desc.grants) : null;
+    this.grantView = desc.grants !== undefined ? new GrantView(desc.grants, desc.directory) : null;
     this.guest = new FastGuest(this.bytes);
   }
 
   /** A domain created after the worker started (or re-created with a reused domid). */
   addDomain(s: EvtchnShared): void {
     this.doms.set(s.domid, s);
+  }
+  /** A domain's grant table and p2m (created after the worker started, or its domid reused); ignored without grant copy. */
+  addGrantDomain(d: GrantSmpDomain): void {
+    this.grantView?.add(d);
+  }
+  /** A domain destroyed: forget its grant table (its channels go with the directory's instance). */
+  dropDomain(domid: number): void {
+    this.grantView?.drop(domid);
   }
   /** This thread's view of `domid`'s channels, if it is the live instance. */
   evtchn(domid: number): EvtchnShared | undefined {
@@ -179,14 +207,32 @@ export class FastPath {
     this.kicks.push(out[OUT_DOMID]!, out[OUT_VCPU]!, out[OUT_PORT]! | (how << 16));
   }
 
-  /** GNTTABOP_copy batch of `v` at handle (lo, hi), `count` elements. */
+  /** GNTTABOP_copy batch of `v` at handle (lo, hi), `count` elements; a domain not described here yet: refresh once, then NOT_FAST. */
   private grantCopy(v: FastVcpu, a: HcArgs): number {
-    const host = this.grants, caller = host?.lookup.domain(v.domid);
-    if (host === null || caller === undefined || host.get(v.domid) === undefined) return NOT_FAST;
+    const r = this.grantCopyOnce(v, a);
+    if (r !== MISSED || this.refresh === null) return r === MISSED ? NOT_FAST : r;
+    this.refresh();
+    const again = this.grantCopyOnce(v, a);
+    return again === MISSED ? NOT_FAST : again;
+  }
+  private grantCopyOnce(v: FastVcpu, a: HcArgs): number {
+    const host = this.grants;
+    if (host === null || host.get(v.domid) === undefined) return MISSED;
     const g = this.guest;
     g.writes = 0;
     const count = a.u32(2);
-    const rc = grantTableOp(host, g, caller, v, GNTTABOP_copy, a.lo(1), a.hi(1), count, PREEMPT_BATCH);
+    let rc: number;
+    try {
+      const caller = host.lookup.domain(v.domid);
+      if (caller === undefined) return NOT_FAST;
+      rc = grantTableOp(host, g, caller, v, GNTTABOP_copy, a.lo(1), a.hi(1), count, PREEMPT_BATCH);
+    } catch (e) {
+      // A live domain this view has no current description of: raised before the element changed
+      // anything (grant-table.ts copyDomain runs before any claim), so the elements done so far stand.
+      if (e !== GRANT_VIEW_MISS) throw e;
+      if (g.writes === 0) return MISSED;
+      rc = -EFAULT;
+    }
     let done: number;
     if (rc === -EFAULT) {
       if (g.writes === 0) return NOT_FAST; // nothing done: the main thread answers
@@ -197,6 +243,35 @@ export class FastPath {
     a.set(1, lo, hi);
     a.setNum(2, count - done);
     return CONTINUE;
+  }
+
+  /**
+   * VCPUOP_set_singleshot_timer / _stop_singleshot_timer on the caller's own vCPU, as
+   * hypercall/vcpu-op.ts answers them (Xen 4.7 xen/common/domain.c do_vcpu_op): a past deadline
+   * with VCPU_SSHOTTMR_future is -ETIME, else the deadline is set (any value, a past one fires at
+   * the main thread's next tick). Another vCPU's id (-EINVAL/-ENOENT), a command with a7's upper
+   * half set (-ENOSYS) and an argument that does not translate (-EFAULT) are NOT_FAST: the main
+   * thread gives those answers. The timer fires on the main thread (Hypervisor.tick).
+   */
+  private vcpuOp(v: FastVcpu, a: HcArgs): number {
+    const t = v.timer, now = this.nowNs, boot = v.bootNs;
+    if (t === undefined || now === null || boot === undefined || a.hi(0) !== 0 || a.u32(1) !== v.id) return NOT_FAST;
+    const cmd = a.lo(0);
+    if (cmd === VCPUOP_stop_singleshot_timer) {
+      t.set(Infinity);
+      return 0;
+    }
+    if (cmd !== VCPUOP_set_singleshot_timer) return NOT_FAST;
+    // struct vcpu_set_singleshot_timer { uint64_t timeout_abs_ns; uint32_t flags; }
+    const g = this.guest, [lo, hi] = [a.lo(2), a.hi(2)];
+    const [fLo, fHi] = gvaAdd(lo, hi, SST_FLAGS), [tHiLo, tHiHi] = gvaAdd(lo, hi, SST_TIMEOUT_ABS_NS + 4);
+    const [pLo, pHi] = gvaAdd(lo, hi, SINGLESHOT_TIMER_SIZE - 4); // the tail padding: the main thread copies all 16 bytes
+    const tLo = g.readU32(v, lo, hi), tHi = g.readU32(v, tHiLo, tHiHi), flags = g.readU32(v, fLo, fHi);
+    if (tLo < 0 || tHi < 0 || flags < 0 || g.readU32(v, pLo, pHi) < 0) return NOT_FAST;
+    const timeout = tHi * 4294967296 + tLo;
+    if ((flags & VCPU_SSHOTTMR_future) !== 0 && timeout < now() - boot) return -ETIME;
+    t.set(timeout);
+    return 0;
   }
 
   /**
@@ -214,6 +289,7 @@ export class FastPath {
       return cmd === EVTCHNOP_send ? this.send(v.domid, port) : this.unmask(v.domid, port);
     }
     if (nrLo === HYPERVISOR_grant_table_op && a.u32(0) === GNTTABOP_copy) return this.grantCopy(v, a);
+    if (nrLo === HYPERVISOR_vcpu_op) return this.vcpuOp(v, a);
     return NOT_FAST;
   }
 }
