@@ -24,7 +24,7 @@ import { Xenconsoled } from './xenconsoled.ts';
 export interface HostOptions {
   runDir: string;
   nrCpus: number;
-  /** Each pCPU on its own worker thread (host-pcpus.ts); default: all pCPUs take turns on this thread. */
+  /** Each pCPU on its own worker thread (host-pcpus.ts; `tsxen host` sets it unless --no-threads); false/absent: all pCPUs take turns on this thread. */
   threads?: boolean;
   /** The pCPUs' shape (host-topology.ts); default: nrCpus in one socket. */
   topology?: Topology;
@@ -84,9 +84,10 @@ export class HostDaemon {
     });
     this.sched.attach(this.ctrl.hv);
     if (o.threads === true) {
-      this.pcpus = new HostPcpus(this.ctrl.hv, this.sched, clock.t0);
+      // TSXEN_PCPU_FAST=0 / TSXEN_PCPU_SBI_FAST=0: every hypercall / SBI call on this thread (diagnostics).
+      this.pcpus = new HostPcpus(this.ctrl.hv, this.sched, clock.t0, { fast: process.env.TSXEN_PCPU_FAST !== '0', sbiFast: process.env.TSXEN_PCPU_SBI_FAST !== '0' });
       boot.push(`pCPUs 0-${topologyCpus(topology) - 1} on worker threads`);
-    }
+    } else boot.push(`pCPUs 0-${topologyCpus(topology) - 1} taking turns on one thread (--no-threads)`);
     for (const s of boot) this.ctrl.xenLog(s);
     this.consoled = new Xenconsoled(this.ctrl, join(o.runDir, 'console'));
     this.devices = new HostDevices(this.ctrl, o.log, () => this.poke(), this.backends.bridges);
@@ -168,15 +169,17 @@ export class HostDaemon {
   private loopThreaded(t: HostPcpus): void {
     this.timer = null;
     this.immediate = null;
+    this.idleWait = false;
     const hv = this.ctrl.hv;
     const end = performance.now() + 10;
+    let seen = 0;
     for (;;) {
       if (t.failure !== null) {
         this.o.log(`pCPU thread failed: ${t.failure}`);
         void this.stop();
         return;
       }
-      const seen = t.doorbell();
+      seen = t.doorbell();
       const busy = t.service();
       const backends = this.devices.poll();
       this.consoled.poll();
@@ -187,13 +190,28 @@ export class HostDaemon {
       const timerMs = next === Infinity ? 1 : (next - hv.clock.nowNs()) / 1e6;
       t.waitDoorbell(seen, Math.max(0, Math.min(1, timerMs, t.nextSliceEndMs())));
     }
+    // No pCPU busy: sleep on Node's event loop until a worker rings (a kick from a fast path: an
+    // event for a blocked vCPU), a request pokes, or the next timer. A ring since `seen` (read
+    // before the last pass) ends the wait at once.
+    if (this.stopping !== null) return;
     const next = hv.nextWakeNs();
     const waitMs = next === Infinity ? 10 : Math.max(0, Math.min(10, (next - hv.clock.nowNs()) / 1e6));
-    this.schedule(waitMs < 0.05 ? 0 : waitMs);
+    this.idleWait = true;
+    void t.whenDoorbell(seen, waitMs).then(() => {
+      if (this.idleWait) this.schedule(0);
+    });
   }
+
+  /** The threaded loop sleeps on the doorbell (loopThreaded). */
+  private idleWait = false;
 
   /** Kick the loop now (a request may have made a vCPU runnable). */
   private poke(): void {
+    if (this.idleWait) {
+      this.idleWait = false;
+      this.schedule(0);
+      return;
+    }
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
