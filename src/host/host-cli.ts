@@ -11,7 +11,7 @@ import { detectTopology, flatTopology, MAX_HOST_CPUS, parseTopology } from './ho
 import { defaultRunDir } from './run-dir.ts';
 import { topologyCpus, type Topology } from '../hypervisor/sched/sched-if.ts';
 
-const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N | --topology SPEC] [--threads] [--memory MiB] [--no-xenstored] [sched=credit2|rtds|null] [credit2_runqueue=...]
+const USAGE = `usage: tsxen host [--foreground] [--rundir DIR] [--cpus N | --topology SPEC] [--no-threads] [--memory MiB] [--no-xenstored] [sched=credit2|rtds|null] [credit2_runqueue=...]
        tsxen host --stop [--rundir DIR]
        tsxen host --status [--rundir DIR]
 
@@ -22,8 +22,8 @@ key=value words are Xen boot parameters (xl info's xen_commandline): sched= pick
 --cpus N: N pCPUs in one socket (default 2). --topology sockets=S,cores=C,threads=T[,nodes=N]:
 S*C*T pCPUs, C cores per socket, T threads per core, the sockets split evenly into N NUMA nodes
 (default 1); --topology host: this machine's shape (Linux /sys). At most 256 pCPUs.
---threads runs each of the --cpus pCPUs on its own worker thread (guests execute in parallel);
-without it every pCPU takes turns on the daemon's thread.
+Each pCPU runs on its own worker thread (guests execute in parallel); --no-threads makes every
+pCPU take turns on the daemon's thread instead (--threads: the default).
 `;
 
 
@@ -46,7 +46,7 @@ interface Args {
 
 function parse(argv: string[]): Args | string {
   const a: Args = {
-    mode: 'start', foreground: false, runDir: defaultRunDir(), cpus: 2, topology: flatTopology(2), topologyNote: null, threads: false,
+    mode: 'start', foreground: false, runDir: defaultRunDir(), cpus: 2, topology: flatTopology(2), topologyNote: null, threads: true,
     memoryMiB: 1024, xenstored: true, commandLine: [],
   };
   let cpusGiven = false, topoSpec: string | null = null;
@@ -63,6 +63,7 @@ function parse(argv: string[]): Args | string {
     else if (f === '--status') a.mode = 'status';
     else if (f === '--no-xenstored') a.xenstored = false;
     else if (f === '--threads') a.threads = true;
+    else if (f === '--no-threads') a.threads = false;
     else if (f === '--rundir') {
       const v = val();
       if (v === undefined || v === '') return '--rundir: need a directory';
@@ -204,7 +205,7 @@ async function runForeground(a: Args): Promise<number> {
   }
   const t = a.topology;
   log(`pCPU topology: sockets=${t.sockets},cores=${t.coresPerSocket},threads=${t.threadsPerCore},nodes=${t.nodes}`);
-  log(`host ready: pid ${process.pid}, ${a.cpus} pCPU(s)${a.threads ? ' on worker threads' : ''}, ${a.memoryMiB} MiB, run dir ${a.runDir}`);
+  log(`host ready: pid ${process.pid}, ${a.cpus} pCPU(s), ${a.memoryMiB} MiB, run dir ${a.runDir}`);
   await host.stopped;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
