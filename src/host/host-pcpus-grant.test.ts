@@ -7,43 +7,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { attachEvtchnGnttab } from '../hypervisor/event/attach.ts';
-import { A, DATA, li, makeElf, peek, poke } from '../hypervisor/hypercall/test-support.ts';
+import { A, DATA, li, peek, poke } from '../hypervisor/hypercall/test-support.ts';
 import type { Domain } from '../hypervisor/domain/domain.ts';
 import { COPY, GNTCOPY_source_gref, GNTST_bad_domain, GNTST_okay, GNTTABOP_copy, GTF_permit_access, GTF_readonly } from '../hypervisor/public/grant-table.ts';
 import { DOMID_SELF, HYPERVISOR_grant_table_op, XEN_SBI_EID } from '../hypervisor/public/xen.ts';
-import { Hypervisor } from '../hypervisor/xen.ts';
-import { HostPcpus } from './host-pcpus.ts';
-import { HostSched } from './host-sched.ts';
+import { pcpuHost, reg } from './host-pcpus-test-support.ts';
 
 const T0 = 5, T1 = 6, T2 = 7, A0 = 10, A1 = 11, A2 = 12, A6 = 16, A7 = 17;
 const PAGE = 4096;
 
 function host(cpus: number, fast = true) {
-  const sched = new HostSched({ sockets: 1, coresPerSocket: cpus, threadsPerCore: 1, nodes: 1 }, '', () => {});
-  const t0 = process.hrtime.bigint();
-  const timebase = { frequency: 10_000_000, now: (): number => Number((process.hrtime.bigint() - t0) / 100n) };
-  const hv = new Hypervisor({ frames: 8192, timebase, scheduler: sched.ops });
-  sched.attach(hv);
-  const pcpus = new HostPcpus(hv, sched, t0, { fast });
-  const drive = (ms: number): void => {
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      const seen = pcpus.doorbell();
-      if (pcpus.failure !== null) throw new Error(pcpus.failure);
-      pcpus.service();
-      pcpus.waitDoorbell(seen, 1);
-    }
-  };
-  const driveUntil = (ok: () => boolean, ms = 30_000): void => {
-    const end = performance.now() + ms;
-    while (!ok() && performance.now() < end) drive(20);
-  };
-  const create = (code: number[]): Domain =>
-    hv.createDomain({ type: 'pv', memoryMiB: 2, maxMemoryMiB: 3, vcpus: 1, maxVcpus: 1, kernel: makeElf(code) });
-  return { hv, pcpus, drive, driveUntil, create, grants: attachEvtchnGnttab(hv).grants };
+  const h = pcpuHost(cpus, { fast });
+  return { ...h, grants: attachEvtchnGnttab(h.hv).grants };
 }
 
-const reg = (d: Domain, r: number): number => d.vcpus[0]!.hart.x[2 * r]! >>> 0;
 const SPIN = [A.addi(T0, T0, 1), A.jal(0, -4)];
 const ARG = DATA, DST = DATA + PAGE, SRC = DATA + 2 * PAGE, REF = 8;
 /** Where the test tells b's guest which domain to copy from (the guest writes it into its element). */

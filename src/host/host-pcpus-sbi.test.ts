@@ -6,40 +6,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MIP_SSIP, MIP_SW } from '../hardware/riscv/hart-state.ts';
-import { A, DATA, li, makeElf, peek64, poke64 } from '../hypervisor/hypercall/test-support.ts';
-import { Hypervisor } from '../hypervisor/xen.ts';
+import { A, DATA, li, peek64, poke64 } from '../hypervisor/hypercall/test-support.ts';
 import type { Domain } from '../hypervisor/domain/domain.ts';
 import { SBI_EXT_IPI, SBI_EXT_RFENCE } from '../hypervisor/vsbi/sbi-defs.ts';
-import { HostPcpus } from './host-pcpus.ts';
-import { HostSched } from './host-sched.ts';
+import { pcpuHost } from './host-pcpus-test-support.ts';
 
 const T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, A0 = 10, A1 = 11, A2 = 12, A3 = 13, A6 = 16, A7 = 17, S2 = 18, S3 = 19, S4 = 20, S5 = 21;
 const SBI_EXT_HSM = 0x48534d;
 const CSR_SIE = 0x104, CSR_SIP = 0x144, CSR_SATP = 0x180;
 
 function host(cpus: number, fast = true) {
-  const sched = new HostSched({ sockets: 1, coresPerSocket: cpus, threadsPerCore: 1, nodes: 1 }, '', () => {});
-  const t0 = process.hrtime.bigint();
-  const timebase = { frequency: 10_000_000, now: (): number => Number((process.hrtime.bigint() - t0) / 100n) };
-  const hv = new Hypervisor({ frames: 8192, timebase, scheduler: sched.ops });
-  sched.attach(hv);
-  const pcpus = new HostPcpus(hv, sched, t0, { fast });
-  const drive = (ms: number): void => {
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      const seen = pcpus.doorbell();
-      if (pcpus.failure !== null) throw new Error(pcpus.failure);
-      pcpus.service();
-      pcpus.waitDoorbell(seen, 1);
-    }
-  };
-  const driveUntil = (ok: () => boolean, ms = 30_000): void => {
-    const end = performance.now() + ms;
-    while (!ok() && performance.now() < end) drive(20);
-  };
-  const create = (code: number[], vcpus = 2, memoryMiB = 2): Domain =>
-    hv.createDomain({ type: 'pv', memoryMiB, maxMemoryMiB: memoryMiB + 1, vcpus, maxVcpus: vcpus, kernel: makeElf(code) });
-  return { hv, pcpus, drive, driveUntil, create };
+  const h = pcpuHost(cpus, { fast });
+  return { ...h, create: (code: number[], vcpus = 2, memoryMiB = 2): Domain => h.create(code, vcpus, memoryMiB) };
 }
 
 /** A tiny two-pass assembler: words, labels, and words that need label addresses (index-relative). */

@@ -6,42 +6,17 @@
 // (Hypervisor.tick: VIRQ_TIMER), which wakes a guest blocked in SCHEDOP_block.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { A, DATA, li, makeElf, poke } from '../hypervisor/hypercall/test-support.ts';
+import { A, DATA, li, poke } from '../hypervisor/hypercall/test-support.ts';
 import type { Domain } from '../hypervisor/domain/domain.ts';
 import { BLOCK_EVENT } from '../hypervisor/domain/vcpu.ts';
 import { ETIME } from '../hypervisor/public/errno.ts';
 import { SST_FLAGS, VCPU_SSHOTTMR_future, VCPUOP_set_singleshot_timer, VCPUOP_stop_singleshot_timer } from '../hypervisor/public/vcpu.ts';
 import { HYPERVISOR_sched_op, HYPERVISOR_vcpu_op, SCHEDOP_block, XEN_SBI_EID } from '../hypervisor/public/xen.ts';
-import { Hypervisor } from '../hypervisor/xen.ts';
-import { HostPcpus } from './host-pcpus.ts';
-import { HostSched } from './host-sched.ts';
+import { pcpuHost } from './host-pcpus-test-support.ts';
 
 const T0 = 5, T1 = 6, T2 = 7, A0 = 10, A1 = 11, A2 = 12, A6 = 16, A7 = 17;
 
-function host(cpus: number, fast = true) {
-  const sched = new HostSched({ sockets: 1, coresPerSocket: cpus, threadsPerCore: 1, nodes: 1 }, '', () => {});
-  const t0 = process.hrtime.bigint();
-  const timebase = { frequency: 10_000_000, now: (): number => Number((process.hrtime.bigint() - t0) / 100n) };
-  const hv = new Hypervisor({ frames: 8192, timebase, scheduler: sched.ops });
-  sched.attach(hv);
-  const pcpus = new HostPcpus(hv, sched, t0, { fast });
-  const drive = (ms: number): void => {
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      const seen = pcpus.doorbell();
-      if (pcpus.failure !== null) throw new Error(pcpus.failure);
-      pcpus.service();
-      pcpus.waitDoorbell(seen, 1);
-    }
-  };
-  const driveUntil = (ok: () => boolean, ms = 30_000): void => {
-    const end = performance.now() + ms;
-    while (!ok() && performance.now() < end) drive(5);
-  };
-  const create = (code: number[]): Domain =>
-    hv.createDomain({ type: 'pv', memoryMiB: 2, maxMemoryMiB: 3, vcpus: 1, maxVcpus: 1, kernel: makeElf(code) });
-  return { hv, pcpus, drive, driveUntil, create };
-}
+const host = (cpus: number, fast = true) => pcpuHost(cpus, { fast, stepMs: 5 });
 
 const reg = (d: Domain, r: number): number => d.vcpus[0]!.hart.x[2 * r]! >>> 0;
 const TMR = DATA, CMD = DATA + 0x100;

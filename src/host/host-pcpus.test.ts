@@ -4,48 +4,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { A, li } from '../hypervisor/hypercall/test-support.ts';
-import { DATA, makeElf, KERNEL_BASE, peek32 } from '../hypervisor/hypercall/test-support.ts';
+import { DATA, KERNEL_BASE, peek32 } from '../hypervisor/hypercall/test-support.ts';
 import { bringUp } from '../hypervisor/sched/test-support.ts';
 import { SBI_HSM_STATE_STARTED } from '../hypervisor/vsbi/sbi-defs.ts';
 import { attachEvtchnGnttab } from '../hypervisor/event/attach.ts';
 import { EVTCHNOP_send } from '../hypervisor/public/event-channel.ts';
 import { HYPERVISOR_event_channel_op, HYPERVISOR_xen_version, XEN_SBI_EID } from '../hypervisor/public/xen.ts';
-import { Hypervisor } from '../hypervisor/xen.ts';
-import type { Domain } from '../hypervisor/domain/domain.ts';
-import { HostPcpus } from './host-pcpus.ts';
-import { HostSched } from './host-sched.ts';
+import { pcpuHost, reg } from './host-pcpus-test-support.ts';
 
 const T0 = 5, T1 = 6, A0 = 10, A6 = 16, A7 = 17, S0 = 8;
 
-function host(cpus: number, params = '') {
-  const sched = new HostSched({ sockets: 1, coresPerSocket: cpus, threadsPerCore: 1, nodes: 1 }, params, () => {});
-  const t0 = process.hrtime.bigint();
-  const timebase = { frequency: 10_000_000, now: (): number => Number((process.hrtime.bigint() - t0) / 100n) };
-  const hv = new Hypervisor({ frames: 8192, timebase, scheduler: sched.ops });
-  sched.attach(hv);
-  const pcpus = new HostPcpus(hv, sched, t0);
-  /** Drive the main thread's side for `ms` (as the host daemon's loop does). */
-  const drive = (ms: number): void => {
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      const seen = pcpus.doorbell();
-      if (pcpus.failure !== null) throw new Error(pcpus.failure);
-      pcpus.service();
-      pcpus.waitDoorbell(seen, 1);
-    }
-  };
-  /** Drive until `ok()` (worker threads take a moment to start under tsx) or 30 s. */
-  const driveUntil = (ok: () => boolean, ms = 30_000): void => {
-    const end = performance.now() + ms;
-    while (!ok() && performance.now() < end) drive(20);
-  };
-  const create = (code: number[], vcpus = 1): Domain =>
-    hv.createDomain({ type: 'pv', memoryMiB: 2, maxMemoryMiB: 3, vcpus, maxVcpus: vcpus, kernel: makeElf(code) });
-  return { hv, sched, pcpus, drive, driveUntil, create };
-}
+const host = (cpus: number) => pcpuHost(cpus);
 
-/** x register `r` (low 32 bits) of vCPU 0 of d, read from the shared state block. */
-const reg = (d: Domain, r: number): number => d.vcpus[0]!.hart.x[2 * r]! >>> 0;
 const COUNT = [A.addi(T0, T0, 1), A.jal(0, -4)];
 
 test('two CPU-bound guests execute on two pCPU threads at once, and go on while the main thread is busy', () => {
