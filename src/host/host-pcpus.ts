@@ -17,8 +17,9 @@
 // vCPUs are taken off their pCPUs (quiesce). Fast paths on the workers (smp/fast-path.ts,
 // smp/sbi-fast.ts) hand wake-ups back on two queues drained in service(): event kicks and the
 // vCPUs an SBI send_ipi may have to wake (the 'domain' message carries what sbi-fast needs).
-// Every pCPU gets each domain's grant table and p2m when the domain is created ('grant'
-// message: a GNTTABOP_copy on any pCPU may name any domain) and 'drop' when it is destroyed.
+// Every pCPU hears of each domain once it is built ('domain' and 'grant' messages, announce():
+// a fast path on any pCPU may name any domain) and 'drop' when it is destroyed; a vCPU's state
+// block reaches a pCPU the first time it runs there ('vcpu').
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
@@ -79,8 +80,7 @@ interface Pcpu {
   readonly port: MessagePort;
   /** The vCPU posted to this pCPU (running, in an MMIO call or exited and not yet handled). */
   cur: Vcpu | null;
-  /** Domains and vCPUs this pCPU has been told about. */
-  readonly domains: Set<Domain>;
+  /** vCPUs this pCPU has been told about (domains: every pCPU, at creation, announce()). */
   readonly vcpus: Set<Vcpu>;
   preempting: boolean;
 }
@@ -127,8 +127,10 @@ export class HostPcpus {
       return h;
     };
     hv.quiesce = (d) => this.quiesce(d);
-    hv.eventHooks.push((e) => { if (e.kind === 'destroyed') this.forget(e.domid); });
-    if (fast !== null) hv.createdHooks.push((d) => this.postGrant(d)); // after attachEvtchnGnttab's: the table exists
+    hv.eventHooks.push((e) => {
+      if (e.kind === 'created') this.announce(hv.domains.get(e.domid)!);
+      else if (e.kind === 'destroyed') this.forget(e.domid);
+    });
     for (let w = 0; w < this.nr; w++) {
       const ch = new MessageChannel();
       const init: HostPcpuInit = { index: w, control: this.ctl.buffer as SharedArrayBuffer, memory: hv.pool.memory, t0, frequency: hv.clock.timebase.frequency, port: ch.port2, fast, sbiWakes: fast === null || o.sbiFast === false ? null : this.sbiWakes.desc, jit: o.jit };
@@ -136,28 +138,33 @@ export class HostPcpus {
       t.on('error', (e) => { this.failure = `pCPU ${w}: ${e instanceof Error ? e.message : String(e)}`; });
       t.unref();
       this.threads.push(t);
-      this.pcpus.push({ port: ch.port1, cur: null, domains: new Set(), vcpus: new Set(), preempting: false });
+      this.pcpus.push({ port: ch.port1, cur: null, vcpus: new Set(), preempting: false });
     }
-    if (fast !== null) for (const d of hv.domains.values()) this.postGrant(d);
+    this.fast = fast !== null;
+    for (const d of hv.domains.values()) if (d.domid !== 0) this.announce(d);
   }
 
-  /** Give every pCPU d's grant table and p2m (GNTTABOP_copy on a worker may name any live domain). */
-  private postGrant(d: Domain): void {
+  private readonly fast: boolean;
+
+  /**
+   * Tell every pCPU about a domain once it is built: its p2m, event-channel words, SBI state and
+   * grant table, so a fast path on any pCPU can reach it (a send or grant copy naming it) before
+   * any of its vCPUs has run there. dom0 (the host, no vCPUs or p2m) stays on this thread.
+   */
+  private announce(d: Domain): void {
     const ec = this.events.get(d.domid);
-    const g = ec === undefined ? null : grantSmpDomain(this.grants, d.domid, ec.shared.info[I_INSTANCE]!);
-    if (g === null) return; // dom0 (no p2m): copies naming it stay here
-    for (const p of this.pcpus) p.port.postMessage({ kind: 'grant', grant: g } satisfies PcpuMessage);
+    ec?.bitmaps(); // publish where its shared_info and vcpu_infos are (fast-path-host.ts)
+    const m: PcpuMessage = { kind: 'domain', domid: d.domid, p2m: d.p2m.share(), evtchn: ec?.shared ?? null, sbi: this.sbiDesc(d), bootNs: d.bootNs };
+    const g = !this.fast || ec === undefined ? null : grantSmpDomain(this.grants, d.domid, ec.shared.info[I_INSTANCE]!);
+    for (const p of this.pcpus) {
+      p.port.postMessage(m);
+      if (g !== null) p.port.postMessage({ kind: 'grant', grant: g } satisfies PcpuMessage);
+    }
   }
 
   private post(w: number, v: Vcpu, resync: boolean): void {
     const p = this.pcpus[w]!, c = this.ctl;
     const d = v.domain;
-    if (!p.domains.has(d)) {
-      const ec = this.events.get(d.domid);
-      ec?.bitmaps(); // publish where its shared_info and vcpu_infos are (fast-path-host.ts)
-      p.port.postMessage({ kind: 'domain', domid: d.domid, p2m: d.p2m.share(), evtchn: ec?.shared ?? null, sbi: this.sbiDesc(d), bootNs: d.bootNs } satisfies PcpuMessage);
-      p.domains.add(d);
-    }
     if (!p.vcpus.has(v)) {
       const view = v.hart as VcpuHartView;
       this.views.set(view, v);
@@ -413,12 +420,8 @@ export class HostPcpus {
 
   private forget(domid: number): void {
     for (const p of this.pcpus) {
-      p.port.postMessage({ kind: 'drop', domid } satisfies PcpuMessage); // every pCPU has its grant table
-      for (const d of p.domains) {
-        if (d.domid !== domid) continue;
-        p.domains.delete(d);
-        for (const v of d.vcpus) p.vcpus.delete(v);
-      }
+      p.port.postMessage({ kind: 'drop', domid } satisfies PcpuMessage); // every pCPU knows every domain
+      for (const v of p.vcpus) if (v.domain.domid === domid) p.vcpus.delete(v);
     }
   }
 
