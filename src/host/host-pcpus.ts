@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { EXIT_BUDGET, EXIT_REQUESTED } from '../hardware/riscv/hart-api.ts';
-import { FLUSH_ICACHE, FLUSH_TLB, PRIV } from '../hardware/riscv/hart-state.ts';
+import { FLUSH_ICACHE, FLUSH_TLB } from '../hardware/riscv/hart-state.ts';
 import { Hart, type HartOptions } from '../hardware/riscv/hart.ts';
 import type { Domain } from '../hypervisor/domain/domain.ts';
 import type { Vcpu } from '../hypervisor/domain/vcpu.ts';
@@ -244,8 +244,9 @@ export class HostPcpus {
     const p = this.pcpus[w]!, c = this.ctl, hv = this.hv;
     const v = p.cur!;
     const why = c[pw(w, W_EXIT)]!;
-    const h = v.hart;
-    h.setPriv(h.s[PRIV]!); // the worker may have changed privilege (the view caches it)
+    // The view is never stepped and nothing here reads its cached privilege: it must not call
+    // setPriv, which would mark the state block as its own and make the worker resume (drop its
+    // TLB, recheck its translated code) after every exit.
     this.exits++;
     let more: boolean;
     hv.current = v;
